@@ -1,0 +1,43 @@
+# The two front-door commands: `make run` and `make test`.
+BUILD      ?= build
+TEST_BUILD ?= build-test
+JOBS       ?= $(shell nproc)
+
+.PHONY: all build run test test-build unit e2e bootstrap format clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+build: bootstrap
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTOS_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# First run: a development .env with a fresh random secret, so that
+# `build/agentos token ...` and the server agree on it.
+.env:
+	@printf 'AGENTOS_ENV=development\nBETTER_AUTH_SECRET=%s\n' "$$(openssl rand -hex 32)" > .env
+	@echo "make: wrote .env (development, random BETTER_AUTH_SECRET)"
+
+run: build .env
+	./$(BUILD)/agentos
+
+test-build:
+	@scripts/bootstrap --test
+	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAGENTOS_SANITIZE=ON >/dev/null
+	@cmake --build $(TEST_BUILD) -j $(JOBS)
+
+unit: test-build
+	cd $(TEST_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure
+
+e2e: test-build
+	AGENTOS_BIN=$(CURDIR)/$(TEST_BUILD)/agentos .venv/bin/python -m pytest -q tests/e2e
+
+test: unit e2e
+
+format:
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h')
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD)

@@ -1,0 +1,31 @@
+/* The application's shared, read-only state and its per-loop state. */
+#ifndef AGENTOS_API_APP_H
+#define AGENTOS_API_APP_H
+
+#include <uv.h>
+
+#include "auth/auth.h"
+#include "core/config.h"
+#include "core/ids.h"
+#include "core/timeutil.h"
+
+typedef struct app {
+    const config_t *cfg;
+    jwt_config_t jwt;
+    unsigned char fallback_secret[32]; /* development without a secret: nothing verifies */
+    char os_id[IDS_UUID_LEN + 1];
+    char instantiated_at[TIMEUTIL_ISO_LEN];
+} app_t;
+
+typedef struct app_loop {
+    const app_t *app;
+    auth_ctx_t *auth;
+} app_loop_t;
+
+/* Fills app from cfg. Returns -1 with a message in err on a bad value. */
+int app_init(app_t *app, const config_t *cfg, char *err, size_t errlen);
+/* http_server_config_t's loop_init / loop_free. */
+void *app_loop_init(int worker, uv_loop_t *loop, void *arg);
+void app_loop_free(void *loop_data);
+
+#endif

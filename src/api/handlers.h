@@ -1,0 +1,12 @@
+/* Route handlers; each file under src/api/ holds one resource's. */
+#ifndef AGENTOS_API_HANDLERS_H
+#define AGENTOS_API_HANDLERS_H
+
+#include "http/request.h"
+
+void system_health(http_request_t *r);
+void system_root(http_request_t *r);
+void system_ready(http_request_t *r);
+void me_get(http_request_t *r);
+
+#endif

@@ -1,0 +1,10 @@
+/* The route table: every route the service answers, with its access level. */
+#ifndef AGENTOS_API_ROUTES_H
+#define AGENTOS_API_ROUTES_H
+
+#include "http/router.h"
+
+extern const http_route_t api_routes[];
+extern const size_t api_routes_count;
+
+#endif

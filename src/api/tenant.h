@@ -1,0 +1,20 @@
+/* The tenant middleware: turns the Authorization header into the request's
+ * tenant context, by the access level the route table gives each route. */
+#ifndef AGENTOS_API_TENANT_H
+#define AGENTOS_API_TENANT_H
+
+#include "auth/tenant.h"
+#include "http/router.h"
+
+enum {
+    ACCESS_NONE = 0,  /* probes: the header is never looked at */
+    ACCESS_PUBLIC,    /* a token is optional, but verified when present */
+    ACCESS_PROTECTED, /* a valid token is required */
+    ACCESS_WORKSPACE, /* a valid token with a workspaceId is required */
+};
+
+int tenant_middleware(http_request_t *r, const http_route_t *route);
+/* The request's tenant: never NULL after the middleware ran (empty when anonymous). */
+const auth_tenant_t *tenant_of(const http_request_t *r);
+
+#endif

@@ -1,0 +1,83 @@
+/* A loop's authenticator: verifies a bearer token once, then serves it from
+ * the cache until exp + leeway, so the same rules decide a hit and a
+ * verification. */
+#include "auth/auth.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/token_cache.h"
+
+/* A token without exp is re-verified at least this often, so a change of
+ * configuration (secret, issuer) reaches it within a minute. */
+#define AUTH_NO_EXP_CACHE_S 60
+#define AUTH_LEEWAY_CAP (1LL << 60)
+
+struct auth_ctx {
+    jwt_verifier_t *verifier;
+    token_cache_t *cache; /* NULL when cache_capacity is 0 */
+    long leeway_s;
+    auth_ctx_stats_t stats;
+};
+
+auth_ctx_t *auth_ctx_new(const jwt_config_t *cfg, size_t cache_capacity)
+{
+    auth_ctx_t *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return NULL;
+    a->verifier = jwt_verifier_new(cfg);
+    a->cache = cache_capacity > 0 ? token_cache_new(cache_capacity) : NULL;
+    if (a->verifier == NULL || (cache_capacity > 0 && a->cache == NULL)) {
+        auth_ctx_free(a);
+        return NULL;
+    }
+    a->leeway_s = cfg->leeway_s;
+    return a;
+}
+
+void auth_ctx_free(auth_ctx_t *a)
+{
+    if (a == NULL)
+        return;
+    jwt_verifier_free(a->verifier);
+    token_cache_free(a->cache);
+    free(a);
+}
+
+/* The last second the verified token may be served from the cache. The
+ * verifier clamps exp to 2^48; capping the leeway keeps the sum from wrapping. */
+static time_t valid_until(const auth_ctx_t *a, time_t exp, time_t now)
+{
+    if (exp == 0)
+        return now + AUTH_NO_EXP_CACHE_S;
+    long long leeway = a->leeway_s < AUTH_LEEWAY_CAP ? a->leeway_s : AUTH_LEEWAY_CAP;
+    return (time_t)((long long)exp + leeway);
+}
+
+jwt_status_t auth_ctx_verify(auth_ctx_t *a, const char *token, size_t len, time_t now,
+                             auth_tenant_t *out)
+{
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (a == NULL || token == NULL || out == NULL || len == 0 || len > JWT_MAX_TOKEN_BYTES)
+        return JWT_INVALID;
+    if (a->cache != NULL && token_cache_get(a->cache, token, len, now, out)) {
+        a->stats.hits++;
+        return JWT_OK;
+    }
+    a->stats.misses++;
+    time_t exp = 0;
+    jwt_status_t st = jwt_verify(a->verifier, token, len, now, out, &exp);
+    if (st == JWT_OK && a->cache != NULL)
+        token_cache_put(a->cache, token, len, valid_until(a, exp, now), out);
+    return st;
+}
+
+void auth_ctx_stats(const auth_ctx_t *a, auth_ctx_stats_t *out)
+{
+    if (out == NULL)
+        return;
+    memset(out, 0, sizeof *out);
+    if (a != NULL)
+        *out = a->stats;
+}

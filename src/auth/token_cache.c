@@ -1,0 +1,162 @@
+/* Verified-token cache: a small set-associative table (up to 4 ways per set).
+ * Each slot owns one copy of its token, and tokens longer than a verifiable
+ * token are never stored, so memory is bounded by capacity times
+ * JWT_MAX_TOKEN_BYTES. A hit needs the whole token to match: the hash only
+ * picks the set. */
+#include "auth/token_cache.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "auth/jwt.h"
+
+#define TC_MAX_WAYS 4
+
+typedef struct tc_entry {
+    char *token; /* NULL: empty slot */
+    size_t len;
+    time_t valid_until;
+    auth_tenant_t tenant;
+} tc_entry_t;
+
+struct token_cache {
+    tc_entry_t *slots; /* nsets * ways, set by set */
+    size_t nsets;
+    size_t ways;
+    size_t count;
+    size_t bytes;
+};
+
+token_cache_t *token_cache_new(size_t capacity)
+{
+    if (capacity == 0)
+        return NULL;
+    token_cache_t *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->ways = capacity < TC_MAX_WAYS ? capacity : TC_MAX_WAYS;
+    c->nsets = capacity / c->ways;
+    c->slots = calloc(c->nsets * c->ways, sizeof *c->slots);
+    if (c->slots == NULL) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void entry_clear(token_cache_t *c, tc_entry_t *e)
+{
+    if (e->token == NULL)
+        return;
+    c->count--;
+    c->bytes -= e->len;
+    free(e->token);
+    memset(e, 0, sizeof *e);
+}
+
+void token_cache_free(token_cache_t *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->nsets * c->ways; i++)
+        free(c->slots[i].token);
+    free(c->slots);
+    free(c);
+}
+
+/* FNV-1a: cheap and spreads tokens that share their header prefix. */
+static uint64_t token_hash(const char *token, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)token[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static tc_entry_t *set_for(const token_cache_t *c, const char *token, size_t len)
+{
+    return &c->slots[(token_hash(token, len) % c->nsets) * c->ways];
+}
+
+/* Constant time over the token: cached entries are other callers' live
+ * credentials, and memcmp's early exit would time how much of one a guess
+ * got right. */
+static int entry_matches(const tc_entry_t *e, const char *token, size_t len)
+{
+    return e->token != NULL && e->len == len && CRYPTO_memcmp(e->token, token, len) == 0;
+}
+
+static tc_entry_t *find(const token_cache_t *c, const char *token, size_t len)
+{
+    tc_entry_t *set = set_for(c, token, len);
+    for (size_t w = 0; w < c->ways; w++) {
+        if (entry_matches(&set[w], token, len))
+            return &set[w];
+    }
+    return NULL;
+}
+
+int token_cache_get(token_cache_t *c, const char *token, size_t len, time_t now, auth_tenant_t *out)
+{
+    if (c == NULL || token == NULL || out == NULL || len == 0)
+        return 0;
+    tc_entry_t *e = find(c, token, len);
+    if (e == NULL)
+        return 0;
+    if (now > e->valid_until) {
+        entry_clear(c, e); /* free it now rather than wait for a collision */
+        return 0;
+    }
+    *out = e->tenant;
+    return 1;
+}
+
+/* An empty way, else the one that expires first: it has the least use left. */
+static tc_entry_t *victim(const token_cache_t *c, const char *token, size_t len)
+{
+    tc_entry_t *set = set_for(c, token, len), *best = &set[0];
+    for (size_t w = 0; w < c->ways; w++) {
+        if (set[w].token == NULL)
+            return &set[w];
+        if (set[w].valid_until < best->valid_until)
+            best = &set[w];
+    }
+    return best;
+}
+
+void token_cache_put(token_cache_t *c, const char *token, size_t len, time_t valid_until,
+                     const auth_tenant_t *t)
+{
+    if (c == NULL || token == NULL || t == NULL || len == 0 || len > JWT_MAX_TOKEN_BYTES)
+        return;
+    tc_entry_t *e = find(c, token, len);
+    if (e == NULL) {
+        char *copy = malloc(len);
+        if (copy == NULL)
+            return;
+        memcpy(copy, token, len);
+        e = victim(c, token, len);
+        entry_clear(c, e);
+        e->token = copy;
+        e->len = len;
+        c->count++;
+        c->bytes += len;
+    }
+    e->valid_until = valid_until;
+    e->tenant = *t;
+}
+
+size_t token_cache_count(const token_cache_t *c)
+{
+    return c != NULL ? c->count : 0;
+}
+
+size_t token_cache_bytes(const token_cache_t *c)
+{
+    return c != NULL ? c->bytes : 0;
+}

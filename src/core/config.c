@@ -1,0 +1,125 @@
+/* Validates the configuration once at start; a bad value stops start-up
+ * with one line naming the variable. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+
+#define SECRET_MIN_BYTES 32
+
+typedef struct loader {
+    const config_source_t *src;
+    char *err;
+    size_t errlen;
+    int failed;
+} loader_t;
+
+static void fail(loader_t *l, const char *name, const char *what)
+{
+    if (!l->failed)
+        snprintf(l->err, l->errlen, "%s: %s", name, what);
+    l->failed = 1;
+}
+
+/* Returns a malloc'd copy of the value, or of def (NULL stays NULL).
+ * An empty value counts as unset. */
+static char *get_str(loader_t *l, const char *name, const char *def)
+{
+    const char *v = config_source_get(l->src, name);
+    if (v == NULL || *v == '\0')
+        v = def;
+    if (v == NULL)
+        return NULL;
+    char *copy = strdup(v);
+    if (copy == NULL)
+        fail(l, name, "out of memory");
+    return copy;
+}
+
+static long long get_int(loader_t *l, const char *name, long long def, long long min, long long max)
+{
+    const char *v = config_source_get(l->src, name);
+    if (v == NULL || *v == '\0')
+        return def;
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno != 0 || *end != '\0' || n < min || n > max) {
+        char what[96];
+        snprintf(what, sizeof(what), "must be a whole number from %lld to %lld", min, max);
+        fail(l, name, what);
+        return def;
+    }
+    return n;
+}
+
+static int default_workers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static void load_auth(loader_t *l, config_t *cfg)
+{
+    cfg->auth_secret = get_str(l, "BETTER_AUTH_SECRET", NULL);
+    size_t len = cfg->auth_secret ? strlen(cfg->auth_secret) : 0;
+    if (!cfg->development && len == 0)
+        fail(l, "BETTER_AUTH_SECRET", "is required (set AGENTOS_ENV=development to run without)");
+    else if (!cfg->development && len < SECRET_MIN_BYTES)
+        fail(l, "BETTER_AUTH_SECRET", "must be at least 32 bytes");
+    cfg->jwt_algorithms = get_str(l, "JWT_ALGORITHMS", "HS256");
+    cfg->jwt_leeway = (int)get_int(l, "JWT_LEEWAY_SECONDS", 30, 0, 3600);
+    cfg->jwt_issuer = get_str(l, "JWT_ISSUER", NULL);
+    cfg->jwt_audience = get_str(l, "JWT_AUDIENCE", NULL);
+    cfg->token_cache_size = (size_t)get_int(l, "TOKEN_CACHE_SIZE", 4096, 0, 1 << 20);
+}
+
+static void load_env(loader_t *l, config_t *cfg)
+{
+    cfg->env = get_str(l, "AGENTOS_ENV", "production");
+    if (cfg->env == NULL)
+        return;
+    if (strcmp(cfg->env, "development") == 0)
+        cfg->development = 1;
+    else if (strcmp(cfg->env, "production") != 0 && strcmp(cfg->env, "test") != 0)
+        fail(l, "AGENTOS_ENV", "must be production, test or development");
+}
+
+int config_load(config_t *cfg, const config_source_t *src, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    loader_t l = {src, err, errlen, 0};
+    load_env(&l, cfg);
+    cfg->host = get_str(&l, "HOST", "0.0.0.0");
+    cfg->port = (int)get_int(&l, "PORT", 7777, 1, 65535);
+    cfg->workers = (int)get_int(&l, "AGENTOS_WORKERS", default_workers(), 1, 256);
+    load_auth(&l, cfg);
+    cfg->max_body_bytes = (size_t)get_int(&l, "MAX_BODY_BYTES", 1 << 20, 1, 1LL << 32);
+    cfg->request_timeout_ms = (int)get_int(&l, "REQUEST_TIMEOUT_SECONDS", 10, 1, 3600) * 1000;
+    cfg->shutdown_grace_s = (int)get_int(&l, "SHUTDOWN_GRACE_SECONDS", 20, 0, 3600);
+    cfg->log_level = get_str(&l, "LOG_LEVEL", "info");
+    cfg->database_url = get_str(&l, "DATABASE_URL", NULL);
+    cfg->data_dir = get_str(&l, "AGENTOS_DATA_DIR", "./data");
+    cfg->redis_url = get_str(&l, "REDIS_URL", NULL);
+    cfg->cors_origins = get_str(&l, "CORS_ORIGINS", NULL);
+    if (l.failed) {
+        config_free(cfg);
+        return -1;
+    }
+    return 0;
+}
+
+void config_free(config_t *cfg)
+{
+    char **strs[] = {&cfg->host,       &cfg->env,          &cfg->auth_secret, &cfg->jwt_algorithms,
+                     &cfg->jwt_issuer, &cfg->jwt_audience, &cfg->log_level,   &cfg->database_url,
+                     &cfg->data_dir,   &cfg->redis_url,    &cfg->cors_origins};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        free(*strs[i]);
+        *strs[i] = NULL;
+    }
+}

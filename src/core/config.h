@@ -1,0 +1,48 @@
+/* Service configuration: read once at start from the environment and an
+ * optional .env file (the environment wins), validated, then read-only. */
+#ifndef AGENTOS_CORE_CONFIG_H
+#define AGENTOS_CORE_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_ERR_MAX 256
+
+typedef struct config {
+    char *host;
+    int port;
+    int workers;
+    char *env;            /* AGENTOS_ENV: "production" unless set */
+    int development;      /* AGENTOS_ENV=development */
+    char *auth_secret;    /* BETTER_AUTH_SECRET, raw UTF-8 bytes */
+    char *jwt_algorithms; /* JWT_ALGORITHMS, comma separated */
+    int jwt_leeway;       /* JWT_LEEWAY_SECONDS */
+    char *jwt_issuer;     /* JWT_ISSUER or NULL */
+    char *jwt_audience;   /* JWT_AUDIENCE or NULL */
+    size_t token_cache_size;
+    size_t max_body_bytes;
+    int request_timeout_ms; /* header/body read and keep-alive idle */
+    int shutdown_grace_s;
+    char *log_level;
+    char *database_url; /* NULL: SQLite in data_dir */
+    char *data_dir;
+    char *redis_url;    /* NULL: single-replica mode */
+    char *cors_origins; /* extra allowed origins, comma separated */
+} config_t;
+
+/* Looks a name up: the process environment first, then the .env pairs. */
+typedef struct config_source config_source_t;
+
+config_source_t *config_source_new(void);
+void config_source_free(config_source_t *src);
+/* Adds the pairs of a .env file; a missing file is not an error. Returns -1
+ * and fills err on a malformed line. */
+int config_source_load_dotenv(config_source_t *src, const char *path, char *err, size_t errlen);
+/* Adds one pair as if it came from a .env file (tests use it). */
+int config_source_set(config_source_t *src, const char *name, const char *value);
+const char *config_source_get(const config_source_t *src, const char *name);
+
+/* Fills cfg from src. Returns 0, or -1 with one line naming the variable in err. */
+int config_load(config_t *cfg, const config_source_t *src, char *err, size_t errlen);
+void config_free(config_t *cfg);
+
+#endif

@@ -1,0 +1,71 @@
+#include <string.h>
+
+#include "http/request.h"
+
+char *http_request_param(http_request_t *r, size_t i)
+{
+    if (i >= r->nparams)
+        return NULL;
+    h2o_iovec_t v = h2o_strdup(&r->req->pool, r->params[i].base, r->params[i].len);
+    return v.base;
+}
+
+h2o_iovec_t http_request_header(http_request_t *r, const char *name)
+{
+    ssize_t i = h2o_find_header_by_str(&r->req->headers, name, strlen(name), -1);
+    if (i < 0)
+        return h2o_iovec_init(NULL, 0);
+    return r->req->headers.entries[i].value;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes application/x-www-form-urlencoded text into the pool. */
+static char *url_decode(h2o_mem_pool_t *pool, const char *s, size_t len)
+{
+    char *out = h2o_mem_alloc_pool(pool, len + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '+') {
+            out[o++] = ' ';
+        } else if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+char *http_request_query(http_request_t *r, const char *key)
+{
+    h2o_req_t *req = r->req;
+    if (req->query_at == SIZE_MAX)
+        return NULL;
+    const char *q = req->path.base + req->query_at + 1;
+    const char *end = req->path.base + req->path.len;
+    size_t klen = strlen(key);
+    while (q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        const char *pend = amp ? amp : end;
+        const char *eq = memchr(q, '=', (size_t)(pend - q));
+        const char *kend = eq ? eq : pend;
+        if ((size_t)(kend - q) == klen && memcmp(q, key, klen) == 0) {
+            const char *v = eq ? eq + 1 : pend;
+            return url_decode(&req->pool, v, (size_t)(pend - v));
+        }
+        q = pend + 1;
+    }
+    return NULL;
+}

@@ -1,0 +1,351 @@
+/* Loop threads: each owns a libuv loop, an h2o context and a SO_REUSEPORT
+ * listener, and shares nothing with the others but read-only config. */
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "http/access_log.h"
+#include "http/error_filter.h"
+#include "http/reply.h"
+#include "http/server.h"
+
+#include <h2o/socket/uv-binding.h>
+
+#define DRAIN_TICK_MS 50
+
+typedef struct worker worker_t;
+
+typedef struct conn {
+    uv_tcp_t tcp; /* first: the close callback gets this pointer */
+    h2o_socket_t *sock;
+    h2o_linklist_t link;
+    worker_t *worker;
+} conn_t;
+
+struct worker {
+    http_server_t *server;
+    int index;
+    int fd;
+    pthread_t thread;
+    uv_loop_t loop;
+    uv_tcp_t listener;
+    uv_async_t stop_async;
+    uv_timer_t drain_timer;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    void *loop_data;
+    h2o_linklist_t conns;
+    size_t open_conns;
+    size_t in_flight;
+    uint64_t drain_started_us;
+    int drained;
+};
+
+typedef struct server_handler {
+    h2o_handler_t super;
+    http_server_t *server;
+} server_handler_t;
+
+struct http_server {
+    const http_server_config_t *cfg;
+    h2o_globalconf_t globalconf;
+    worker_t *workers;
+    int nworkers;
+};
+
+/* ---- requests ---- */
+
+static void on_request_done(void *p)
+{
+    http_request_t *r = p;
+    worker_t *w = r->_worker;
+    w->in_flight--;
+    access_log_write(r);
+}
+
+static void set_request_id(http_request_t *r)
+{
+    h2o_iovec_t v = http_request_header(r, "x-request-id");
+    if (v.base != NULL && ids_request_id_ok(v.base, v.len)) {
+        memcpy(r->request_id, v.base, v.len);
+        r->request_id[v.len] = '\0';
+    } else {
+        ids_uuid4(r->request_id);
+    }
+    h2o_add_header_by_str(&r->req->pool, &r->req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL,
+                          r->request_id, strlen(r->request_id));
+}
+
+static void copy_iovec(char *dst, size_t cap, h2o_iovec_t v)
+{
+    size_t n = v.len < cap - 1 ? v.len : cap - 1;
+    memcpy(dst, v.base, n);
+    dst[n] = '\0';
+}
+
+static http_request_t *request_new(worker_t *w, h2o_req_t *req)
+{
+    http_request_t *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_request_done);
+    memset(r, 0, sizeof(*r));
+    r->req = req;
+    r->_worker = w;
+    r->loop_data = w->loop_data;
+    r->start_us = timeutil_mono_us();
+    copy_iovec(r->method, sizeof(r->method), req->method);
+    copy_iovec(r->path, sizeof(r->path), req->path_normalized);
+    w->in_flight++;
+    return r;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    const http_server_config_t *cfg = ((server_handler_t *)self)->server->cfg;
+    worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, ctx, req->conn->ctx);
+    http_request_t *r = request_new(w, req);
+    set_request_id(r);
+
+    router_match_t m;
+    router_match(cfg->routes, cfg->nroutes, req->method.base, req->method.len,
+                 req->path_normalized.base, req->path_normalized.len, &m);
+    if (m.status == 404) {
+        http_reply_error(r, 404, "NOT_FOUND", "Not Found");
+        return 0;
+    }
+    if (m.status == 405) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, m.allow,
+                       strlen(m.allow));
+        http_reply_error(r, 405, "METHOD_NOT_ALLOWED", "Method Not Allowed");
+        return 0;
+    }
+    r->nparams = m.nparams;
+    memcpy(r->params, m.params, sizeof(m.params));
+    if (cfg->middleware != NULL && cfg->middleware(r, m.route) != 0)
+        return 0;
+    m.route->handler(r);
+    return 0;
+}
+
+/* ---- connections ---- */
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    conn_t *c = (conn_t *)h;
+    if (h2o_linklist_is_linked(&c->link)) {
+        h2o_linklist_unlink(&c->link);
+        c->worker->open_conns--;
+    }
+    free(c);
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    worker_t *w = listener->loop->data;
+    if (status != 0)
+        return;
+    conn_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return;
+    c->worker = w;
+    uv_tcp_init(listener->loop, &c->tcp);
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, on_conn_closed);
+    h2o_linklist_insert(&w->conns, &c->link);
+    w->open_conns++;
+    h2o_accept(&w->accept_ctx, c->sock);
+}
+
+/* ---- drain ---- */
+
+/* h2o 2.2 leaves idle keep-alive connections open on shutdown; once no
+ * request runs on this loop, a read shutdown on a connection with nothing
+ * buffered makes h2o see EOF and close it itself. */
+static void close_idle_conns(worker_t *w)
+{
+    if (w->in_flight != 0)
+        return;
+    for (h2o_linklist_t *l = w->conns.next; l != &w->conns; l = l->next) {
+        conn_t *c = H2O_STRUCT_FROM_MEMBER(conn_t, link, l);
+        uv_os_fd_t fd;
+        if (uv_is_closing((uv_handle_t *)&c->tcp) || c->sock->input->size != 0)
+            continue;
+        if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+            shutdown(fd, SHUT_RD);
+    }
+}
+
+/* h2o 2.2 cannot dispose a context whose timeouts still hold entries, and
+ * its own server never does: the loop is stopped, not torn down, and the
+ * process exits right after. */
+static void finish_loop(worker_t *w)
+{
+    uv_timer_stop(&w->drain_timer);
+    if (!w->drained)
+        log_json(LOG_WARN, "shutdown grace period over",
+                 json_pack("{s:i, s:I, s:I}", "worker", w->index, "open_connections",
+                           (json_int_t)w->open_conns, "requests_in_flight",
+                           (json_int_t)w->in_flight));
+    if (w->server->cfg->loop_free != NULL)
+        w->server->cfg->loop_free(w->loop_data);
+    w->loop_data = NULL;
+    uv_stop(&w->loop);
+}
+
+static void on_drain_tick(uv_timer_t *t)
+{
+    worker_t *w = t->data;
+    if (w->open_conns == 0) {
+        w->drained = 1;
+        finish_loop(w);
+        return;
+    }
+    close_idle_conns(w);
+    uint64_t grace_us = (uint64_t)w->server->cfg->shutdown_grace_s * 1000000u;
+    if (timeutil_mono_us() - w->drain_started_us >= grace_us)
+        finish_loop(w);
+}
+
+static void on_stop(uv_async_t *a)
+{
+    worker_t *w = a->data;
+    if (w->drain_started_us != 0)
+        return;
+    w->drain_started_us = timeutil_mono_us();
+    uv_close((uv_handle_t *)&w->listener, NULL);
+    h2o_context_request_shutdown(&w->ctx);
+    w->drain_timer.data = w;
+    uv_timer_start(&w->drain_timer, on_drain_tick, 0, DRAIN_TICK_MS);
+}
+
+/* ---- threads ---- */
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    const http_server_config_t *cfg = w->server->cfg;
+    h2o_context_init(&w->ctx, &w->loop, &w->server->globalconf);
+    w->accept_ctx.ctx = &w->ctx;
+    w->accept_ctx.hosts = w->server->globalconf.hosts;
+    if (cfg->loop_init != NULL)
+        w->loop_data = cfg->loop_init(w->index, &w->loop, cfg->loop_arg);
+    uv_tcp_init(&w->loop, &w->listener);
+    int rc = uv_tcp_open(&w->listener, w->fd);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&w->listener, 1024, on_connection);
+    if (rc != 0)
+        log_msg(LOG_ERROR, "worker %d: listen: %s", w->index, uv_strerror(rc));
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+static int listen_socket(const char *host, int port)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    char portstr[8];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    int rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc != 0) {
+        log_msg(LOG_ERROR, "HOST %s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int on = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        log_msg(LOG_ERROR, "listen on %s:%d: %s", host, port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static void init_globalconf(http_server_t *s)
+{
+    const http_server_config_t *cfg = s->cfg;
+    h2o_config_init(&s->globalconf);
+    s->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("agentos"));
+    s->globalconf.max_request_entity_size = cfg->max_body_bytes;
+    s->globalconf.http1.req_timeout = (uint64_t)cfg->request_timeout_ms;
+    s->globalconf.http2.idle_timeout = (uint64_t)cfg->request_timeout_ms;
+    h2o_hostconf_t *host =
+        h2o_config_register_host(&s->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    server_handler_t *h = (server_handler_t *)h2o_create_handler(path, sizeof(*h));
+    h->super.on_req = on_req;
+    h->server = s;
+    error_filter_register(path);
+    error_filter_register(&host->fallback_path);
+}
+
+static void server_free(http_server_t *s)
+{
+    for (int i = 0; i < s->nworkers; i++)
+        if (s->workers[i].fd >= 0)
+            close(s->workers[i].fd);
+    h2o_config_dispose(&s->globalconf);
+    free(s->workers);
+    free(s);
+}
+
+http_server_t *http_server_start(const http_server_config_t *cfg)
+{
+    http_server_t *s = calloc(1, sizeof(*s));
+    s->cfg = cfg;
+    s->nworkers = cfg->workers;
+    s->workers = calloc((size_t)cfg->workers, sizeof(worker_t));
+    init_globalconf(s);
+    for (int i = 0; i < s->nworkers; i++)
+        s->workers[i].fd = -1;
+    for (int i = 0; i < s->nworkers; i++) {
+        if ((s->workers[i].fd = listen_socket(cfg->host, cfg->port)) < 0) {
+            server_free(s);
+            return NULL;
+        }
+    }
+    for (int i = 0; i < s->nworkers; i++) {
+        worker_t *w = &s->workers[i];
+        w->server = s;
+        w->index = i;
+        h2o_linklist_init_anchor(&w->conns);
+        uv_loop_init(&w->loop);
+        w->loop.data = w;
+        uv_async_init(&w->loop, &w->stop_async, on_stop);
+        w->stop_async.data = w;
+        uv_timer_init(&w->loop, &w->drain_timer);
+        pthread_create(&w->thread, NULL, worker_main, w);
+    }
+    return s;
+}
+
+void http_server_stop(http_server_t *s)
+{
+    for (int i = 0; i < s->nworkers; i++)
+        uv_async_send(&s->workers[i].stop_async);
+}
+
+int http_server_wait(http_server_t *s)
+{
+    int all_drained = 1;
+    for (int i = 0; i < s->nworkers; i++) {
+        pthread_join(s->workers[i].thread, NULL);
+        all_drained &= s->workers[i].drained;
+    }
+    return all_drained ? 0 : -1;
+}

@@ -1,0 +1,42 @@
+/* The HTTP server: N loop threads, each a libuv loop with an h2o context and
+ * its own SO_REUSEPORT listener. It knows the router mechanism, not routes. */
+#ifndef AGENTOS_HTTP_SERVER_H
+#define AGENTOS_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "http/router.h"
+
+/* Runs before a matched route's handler. Returns 0 to go on; anything else
+ * means it has replied. */
+typedef int (*http_middleware_fn)(http_request_t *r, const http_route_t *route);
+
+typedef struct http_server_config {
+    const char *host;
+    int port;
+    int workers;
+    size_t max_body_bytes;
+    int request_timeout_ms;
+    int shutdown_grace_s;
+    const http_route_t *routes;
+    size_t nroutes;
+    http_middleware_fn middleware;
+    /* Per-loop application state, made and freed on the loop's own thread. */
+    void *(*loop_init)(int worker, uv_loop_t *loop, void *arg);
+    void (*loop_free)(void *loop_data);
+    void *loop_arg;
+} http_server_config_t;
+
+typedef struct http_server http_server_t;
+
+/* Binds every listener, then starts the loop threads. NULL on failure
+ * (the reason is logged). cfg must outlive the server. */
+http_server_t *http_server_start(const http_server_config_t *cfg);
+/* Asks every loop to stop accepting and drain; safe from any thread. */
+void http_server_stop(http_server_t *s);
+/* Joins the loop threads. Returns 0 when every loop drained within the
+ * grace period. The loops are stopped, not torn down: call it on the way out. */
+int http_server_wait(http_server_t *s);
+
+#endif

@@ -1,0 +1,180 @@
+/* Wires config, the route table and the server; handles signals and drain. */
+#include <getopt.h>
+#include <rhonabwy.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/app.h"
+#include "api/routes.h"
+#include "api/tenant.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "http/server.h"
+
+/* Stopped loops are not torn down (see http_server_wait); keeping the server
+ * reachable until exit tells leak checkers its memory is not lost. */
+static http_server_t *running_server;
+
+static int load_config(config_t *cfg)
+{
+    char err[CONFIG_ERR_MAX] = "";
+    config_source_t *src = config_source_new();
+    const char *env_file = getenv("AGENTOS_ENV_FILE");
+    int rc =
+        src ? config_source_load_dotenv(src, env_file ? env_file : ".env", err, sizeof(err)) : -1;
+    if (rc == 0)
+        rc = config_load(cfg, src, err, sizeof(err));
+    config_source_free(src);
+    if (rc != 0)
+        fprintf(stderr, "agentos: configuration: %s\n", err[0] ? err : "out of memory");
+    return rc;
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+    http_server_t *server = sig->data;
+    log_msg(LOG_INFO, "received %s: draining", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    http_server_stop(server);
+    uv_signal_stop(sig);
+    uv_close((uv_handle_t *)sig, NULL);
+}
+
+/* The main thread only waits for signals; the loops do the work. */
+static void wait_for_signals(http_server_t *server)
+{
+    uv_loop_t loop;
+    uv_signal_t sigterm, sigint;
+    uv_loop_init(&loop);
+    uv_signal_init(&loop, &sigterm);
+    uv_signal_init(&loop, &sigint);
+    sigterm.data = sigint.data = server;
+    uv_signal_start(&sigterm, on_signal, SIGTERM);
+    uv_signal_start(&sigint, on_signal, SIGINT);
+    uv_run(&loop, UV_RUN_ONCE); /* one signal starts the drain */
+    if (!uv_is_closing((uv_handle_t *)&sigterm))
+        uv_close((uv_handle_t *)&sigterm, NULL);
+    if (!uv_is_closing((uv_handle_t *)&sigint))
+        uv_close((uv_handle_t *)&sigint, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+}
+
+static int serve(const config_t *cfg)
+{
+    char err[CONFIG_ERR_MAX];
+    app_t app;
+    if (app_init(&app, cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "agentos: configuration: %s\n", err);
+        return 2;
+    }
+    http_server_config_t scfg = {
+        .host = cfg->host,
+        .port = cfg->port,
+        .workers = cfg->workers,
+        .max_body_bytes = cfg->max_body_bytes,
+        .request_timeout_ms = cfg->request_timeout_ms,
+        .shutdown_grace_s = cfg->shutdown_grace_s,
+        .routes = api_routes,
+        .nroutes = api_routes_count,
+        .middleware = tenant_middleware,
+        .loop_init = app_loop_init,
+        .loop_free = app_loop_free,
+        .loop_arg = &app,
+    };
+    http_server_t *server = running_server = http_server_start(&scfg);
+    if (server == NULL)
+        return 1;
+    log_json(LOG_INFO, "listening",
+             json_pack("{s:s, s:i, s:i, s:s, s:s}", "host", cfg->host, "port", cfg->port, "workers",
+                       cfg->workers, "env", cfg->env, "version", AGENTOS_VERSION));
+    wait_for_signals(server);
+    int drained = http_server_wait(server) == 0;
+    log_json(LOG_INFO, "stopped", json_pack("{s:b}", "drained", drained));
+    return 0;
+}
+
+static int usage(FILE *out)
+{
+    fprintf(out, "usage: agentos                 serve the API (configured by environment / .env)\n"
+                 "       agentos token --sub USER [--workspace ID] [--email E] [--name N] "
+                 "[--ttl SECONDS]\n"
+                 "                               print a development token signed with "
+                 "BETTER_AUTH_SECRET\n"
+                 "       agentos --version\n");
+    return out == stdout ? 0 : 2;
+}
+
+static int mint(const config_t *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"sub", required_argument, NULL, 's'},   {"workspace", required_argument, NULL, 'w'},
+        {"email", required_argument, NULL, 'e'}, {"name", required_argument, NULL, 'n'},
+        {"ttl", required_argument, NULL, 't'},   {NULL, 0, NULL, 0}};
+    const char *sub = NULL, *ws = NULL, *email = NULL, *name = NULL;
+    long ttl = 3600;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            sub = optarg;
+            break;
+        case 'w':
+            ws = optarg;
+            break;
+        case 'e':
+            email = optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 't':
+            ttl = strtol(optarg, NULL, 10);
+            break;
+        default:
+            return usage(stderr);
+        }
+    }
+    if (sub == NULL || ttl <= 0)
+        return usage(stderr);
+    if (cfg->auth_secret == NULL) {
+        fprintf(stderr, "agentos: BETTER_AUTH_SECRET is not set: nothing to sign with\n");
+        return 2;
+    }
+    char *tok = jwt_mint_hs256((const unsigned char *)cfg->auth_secret, strlen(cfg->auth_secret),
+                               sub, ws, email, name, ttl, time(NULL));
+    if (tok == NULL) {
+        fprintf(stderr, "agentos: could not sign the token\n");
+        return 1;
+    }
+    printf("%s\n", tok);
+    free(tok);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--version") == 0)) {
+        printf("agentos %s\n", AGENTOS_VERSION);
+        return 0;
+    }
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+        return usage(stdout);
+    if (argc > 1 && strcmp(argv[1], "token") != 0)
+        return usage(stderr);
+    signal(SIGPIPE, SIG_IGN); /* a write to a closed socket must fail, not kill us */
+    config_t cfg;
+    if (load_config(&cfg) != 0)
+        return 2;
+    if (log_set_level_name(cfg.log_level) != 0) {
+        fprintf(stderr, "agentos: configuration: LOG_LEVEL: must be debug, info, warn or error\n");
+        config_free(&cfg);
+        return 2;
+    }
+    r_global_init();
+    int rc = argc > 1 ? mint(&cfg, argc - 1, argv + 1) : serve(&cfg);
+    r_global_close();
+    config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,97 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "http/router.h"
+
+static void h(http_request_t *r)
+{
+    (void)r;
+}
+
+static const http_route_t routes[] = {
+    {"GET", "/", h, 0},
+    {"GET", "/health", h, 0},
+    {"GET", "/sessions", h, 1},
+    {"DELETE", "/sessions", h, 1},
+    {"GET", "/sessions/{id}", h, 2},
+    {"GET", "/sessions/{id}/runs", h, 3},
+    {"POST", "/agents/{agent}/runs/{run}/cancel", h, 4},
+};
+#define N (sizeof(routes) / sizeof(routes[0]))
+
+static router_match_t match(const char *method, const char *path)
+{
+    router_match_t m;
+    router_match(routes, N, method, strlen(method), path, strlen(path), &m);
+    return m;
+}
+
+static void test_exact_and_root(void **state)
+{
+    (void)state;
+    router_match_t m = match("GET", "/");
+    assert_int_equal(m.status, 200);
+    assert_ptr_equal(m.route, &routes[0]);
+    m = match("GET", "/health");
+    assert_ptr_equal(m.route, &routes[1]);
+    assert_int_equal(m.nparams, 0);
+}
+
+static void test_trailing_slash_ignored(void **state)
+{
+    (void)state;
+    assert_ptr_equal(match("GET", "/health/").route, &routes[1]);
+    assert_ptr_equal(match("GET", "/sessions/abc/").route, &routes[4]);
+}
+
+static void test_params(void **state)
+{
+    (void)state;
+    router_match_t m = match("POST", "/agents/a1/runs/r-2/cancel");
+    assert_int_equal(m.status, 200);
+    assert_int_equal(m.nparams, 2);
+    assert_int_equal(m.params[0].len, 2);
+    assert_memory_equal(m.params[0].base, "a1", 2);
+    assert_memory_equal(m.params[1].base, "r-2", 3);
+    m = match("GET", "/sessions/s1/runs");
+    assert_ptr_equal(m.route, &routes[5]);
+    assert_memory_equal(m.params[0].base, "s1", 2);
+}
+
+static void test_not_found(void **state)
+{
+    (void)state;
+    assert_int_equal(match("GET", "/nope").status, 404);
+    assert_int_equal(match("GET", "/healthz").status, 404);
+    assert_int_equal(match("GET", "/sessions//runs").status, 404); /* empty parameter */
+    assert_int_equal(match("GET", "/sessions/a/b/c").status, 404);
+    assert_int_equal(match("GET", "").status, 404);
+}
+
+static void test_method_not_allowed_lists_methods(void **state)
+{
+    (void)state;
+    router_match_t m = match("POST", "/sessions");
+    assert_int_equal(m.status, 405);
+    assert_null(m.route);
+    assert_string_equal(m.allow, "GET, DELETE");
+    m = match("PUT", "/health");
+    assert_int_equal(m.status, 405);
+    assert_string_equal(m.allow, "GET");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact_and_root),
+        cmocka_unit_test(test_trailing_slash_ignored),
+        cmocka_unit_test(test_params),
+        cmocka_unit_test(test_not_found),
+        cmocka_unit_test(test_method_not_allowed_lists_methods),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

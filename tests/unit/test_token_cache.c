@@ -1,0 +1,208 @@
+/* The verified-token cache (src/auth/token_cache.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "auth/jwt.h"
+#include "auth/token_cache.h"
+
+#define NOW 1700000000L
+
+static auth_tenant_t tenant(const char *user)
+{
+    auth_tenant_t t;
+    memset(&t, 0, sizeof t);
+    t.authenticated = 1;
+    snprintf(t.user_id, sizeof t.user_id, "%s", user);
+    snprintf(t.workspace_id, sizeof t.workspace_id, "ws-%s", user);
+    return t;
+}
+
+static void put_str(token_cache_t *c, const char *tok, time_t until, const char *user)
+{
+    auth_tenant_t t = tenant(user);
+    token_cache_put(c, tok, strlen(tok), until, &t);
+}
+
+static int get_str(token_cache_t *c, const char *tok, time_t now, auth_tenant_t *out)
+{
+    return token_cache_get(c, tok, strlen(tok), now, out);
+}
+
+static void test_new_and_free(void **state)
+{
+    (void)state;
+    assert_null(token_cache_new(0));
+    token_cache_free(NULL);
+    token_cache_t *c = token_cache_new(3);
+    assert_non_null(c);
+    assert_int_equal(token_cache_count(c), 0);
+    assert_int_equal(token_cache_bytes(c), 0);
+    token_cache_free(c);
+}
+
+static void test_hit_and_miss(void **state)
+{
+    (void)state;
+    token_cache_t *c = token_cache_new(16);
+    auth_tenant_t out;
+    assert_false(get_str(c, "aaa.bbb.ccc", NOW, &out));
+    put_str(c, "aaa.bbb.ccc", NOW + 100, "alice");
+    assert_true(get_str(c, "aaa.bbb.ccc", NOW, &out));
+    assert_int_equal(out.authenticated, 1);
+    assert_string_equal(out.user_id, "alice");
+    assert_string_equal(out.workspace_id, "ws-alice");
+    assert_false(get_str(c, "aaa.bbb.ccd", NOW, &out));
+    assert_false(get_str(c, "zzz.yyy.xxx", NOW, &out));
+    assert_int_equal(token_cache_count(c), 1);
+    assert_int_equal(token_cache_bytes(c), strlen("aaa.bbb.ccc"));
+    token_cache_free(c);
+}
+
+static void test_expiry(void **state)
+{
+    (void)state;
+    token_cache_t *c = token_cache_new(16);
+    auth_tenant_t out;
+    put_str(c, "tok-exp", NOW + 10, "u");
+    /* valid_until is the last usable second. */
+    assert_true(get_str(c, "tok-exp", NOW + 10, &out));
+    assert_false(get_str(c, "tok-exp", NOW + 11, &out));
+    /* An expired entry is dropped on sight, not kept until evicted. */
+    assert_int_equal(token_cache_count(c), 0);
+    assert_int_equal(token_cache_bytes(c), 0);
+    assert_false(get_str(c, "tok-exp", NOW, &out));
+    token_cache_free(c);
+}
+
+static void test_put_again_updates_in_place(void **state)
+{
+    (void)state;
+    token_cache_t *c = token_cache_new(4);
+    auth_tenant_t out;
+    put_str(c, "same", NOW + 5, "first");
+    put_str(c, "same", NOW + 50, "second");
+    assert_int_equal(token_cache_count(c), 1);
+    assert_true(get_str(c, "same", NOW + 40, &out));
+    assert_string_equal(out.user_id, "second");
+    token_cache_free(c);
+}
+
+static void test_eviction_keeps_memory_bounded(void **state)
+{
+    (void)state;
+    const size_t cap = 8;
+    token_cache_t *c = token_cache_new(cap);
+    char tok[64], last[64];
+    auth_tenant_t out;
+    for (int i = 0; i < 1000; i++) {
+        snprintf(tok, sizeof tok, "header.payload-%04d.signature", i);
+        put_str(c, tok, NOW + 100 + i, "u");
+        assert_true(token_cache_count(c) <= cap);
+        assert_true(token_cache_bytes(c) <= cap * strlen(tok));
+    }
+    memcpy(last, tok, sizeof tok);
+    assert_true(get_str(c, last, NOW, &out)); /* the newest entry always lands */
+    token_cache_free(c);
+}
+
+static void test_oversized_token_not_cached(void **state)
+{
+    (void)state;
+    token_cache_t *c = token_cache_new(4);
+    size_t n = JWT_MAX_TOKEN_BYTES + 1;
+    char *big = malloc(n);
+    memset(big, 'b', n);
+    auth_tenant_t t = tenant("u"), out;
+    token_cache_put(c, big, n, NOW + 100, &t);
+    assert_false(token_cache_get(c, big, n, NOW, &out));
+    assert_int_equal(token_cache_count(c), 0);
+    token_cache_put(c, big, n - 1, NOW + 100, &t);
+    assert_true(token_cache_get(c, big, n - 1, NOW, &out));
+    assert_int_equal(token_cache_bytes(c), n - 1);
+    free(big);
+    token_cache_free(c);
+}
+
+/* Capacity 1: every token shares the one bucket, so only a full comparison
+ * can tell them apart. */
+static void test_same_bucket_different_token_is_miss(void **state)
+{
+    (void)state;
+    token_cache_t *c = token_cache_new(1);
+    auth_tenant_t out;
+    put_str(c, "abc.def.ghi", NOW + 100, "owner");
+    assert_false(get_str(c, "abc.def.ghj", NOW, &out));  /* last byte differs */
+    assert_false(get_str(c, "xbc.def.ghi", NOW, &out));  /* first byte differs */
+    assert_false(get_str(c, "abc.def.gh", NOW, &out));   /* a prefix */
+    assert_false(get_str(c, "abc.def.ghi.", NOW, &out)); /* an extension */
+    assert_true(token_cache_get(c, "abc.def.ghi", 11, NOW, &out));
+    assert_string_equal(out.user_id, "owner");
+    /* A new token in the full bucket replaces the old one. */
+    put_str(c, "new.tok.en", NOW + 100, "other");
+    assert_int_equal(token_cache_count(c), 1);
+    assert_false(get_str(c, "abc.def.ghi", NOW, &out));
+    assert_true(get_str(c, "new.tok.en", NOW, &out));
+    assert_string_equal(out.user_id, "other");
+    token_cache_free(c);
+}
+
+static void test_evicts_soonest_expiring(void **state)
+{
+    (void)state;
+    /* Capacity 4 is one set of four ways: the fifth token evicts the entry
+     * with the least time left. */
+    token_cache_t *c = token_cache_new(4);
+    auth_tenant_t out;
+    put_str(c, "t1", NOW + 400, "u1");
+    put_str(c, "t2", NOW + 100, "u2");
+    put_str(c, "t3", NOW + 300, "u3");
+    put_str(c, "t4", NOW + 200, "u4");
+    put_str(c, "t5", NOW + 500, "u5");
+    assert_int_equal(token_cache_count(c), 4);
+    assert_false(get_str(c, "t2", NOW, &out));
+    assert_true(get_str(c, "t1", NOW, &out));
+    assert_true(get_str(c, "t3", NOW, &out));
+    assert_true(get_str(c, "t4", NOW, &out));
+    assert_true(get_str(c, "t5", NOW, &out));
+    token_cache_free(c);
+}
+
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    token_cache_t *c = token_cache_new(2);
+    auth_tenant_t t = tenant("u"), out;
+    token_cache_put(NULL, "x", 1, NOW, &t);
+    token_cache_put(c, NULL, 1, NOW, &t);
+    token_cache_put(c, "x", 0, NOW, &t);
+    token_cache_put(c, "x", 1, NOW, NULL);
+    assert_int_equal(token_cache_count(c), 0);
+    assert_false(token_cache_get(NULL, "x", 1, NOW, &out));
+    assert_false(token_cache_get(c, NULL, 1, NOW, &out));
+    assert_false(token_cache_get(c, "x", 1, NOW, NULL));
+    assert_int_equal(token_cache_count(NULL), 0);
+    assert_int_equal(token_cache_bytes(NULL), 0);
+    token_cache_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_new_and_free),
+        cmocka_unit_test(test_hit_and_miss),
+        cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_put_again_updates_in_place),
+        cmocka_unit_test(test_eviction_keeps_memory_bounded),
+        cmocka_unit_test(test_oversized_token_not_cached),
+        cmocka_unit_test(test_same_bucket_different_token_is_miss),
+        cmocka_unit_test(test_evicts_soonest_expiring),
+        cmocka_unit_test(test_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
