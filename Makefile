@@ -28,13 +28,19 @@ test-build:
 	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAGENTOS_SANITIZE=ON >/dev/null
 	@cmake --build $(TEST_BUILD) -j $(JOBS)
 
+# Tests that need PostgreSQL or Redis get throw-away servers from
+# with_services.sh (or TEST_DATABASE_URL / TEST_REDIS_URL when set).
+SERVICES = tests/support/with_services.sh
+
 unit: test-build
-	cd $(TEST_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure
+	$(SERVICES) sh -c 'cd $(TEST_BUILD) && ctest --output-on-failure'
 
 e2e: test-build
-	AGENTOS_BIN=$(CURDIR)/$(TEST_BUILD)/agentos .venv/bin/python -m pytest -q tests/e2e
+	AGENTOS_BIN=$(CURDIR)/$(TEST_BUILD)/agentos $(SERVICES) .venv/bin/python -m pytest -q tests/e2e
 
-test: unit e2e
+test: test-build
+	$(SERVICES) sh -c 'cd $(TEST_BUILD) && ctest --output-on-failure && cd $(CURDIR) && \
+	  AGENTOS_BIN=$(CURDIR)/$(TEST_BUILD)/agentos .venv/bin/python -m pytest -q tests/e2e'
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h')

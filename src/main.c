@@ -8,8 +8,9 @@
 
 #include "api/app.h"
 #include "api/routes.h"
-#include "api/tenant.h"
+#include "api/middleware.h"
 #include "core/config.h"
+#include "cache/redis.h"
 #include "core/log.h"
 #include "http/server.h"
 
@@ -61,6 +62,33 @@ static void wait_for_signals(http_server_t *server)
     uv_loop_close(&loop);
 }
 
+/* libuv sizes its thread pool from the environment on first use: set it
+ * before anything queues work, so each store thread holds one connection. */
+static void size_store_pool(int threads)
+{
+    char n[16];
+    snprintf(n, sizeof(n), "%d", threads);
+    setenv("UV_THREADPOOL_SIZE", n, 1);
+}
+
+static store_t *open_store(const config_t *cfg)
+{
+    store_config_t scfg = {
+        .database_url = cfg->database_url,
+        .data_dir = cfg->data_dir,
+        .schema = cfg->db_schema,
+        .connect_timeout_s = cfg->db_connect_timeout_s,
+        .statement_timeout_ms = cfg->db_statement_timeout_ms,
+    };
+    char err[CONFIG_ERR_MAX] = "";
+    store_t *store = store_open(&scfg, err, sizeof(err));
+    if (store == NULL)
+        log_msg(LOG_ERROR, "store: %s", err);
+    else
+        log_json(LOG_INFO, "store open", json_pack("{s:s}", "backend", store_backend_name(store)));
+    return store;
+}
+
 static int serve(const config_t *cfg)
 {
     char err[CONFIG_ERR_MAX];
@@ -68,6 +96,19 @@ static int serve(const config_t *cfg)
     if (app_init(&app, cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "agentos: configuration: %s\n", err);
         return 2;
+    }
+    redis_url_t url;
+    if (cfg->redis_url != NULL) {
+        if (redis_url_parse(cfg->redis_url, &url, err, sizeof(err)) != 0) {
+            fprintf(stderr, "agentos: configuration: REDIS_URL: %s\n", err);
+            return 2;
+        }
+        redis_url_free(&url);
+    }
+    size_store_pool(cfg->db_pool);
+    if ((app.store = open_store(cfg)) == NULL) {
+        app_free(&app);
+        return 1;
     }
     http_server_config_t scfg = {
         .host = cfg->host,
@@ -78,19 +119,24 @@ static int serve(const config_t *cfg)
         .shutdown_grace_s = cfg->shutdown_grace_s,
         .routes = api_routes,
         .nroutes = api_routes_count,
-        .middleware = tenant_middleware,
+        .middleware = api_middleware,
         .loop_init = app_loop_init,
         .loop_free = app_loop_free,
         .loop_arg = &app,
     };
     http_server_t *server = running_server = http_server_start(&scfg);
-    if (server == NULL)
+    if (server == NULL) {
+        store_close(app.store);
+        app_free(&app);
         return 1;
+    }
     log_json(LOG_INFO, "listening",
              json_pack("{s:s, s:i, s:i, s:s, s:s}", "host", cfg->host, "port", cfg->port, "workers",
                        cfg->workers, "env", cfg->env, "version", AGENTOS_VERSION));
     wait_for_signals(server);
     int drained = http_server_wait(server) == 0;
+    store_close(app.store);
+    app_free(&app);
     log_json(LOG_INFO, "stopped", json_pack("{s:b}", "drained", drained));
     return 0;
 }

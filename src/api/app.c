@@ -27,25 +27,48 @@ int app_init(app_t *app, const config_t *cfg, char *err, size_t errlen)
         log_msg(LOG_WARN, "BETTER_AUTH_SECRET is not set (development): every token will be "
                           "refused; set it to use protected routes");
     }
+    app->rl_local = ratelimit_local_new(10000);
+    if (app->rl_local == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     app->jwt.leeway_s = cfg->jwt_leeway;
     app->jwt.issuer = cfg->jwt_issuer;
     app->jwt.audience = cfg->jwt_audience;
     return 0;
 }
 
-void *app_loop_init(int worker, uv_loop_t *loop, void *arg)
+/* A loop without its state cannot serve anything: failing here is fatal.
+ * The configuration was validated at start, so only memory can run out. */
+static void *must(void *p, int worker, const char *what)
 {
-    (void)loop;
-    const app_t *app = arg;
-    app_loop_t *l = calloc(1, sizeof(*l));
-    if (l == NULL)
-        abort(); /* a loop without its state cannot serve anything */
-    l->app = app;
-    l->auth = auth_ctx_new(&app->jwt, app->cfg->token_cache_size);
-    if (l->auth == NULL) {
-        log_msg(LOG_ERROR, "worker %d: could not create the token verifier", worker);
+    if (p == NULL) {
+        log_msg(LOG_ERROR, "worker %d: could not create %s", worker, what);
         abort();
     }
+    return p;
+}
+
+void app_free(app_t *app)
+{
+    ratelimit_local_free(app->rl_local);
+    app->rl_local = NULL;
+}
+
+void *app_loop_init(int worker, uv_loop_t *loop, void *arg)
+{
+    const app_t *app = arg;
+    app_loop_t *l = must(calloc(1, sizeof(*l)), worker, "the loop state");
+    l->app = app;
+    l->auth =
+        must(auth_ctx_new(&app->jwt, app->cfg->token_cache_size), worker, "the token verifier");
+    if (app->cfg->redis_url != NULL) {
+        char err[256];
+        l->redis = must(redis_client_new(loop, app->cfg->redis_url, NULL, err, sizeof(err)), worker,
+                        "the Redis client");
+    }
+    ratelimit_config_t rl = {.limit = app->cfg->rate_limit_per_minute, .local = app->rl_local};
+    l->ratelimit = must(ratelimit_new(l->redis, &rl), worker, "the rate limiter");
     return l;
 }
 
@@ -55,5 +78,8 @@ void app_loop_free(void *loop_data)
     if (l == NULL)
         return;
     auth_ctx_free(l->auth);
+    ratelimit_free(l->ratelimit);
+    if (l->redis != NULL)
+        redis_client_free(l->redis);
     free(l);
 }

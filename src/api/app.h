@@ -5,12 +5,17 @@
 #include <uv.h>
 
 #include "auth/auth.h"
+#include "cache/ratelimit.h"
+#include "cache/redis.h"
 #include "core/config.h"
 #include "core/ids.h"
 #include "core/timeutil.h"
+#include "store/store.h"
 
 typedef struct app {
     const config_t *cfg;
+    store_t *store;              /* opened by main */
+    ratelimit_local_t *rl_local; /* the process's rate-limit counter, shared by the loops */
     jwt_config_t jwt;
     unsigned char fallback_secret[32]; /* development without a secret: nothing verifies */
     char os_id[IDS_UUID_LEN + 1];
@@ -20,10 +25,13 @@ typedef struct app {
 typedef struct app_loop {
     const app_t *app;
     auth_ctx_t *auth;
+    redis_client_t *redis; /* NULL without REDIS_URL */
+    ratelimit_t *ratelimit;
 } app_loop_t;
 
 /* Fills app from cfg. Returns -1 with a message in err on a bad value. */
 int app_init(app_t *app, const config_t *cfg, char *err, size_t errlen);
+void app_free(app_t *app);
 /* http_server_config_t's loop_init / loop_free. */
 void *app_loop_init(int worker, uv_loop_t *loop, void *arg);
 void app_loop_free(void *loop_data);

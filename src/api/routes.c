@@ -7,6 +7,14 @@ const http_route_t api_routes[] = {
     {"GET", "/ready", system_ready, ACCESS_NONE},
     {"GET", "/", system_root, ACCESS_PUBLIC},
     {"GET", "/me", me_get, ACCESS_PROTECTED},
+    {"GET", "/sessions", sessions_list, ACCESS_WORKSPACE},
+    {"POST", "/sessions", sessions_create, ACCESS_WORKSPACE},
+    {"DELETE", "/sessions", sessions_delete_many, ACCESS_WORKSPACE},
+    {"GET", "/sessions/{session_id}", sessions_get, ACCESS_WORKSPACE},
+    {"PATCH", "/sessions/{session_id}", sessions_patch, ACCESS_WORKSPACE},
+    {"DELETE", "/sessions/{session_id}", sessions_delete, ACCESS_WORKSPACE},
+    {"GET", "/sessions/{session_id}/runs", sessions_runs, ACCESS_WORKSPACE},
+    {"POST", "/sessions/{session_id}/rename", sessions_rename, ACCESS_WORKSPACE},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -5,6 +5,7 @@
 #include "api/tenant.h"
 #include "core/timeutil.h"
 #include "http/reply.h"
+#include "http/server.h"
 
 static const auth_tenant_t anonymous;
 
@@ -59,20 +60,20 @@ static int authenticate(http_request_t *r, h2o_iovec_t header)
 int tenant_middleware(http_request_t *r, const http_route_t *route)
 {
     if (route->access == ACCESS_NONE)
-        return 0;
+        return HTTP_NEXT;
     h2o_iovec_t header = http_request_header(r, "authorization");
     if (header.base == NULL) {
         if (route->access == ACCESS_PUBLIC)
-            return 0;
+            return HTTP_NEXT;
         reply_unauthorized(r);
-        return -1;
+        return HTTP_DONE;
     }
     if (authenticate(r, header) != 0)
-        return -1;
+        return HTTP_DONE;
     if (route->access == ACCESS_WORKSPACE && tenant_of(r)->workspace_id[0] == '\0') {
         http_reply_error(r, 403, "WORKSPACE_REQUIRED",
                          "This route needs a token with a workspaceId");
-        return -1;
+        return HTTP_DONE;
     }
-    return 0;
+    return HTTP_NEXT;
 }

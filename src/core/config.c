@@ -71,6 +71,8 @@ static void load_auth(loader_t *l, config_t *cfg)
         fail(l, "BETTER_AUTH_SECRET", "is required (set AGENTOS_ENV=development to run without)");
     else if (!cfg->development && len < SECRET_MIN_BYTES)
         fail(l, "BETTER_AUTH_SECRET", "must be at least 32 bytes");
+    else if (!cfg->development && strncmp(cfg->auth_secret, "change-me", 9) == 0)
+        fail(l, "BETTER_AUTH_SECRET", "is still the .env.example placeholder");
     cfg->jwt_algorithms = get_str(l, "JWT_ALGORITHMS", "HS256");
     cfg->jwt_leeway = (int)get_int(l, "JWT_LEEWAY_SECONDS", 30, 0, 3600);
     cfg->jwt_issuer = get_str(l, "JWT_ISSUER", NULL);
@@ -89,6 +91,19 @@ static void load_env(loader_t *l, config_t *cfg)
         fail(l, "AGENTOS_ENV", "must be production, test or development");
 }
 
+static void load_store(loader_t *l, config_t *cfg)
+{
+    const char *url = cfg->database_url;
+    if (url != NULL && strncmp(url, "postgres://", 11) != 0 &&
+        strncmp(url, "postgresql://", 13) != 0)
+        fail(l, "DATABASE_URL", "must start with postgres:// or postgresql://");
+    cfg->db_schema = get_str(l, "DATABASE_SCHEMA", "agentos");
+    cfg->db_pool = (int)get_int(l, "AGENTOS_DB_POOL", 4, 1, 128);
+    cfg->db_connect_timeout_s = (int)get_int(l, "DATABASE_CONNECT_TIMEOUT_SECONDS", 3, 1, 60);
+    cfg->db_statement_timeout_ms =
+        (int)get_int(l, "DATABASE_STATEMENT_TIMEOUT_MS", 5000, 100, 600000);
+}
+
 int config_load(config_t *cfg, const config_source_t *src, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -104,7 +119,9 @@ int config_load(config_t *cfg, const config_source_t *src, char *err, size_t err
     cfg->log_level = get_str(&l, "LOG_LEVEL", "info");
     cfg->database_url = get_str(&l, "DATABASE_URL", NULL);
     cfg->data_dir = get_str(&l, "AGENTOS_DATA_DIR", "./data");
+    load_store(&l, cfg);
     cfg->redis_url = get_str(&l, "REDIS_URL", NULL);
+    cfg->rate_limit_per_minute = (int)get_int(&l, "RATE_LIMIT_PER_MINUTE", 600, 0, 1000000);
     cfg->cors_origins = get_str(&l, "CORS_ORIGINS", NULL);
     if (l.failed) {
         config_free(cfg);
@@ -115,9 +132,9 @@ int config_load(config_t *cfg, const config_source_t *src, char *err, size_t err
 
 void config_free(config_t *cfg)
 {
-    char **strs[] = {&cfg->host,       &cfg->env,          &cfg->auth_secret, &cfg->jwt_algorithms,
-                     &cfg->jwt_issuer, &cfg->jwt_audience, &cfg->log_level,   &cfg->database_url,
-                     &cfg->data_dir,   &cfg->redis_url,    &cfg->cors_origins};
+    char **strs[] = {&cfg->host,       &cfg->env,          &cfg->auth_secret,  &cfg->jwt_algorithms,
+                     &cfg->jwt_issuer, &cfg->jwt_audience, &cfg->log_level,    &cfg->database_url,
+                     &cfg->data_dir,   &cfg->redis_url,    &cfg->cors_origins, &cfg->db_schema};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);
         *strs[i] = NULL;

@@ -25,8 +25,13 @@ typedef struct config {
     char *log_level;
     char *database_url; /* NULL: SQLite in data_dir */
     char *data_dir;
-    char *redis_url;    /* NULL: single-replica mode */
-    char *cors_origins; /* extra allowed origins, comma separated */
+    char *db_schema;             /* DATABASE_SCHEMA: PostgreSQL schema of our tables */
+    int db_pool;                 /* AGENTOS_DB_POOL: store threads */
+    int db_connect_timeout_s;    /* DATABASE_CONNECT_TIMEOUT_SECONDS */
+    int db_statement_timeout_ms; /* DATABASE_STATEMENT_TIMEOUT_MS */
+    char *redis_url;             /* NULL: single-replica mode */
+    int rate_limit_per_minute;   /* per workspace; 0: off */
+    char *cors_origins;          /* extra allowed origins, comma separated */
 } config_t;
 
 /* Looks a name up: the process environment first, then the .env pairs. */

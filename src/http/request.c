@@ -1,6 +1,12 @@
 #include <string.h>
 
 #include "http/request.h"
+#include "http/router.h"
+
+void http_request_continue(http_request_t *r)
+{
+    r->route->handler(r);
+}
 
 char *http_request_param(http_request_t *r, size_t i)
 {

@@ -23,8 +23,13 @@ typedef struct http_request {
     /* Tags for the access log line; the middleware points them at request state. */
     const char *log_workspace_id;
     const char *log_user_id;
-    void *_worker; /* the server's, for its own bookkeeping */
+    const struct http_route *route; /* the matched route */
+    void *_worker;                  /* the server's, for its own bookkeeping */
 } http_request_t;
+
+/* Runs the matched route's handler: for a middleware that answered
+ * HTTP_PENDING and has finished its asynchronous check. */
+void http_request_continue(http_request_t *r);
 
 /* A NUL-terminated copy of route parameter i in the request's pool. */
 char *http_request_param(http_request_t *r, size_t i);

@@ -127,9 +127,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     r->nparams = m.nparams;
     memcpy(r->params, m.params, sizeof(m.params));
-    if (cfg->middleware != NULL && cfg->middleware(r, m.route) != 0)
-        return 0;
-    m.route->handler(r);
+    r->route = m.route;
+    if (cfg->middleware == NULL || cfg->middleware(r, m.route) == HTTP_NEXT)
+        http_request_continue(r);
     return 0;
 }
 
@@ -188,6 +188,11 @@ static void close_idle_conns(worker_t *w)
 /* h2o 2.2 cannot dispose a context whose timeouts still hold entries, and
  * its own server never does: the loop is stopped, not torn down, and the
  * process exits right after. */
+static void on_stop_timer(uv_timer_t *t)
+{
+    uv_stop(t->loop);
+}
+
 static void finish_loop(worker_t *w)
 {
     uv_timer_stop(&w->drain_timer);
@@ -199,7 +204,9 @@ static void finish_loop(worker_t *w)
     if (w->server->cfg->loop_free != NULL)
         w->server->cfg->loop_free(w->loop_data);
     w->loop_data = NULL;
-    uv_stop(&w->loop);
+    /* One more turn of the loop lets the state's handles run their close
+     * callbacks before the loop stops. */
+    uv_timer_start(&w->drain_timer, on_stop_timer, 20, 0);
 }
 
 static void on_drain_tick(uv_timer_t *t)

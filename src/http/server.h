@@ -8,8 +8,13 @@
 
 #include "http/router.h"
 
-/* Runs before a matched route's handler. Returns 0 to go on; anything else
- * means it has replied. */
+enum {
+    HTTP_NEXT = 0,    /* go on to the handler */
+    HTTP_DONE = 1,    /* the middleware replied */
+    HTTP_PENDING = 2, /* it will reply, or call http_request_continue, later */
+};
+
+/* Runs before a matched route's handler. */
 typedef int (*http_middleware_fn)(http_request_t *r, const http_route_t *route);
 
 typedef struct http_server_config {

@@ -4,6 +4,10 @@ sanitizer report and without ever printing its secret.
 
 The binary comes from AGENTOS_BIN (`make e2e` points it at build-test/agentos,
 an ASan+UBSan build); without it, build-test/agentos in this checkout.
+
+PostgreSQL and Redis (below): one of each for the session (TEST_DATABASE_URL /
+TEST_REDIS_URL, or throw-away servers from tests/support), a fresh schema per
+test, and dedicated servers for the tests that stop them.
 """
 
 from __future__ import annotations
@@ -11,9 +15,14 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
+import secrets
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,7 +30,10 @@ from pathlib import Path
 
 import httpx
 import jwt
+import psycopg
 import pytest
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -470,3 +482,392 @@ def server(tmp_path_factory):
     s = launch(tmp_path_factory.mktemp("agentos"))
     yield s
     s.check_clean_exit()
+
+
+# ================================================================ PostgreSQL and Redis
+#
+# One PostgreSQL and one Redis are shared by the whole session: TEST_DATABASE_URL /
+# TEST_REDIS_URL when set, otherwise throw-away servers started with
+# tests/support/pg_start.sh and redis_start.sh. Every test that uses PostgreSQL
+# gets its own DATABASE_SCHEMA, so tests never see each other's rows. Tests that
+# stop a server (faults) start their own (dedicated_pg, dedicated_redis), never
+# the shared one, even when the TEST_* URLs are set.
+
+SUPPORT = REPO / "tests" / "support"
+IS_ROOT = os.geteuid() == 0
+
+
+def _run_support(args: list[str], timeout: float = 120.0) -> str:
+    p = subprocess.run([str(a) for a in args], capture_output=True, text=True,
+                       timeout=timeout, stdin=subprocess.DEVNULL)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, args))} failed ({p.returncode}):\n{p.stderr}")
+    return p.stdout.strip()
+
+
+def pg_bin() -> Path:
+    if os.environ.get("PG_BIN"):
+        return Path(os.environ["PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin"),
+                   key=lambda p: [int(x) if x.isdigit() else 0
+                                  for x in re.split(r"[.]", p.parent.name)])
+    if not found or not (found[-1] / "pg_ctl").exists():
+        pytest.fail("no PostgreSQL server binaries (install postgresql, or set PG_BIN)",
+                    pytrace=False)
+    return found[-1]
+
+
+class PgServer:
+    """A throw-away PostgreSQL from pg_start.sh, which a test may stop and start
+    again in the same directory and on the same port (pg_stop.sh would remove
+    the directory)."""
+
+    def __init__(self, directory: Path, url: str):
+        self.dir = directory
+        self.url = url
+        self.port = int((directory / "port").read_text().strip())
+
+    @classmethod
+    def start_new(cls) -> "PgServer":
+        # Straight under /tmp: as root the server runs as `postgres`, which must
+        # reach DIR through its parents (pytest's own tmp dirs are root-only).
+        directory = Path(tempfile.mkdtemp(prefix="agentos-e2e-pg-", dir="/tmp"))
+        try:
+            url = _run_support([SUPPORT / "pg_start.sh", directory])
+        except BaseException:
+            subprocess.run([str(SUPPORT / "pg_stop.sh"), str(directory)], capture_output=True,
+                           timeout=60, stdin=subprocess.DEVNULL)
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        return cls(directory, url)
+
+    def _pg_ctl(self, *args: str, timeout: float = 90.0) -> None:
+        cmd = [str(pg_bin() / "pg_ctl"), "-D", str(self.dir / "data"), *args]
+        if IS_ROOT:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        _run_support(cmd, timeout=timeout)
+
+    def stop(self) -> None:
+        """Fast shutdown: clients are disconnected, nothing committed is lost."""
+        self._pg_ctl("-m", "fast", "-w", "-t", "30", "-s", "stop")
+
+    def start(self) -> None:
+        """Starts it again on the same port, with pg_start.sh's options."""
+        opts = (f"-p {self.port} -k {self.dir}/sock -c listen_addresses=127.0.0.1 "
+                f"-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                f"-c max_connections=200")
+        self._pg_ctl("-l", str(self.dir / "server.log"), "-w", "-t", "60", "-s",
+                     "-o", opts, "start")
+
+    def destroy(self) -> None:
+        _run_support([SUPPORT / "pg_stop.sh", self.dir])
+
+
+class RedisServer:
+    """A throw-away redis-server from redis_start.sh; stop() and start() keep
+    its directory and port."""
+
+    def __init__(self, directory: Path):
+        self.dir = directory
+        self.port = int(_run_support([SUPPORT / "redis_start.sh", directory], timeout=30))
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        _run_support([SUPPORT / "redis_stop.sh", self.dir], timeout=30)
+
+    def start(self) -> None:
+        _run_support([SUPPORT / "redis_start.sh", self.dir, str(self.port)], timeout=30)
+
+    destroy = stop
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """The shared PostgreSQL: TEST_DATABASE_URL, or a throw-away server."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield os.environ["TEST_DATABASE_URL"]
+        return
+    pg = PgServer.start_new()
+    try:
+        yield pg.url
+    finally:
+        pg.destroy()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """The shared Redis: TEST_REDIS_URL, or a throw-away server. Tests that
+    count in it use random workspace ids, so they never meet."""
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
+    r = RedisServer(tmp_path_factory.mktemp("redis"))
+    try:
+        yield r.url
+    finally:
+        r.destroy()
+
+
+@pytest.fixture
+def dedicated_pg():
+    """A PostgreSQL of this test's own, which it may stop and start."""
+    pg = PgServer.start_new()
+    try:
+        yield pg
+    finally:
+        pg.destroy()
+
+
+@pytest.fixture
+def dedicated_redis(tmp_path):
+    """A Redis of this test's own, which it may stop and start."""
+    r = RedisServer(tmp_path / "redis")
+    try:
+        yield r
+    finally:
+        r.destroy()
+
+
+def random_name(prefix: str = "t_") -> str:
+    return prefix + secrets.token_hex(6)
+
+
+@pytest.fixture
+def pg_schema(pg_url):
+    """A fresh DATABASE_SCHEMA for one test, dropped afterwards."""
+    schema = random_name("t_")
+    yield schema
+    try:
+        with psycopg.connect(pg_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute("SET lock_timeout = '5s'")
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    except psycopg.Error as e:  # leaves a schema behind, fails nothing
+        print(f"could not drop schema {schema}: {e}")
+
+
+# ---------------------------------------------------------------- reading the store directly
+
+
+def ms_now() -> int:
+    return int(time.time() * 1000)
+
+
+_JSON_COLS = ("input", "messages", "tools", "metrics", "session_state", "metadata")
+
+
+class StoreDB:
+    """Direct access to the service's tables, to plant runs and check rows.
+    Times are epoch milliseconds; JSON columns are Python values."""
+
+    def insert_run(self, ws: str, session_id: str, run_id: str, created_at: int, *,
+                   status: str = "COMPLETED", agent_id: str | None = None,
+                   user_id: str | None = None, input=None, content: str | None = None,
+                   messages=None, tools=None, metrics=None, model: str | None = None,
+                   model_provider: str | None = None) -> None:
+        row = {"workspace_id": ws, "run_id": run_id, "session_id": session_id,
+               "agent_id": agent_id, "user_id": user_id, "status": status, "input": input,
+               "content": content, "messages": messages, "tools": tools, "metrics": metrics,
+               "model": model, "model_provider": model_provider,
+               "created_at": created_at, "updated_at": created_at}
+        self._insert("runs", row)
+
+    def session(self, ws: str, session_id: str) -> dict | None:
+        rows = self._select("SELECT * FROM {T}sessions WHERE workspace_id = %s AND "
+                            "session_id = %s", (ws, session_id))
+        return rows[0] if rows else None
+
+    def sessions(self, ws: str) -> list[dict]:
+        return self._select("SELECT * FROM {T}sessions WHERE workspace_id = %s "
+                            "ORDER BY session_id", (ws,))
+
+    def runs(self, ws: str, session_id: str | None = None) -> list[dict]:
+        if session_id is None:
+            return self._select("SELECT * FROM {T}runs WHERE workspace_id = %s "
+                                "ORDER BY run_id", (ws,))
+        return self._select("SELECT * FROM {T}runs WHERE workspace_id = %s AND "
+                            "session_id = %s ORDER BY run_id", (ws, session_id))
+
+    def count_all_runs(self, session_id: str) -> int:
+        """Runs with this session id in any workspace."""
+        return len(self._select("SELECT run_id FROM {T}runs WHERE session_id = %s",
+                                (session_id,)))
+
+
+class SqliteDB(StoreDB):
+    def __init__(self, path: Path):
+        self.path = path
+
+    def _connect(self):
+        conn = sqlite3.connect(self.path, timeout=10)
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def _insert(self, table: str, row: dict) -> None:
+        vals = [json.dumps(v) if k in _JSON_COLS and v is not None else v
+                for k, v in row.items()]
+        sql = (f"INSERT INTO {table} ({', '.join(row)}) "
+               f"VALUES ({', '.join('?' for _ in row)})")
+        conn = self._connect()
+        try:
+            with conn:
+                conn.execute(sql, vals)
+        finally:
+            conn.close()
+
+    def _select(self, sql: str, params: tuple) -> list[dict]:
+        conn = self._connect()
+        try:
+            rows = conn.execute(sql.replace("{T}", "").replace("%s", "?"), params).fetchall()
+        finally:
+            conn.close()
+        out = []
+        for r in rows:
+            d = dict(r)
+            for k in _JSON_COLS:
+                if isinstance(d.get(k), str):
+                    d[k] = json.loads(d[k])
+            out.append(d)
+        return out
+
+
+class PgDB(StoreDB):
+    def __init__(self, url: str, schema: str):
+        self.url = url
+        self.schema = schema
+
+    def _connect(self):
+        return psycopg.connect(self.url, autocommit=True, connect_timeout=5, row_factory=dict_row)
+
+    def _insert(self, table: str, row: dict) -> None:
+        vals = [Jsonb(v) if k in _JSON_COLS and v is not None else v for k, v in row.items()]
+        sql = (f'INSERT INTO "{self.schema}".{table} ({", ".join(row)}) '
+               f'VALUES ({", ".join("%s" for _ in row)})')
+        with self._connect() as conn:
+            conn.execute(sql, vals)
+
+    def _select(self, sql: str, params: tuple) -> list[dict]:
+        with self._connect() as conn:
+            return conn.execute(sql.replace("{T}", f'"{self.schema}".'), params).fetchall()
+
+
+# ---------------------------------------------------------------- a store back end per test
+
+
+@dataclass
+class Backend:
+    name: str               # "sqlite" or "postgres"
+    env: dict[str, str]     # what the service needs to use this store
+    db: StoreDB
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request, tmp_path) -> Backend:
+    """A fresh, empty store on either back end: SQLite in its own data dir, or
+    its own schema in the shared PostgreSQL. Services started with backend.env
+    one after the other share it (a restart finds its rows)."""
+    if request.param == "sqlite":
+        data = tmp_path / "store"
+        data.mkdir()
+        return Backend("sqlite", {"AGENTOS_DATA_DIR": str(data), "DATABASE_URL": None},
+                       SqliteDB(data / "agentos.db"))
+    url = request.getfixturevalue("pg_url")
+    schema = request.getfixturevalue("pg_schema")
+    return Backend("postgres", {"DATABASE_URL": url, "DATABASE_SCHEMA": schema},
+                   PgDB(url, schema))
+
+
+@pytest.fixture
+def svc(backend, start_server) -> Server:
+    """A service on a fresh store of either back end."""
+    return start_server(env=backend.env)
+
+
+# ---------------------------------------------------------------- the sessions API
+
+
+class SessionsApi:
+    """The sessions routes as one caller (one token) sees them."""
+
+    def __init__(self, server: Server, token: str | None):
+        self.server = server
+        self.token = token
+
+    def _h(self) -> dict[str, str]:
+        return bearer(self.token) if self.token else {}
+
+    def req(self, method: str, path: str, **kw) -> httpx.Response:
+        headers = {**self._h(), **kw.pop("headers", {})}
+        return self.server.request(method, path, headers=headers, **kw)
+
+    def create(self, body=None, *, type: str | None = None, content: bytes | None = None):
+        params = {"type": type} if type else None
+        if content is not None:
+            return self.req("POST", "/sessions", params=params, content=content,
+                            headers={"Content-Type": "application/json"})
+        return self.req("POST", "/sessions", params=params, json=body if body is not None else {})
+
+    def create_ok(self, body=None, **kw) -> dict:
+        r = self.create(body, **kw)
+        assert r.status_code == 201, (r.status_code, r.text)
+        return r.json()
+
+    def list(self, **params) -> httpx.Response:
+        return self.req("GET", "/sessions", params=params)
+
+    def list_ok(self, **params) -> dict:
+        r = self.list(**params)
+        assert r.status_code == 200, (r.status_code, r.text)
+        return r.json()
+
+    def get(self, sid: str) -> httpx.Response:
+        return self.req("GET", f"/sessions/{sid}")
+
+    def runs(self, sid: str) -> httpx.Response:
+        return self.req("GET", f"/sessions/{sid}/runs")
+
+    def rename(self, sid: str, body) -> httpx.Response:
+        return self.req("POST", f"/sessions/{sid}/rename", json=body)
+
+    def patch(self, sid: str, body) -> httpx.Response:
+        return self.req("PATCH", f"/sessions/{sid}", json=body)
+
+    def delete(self, sid: str) -> httpx.Response:
+        return self.req("DELETE", f"/sessions/{sid}")
+
+    def bulk_delete(self, body) -> httpx.Response:
+        return self.req("DELETE", "/sessions", json=body)
+
+
+def api_for(server: Server, workspace: str | None = "ws-a", sub: str = "user-a",
+            **claims) -> SessionsApi:
+    return SessionsApi(server, make_token(sub=sub, workspaceId=workspace, **claims))
+
+
+def wait_until(pred, timeout: float, interval: float = 0.1, what: str = "condition"):
+    """Calls pred until it returns something truthy; that value, or fails."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            last = pred()
+            if last:
+                return last
+        except (httpx.HTTPError, OSError) as e:
+            last = repr(e)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
+        time.sleep(interval)
+
+
+def fresh_rate_window(need_s: float = 5.0, window_s: int = 60) -> float:
+    """Rate limit windows are aligned to the wall clock: when fewer than
+    need_s seconds are left in this one, wait for the next. The seconds left."""
+    left = window_s - (time.time() % window_s)
+    if left < need_s:
+        time.sleep(left + 0.2)
+        left = window_s - (time.time() % window_s)
+    return left

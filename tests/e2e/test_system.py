@@ -94,7 +94,7 @@ def test_ready(server):
     ("GET", "/health/extra"),
     ("GET", "/healthz"),
     ("POST", "/nope"),
-    ("DELETE", "/sessions/abc"),
+    ("DELETE", "/sessionz/abc"),
 ])
 def test_unknown_path_is_404_json(server, method, path):
     assert_error(server.request(method, path), 404)

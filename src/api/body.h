@@ -1,0 +1,24 @@
+/* Request bodies and query values: parsed and checked, with the 4xx reply
+ * made here so handlers only see valid input. */
+#ifndef AGENTOS_API_BODY_H
+#define AGENTOS_API_BODY_H
+
+#include <jansson.h>
+
+#include "http/request.h"
+
+/* The body as a JSON object (an empty body is {}). NULL when it has replied
+ * 400 (not JSON) or 422 (not an object). */
+json_t *api_body_object(http_request_t *r);
+/* Optional string field: 0 when absent or a string (*out then NULL or the
+ * value, borrowed); -1 after replying 422 when it has another type or is
+ * longer than max. */
+int api_field_string(http_request_t *r, json_t *obj, const char *key, size_t max, const char **out);
+/* Optional object field, likewise. */
+int api_field_object(http_request_t *r, json_t *obj, const char *key, json_t **out);
+/* Query integer in [min, max], def when absent; -1 after replying 422. */
+int api_query_int(http_request_t *r, const char *key, int def, int min, int max, int *out);
+/* A path parameter no longer than max; NULL after replying 422. */
+char *api_path_id(http_request_t *r, size_t i, size_t max);
+
+#endif

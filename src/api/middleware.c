@@ -1,0 +1,55 @@
+#include <stdio.h>
+
+#include "api/app.h"
+#include "api/middleware.h"
+#include "api/tenant.h"
+#include "http/pending.h"
+#include "http/reply.h"
+#include "http/server.h"
+
+static void reply_limited(http_request_t *r, const ratelimit_result_t *res)
+{
+    char secs[16];
+    int n = snprintf(secs, sizeof(secs), "%d", res->retry_after_s > 0 ? res->retry_after_s : 1);
+    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                   h2o_strdup(&r->req->pool, secs, (size_t)n).base, (size_t)n);
+    http_reply_error(r, 429, "RATE_LIMITED", "Too many requests for this workspace; slow down");
+}
+
+static void on_limit_checked(const ratelimit_result_t *res, void *data)
+{
+    http_pending_t *p = data;
+    http_request_t *r = http_pending_request(p);
+    if (r != NULL) {
+        if (res->allowed)
+            http_request_continue(r);
+        else
+            reply_limited(r, res);
+    }
+    http_pending_release(p);
+}
+
+static int check_rate_limit(http_request_t *r)
+{
+    app_loop_t *loop = r->loop_data;
+    http_pending_t *p = http_pending_new(r);
+    if (p == NULL)
+        return HTTP_NEXT; /* out of memory: limiting is not worth failing the request */
+    ratelimit_result_t res;
+    if (ratelimit_check(loop->ratelimit, tenant_of(r)->workspace_id, on_limit_checked, p, &res) ==
+        RATELIMIT_PENDING)
+        return HTTP_PENDING;
+    http_pending_release(p);
+    if (res.allowed)
+        return HTTP_NEXT;
+    reply_limited(r, &res);
+    return HTTP_DONE;
+}
+
+int api_middleware(http_request_t *r, const http_route_t *route)
+{
+    int rc = tenant_middleware(r, route);
+    if (rc != HTTP_NEXT || route->access != ACCESS_WORKSPACE)
+        return rc;
+    return check_rate_limit(r);
+}

@@ -1,0 +1,357 @@
+/* The sessions routes of Agno's AgentOS API, scoped to the caller's
+ * workspace. Another workspace's session is a 404, never a 403. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/body.h"
+#include "api/handlers.h"
+#include "api/store_job.h"
+#include "api/views.h"
+#include "core/ids.h"
+#include "core/timeutil.h"
+#include "http/reply.h"
+
+#define SESSION_NAME_MAX 512
+#define NOT_FOUND "Session not found"
+
+/* ---- query values, copied into the job so the pool thread owns them ---- */
+
+static int copy_query(http_request_t *r, api_job_t *job, const char *key, const char **out)
+{
+    const char *v = http_request_query(r, key);
+    *out = NULL;
+    if (v == NULL || *v == '\0')
+        return 0;
+    json_t *s = json_string(v);
+    if (s == NULL || strlen(v) > API_ID_MAX) {
+        json_decref(s);
+        http_reply_error(r, 422, "VALIDATION_ERROR", "A query value is too long or not UTF-8");
+        return -1;
+    }
+    json_object_set_new(job->in, key, s);
+    *out = json_string_value(s);
+    return 0;
+}
+
+static int parse_type(http_request_t *r, api_job_t *job)
+{
+    if (copy_query(r, job, "type", &job->query.session_type) != 0)
+        return -1;
+    const char *t = job->query.session_type;
+    if (t == NULL) {
+        job->query.session_type = "agent";
+        return 0;
+    }
+    if (strcmp(t, "agent") == 0 || strcmp(t, "team") == 0 || strcmp(t, "workflow") == 0)
+        return 0;
+    http_reply_error(r, 422, "VALIDATION_ERROR", "type: must be agent, team or workflow");
+    return -1;
+}
+
+static int parse_sort(http_request_t *r, api_job_t *job)
+{
+    const char *by, *order;
+    if (copy_query(r, job, "sort_by", &by) != 0 || copy_query(r, job, "sort_order", &order) != 0)
+        return -1;
+    if (by != NULL && strcmp(by, "created_at") != 0 && strcmp(by, "updated_at") != 0 &&
+        strcmp(by, "session_name") != 0) {
+        http_reply_error(r, 422, "VALIDATION_ERROR",
+                         "sort_by: must be created_at, updated_at or session_name");
+        return -1;
+    }
+    if (order != NULL && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0) {
+        http_reply_error(r, 422, "VALIDATION_ERROR", "sort_order: must be asc or desc");
+        return -1;
+    }
+    job->query.sort_by = by;
+    job->query.sort_desc = order == NULL || strcmp(order, "desc") == 0;
+    return 0;
+}
+
+static int parse_list_query(http_request_t *r, api_job_t *job)
+{
+    store_session_query_t *q = &job->query;
+    return parse_type(r, job) || parse_sort(r, job) ||
+                   copy_query(r, job, "component_id", &q->component_id) ||
+                   copy_query(r, job, "user_id", &q->user_id) ||
+                   copy_query(r, job, "session_name", &q->session_name) ||
+                   api_query_int(r, "limit", 20, 1, 1000, &q->limit) ||
+                   api_query_int(r, "page", 1, 1, 1000000, &q->page)
+               ? -1
+               : 0;
+}
+
+/* ---- GET /sessions ---- */
+
+static store_rc_t list_work(store_conn_t *c, void *data)
+{
+    api_job_t *job = data;
+    return store_session_list(c, job->ws, &job->query, &job->out, &job->total);
+}
+
+static void list_reply(http_request_t *r, api_job_t *job)
+{
+    json_t *data = json_array();
+    size_t i;
+    json_t *row;
+    json_array_foreach(job->out, i, row) json_array_append_new(data, view_session(row));
+    long long limit = job->query.limit;
+    json_t *meta =
+        json_pack("{s:i, s:i, s:I, s:I, s:f}", "page", job->query.page, "limit", job->query.limit,
+                  "total_pages", (json_int_t)((job->total + limit - 1) / limit), "total_count",
+                  (json_int_t)job->total, "search_time_ms",
+                  (double)(timeutil_mono_us() - r->start_us) / 1000.0);
+    http_reply_json(r, 200, json_pack("{s:o, s:o}", "data", data, "meta", meta));
+}
+
+void sessions_list(http_request_t *r)
+{
+    api_job_t *job = api_job_new(r, list_work, list_reply);
+    if (job != NULL && parse_list_query(r, job) != 0) {
+        api_job_free(job);
+        return;
+    }
+    api_job_submit(r, job);
+}
+
+/* ---- POST /sessions ---- */
+
+static store_rc_t create_work(store_conn_t *c, void *data)
+{
+    api_job_t *job = data;
+    return store_session_create(c, job->ws, job->in, &job->out);
+}
+
+static void create_reply(http_request_t *r, api_job_t *job)
+{
+    json_t *empty = json_array();
+    http_reply_json(r, 201, view_session_detail(job->out, empty));
+    json_decref(empty);
+}
+
+/* Builds the row to insert from the body; the token's user always wins. */
+static int parse_create(http_request_t *r, api_job_t *job, json_t *body)
+{
+    const char *id, *name, *agent;
+    json_t *state, *meta;
+    if (api_field_string(r, body, "session_id", API_ID_MAX, &id) ||
+        api_field_string(r, body, "session_name", SESSION_NAME_MAX, &name) ||
+        api_field_string(r, body, "agent_id", API_ID_MAX, &agent) ||
+        api_field_object(r, body, "session_state", &state) ||
+        api_field_object(r, body, "metadata", &meta))
+        return -1;
+    if (parse_type(r, job) != 0)
+        return -1;
+    char uuid[IDS_UUID_LEN + 1];
+    if (id == NULL || *id == '\0') {
+        ids_uuid4(uuid);
+        id = uuid;
+    }
+    json_t *in = job->in;
+    json_object_set_new(in, "session_id", json_string(id));
+    json_object_set_new(in, "session_type", json_string(job->query.session_type));
+    json_object_set_new(in, "user_id", json_string(job->user_id));
+    json_object_set_new(in, "session_name", name ? json_string(name) : json_null());
+    json_object_set_new(in, "agent_id", agent ? json_string(agent) : json_null());
+    json_object_set_new(in, "session_state", state ? json_deep_copy(state) : json_object());
+    json_object_set_new(in, "metadata", meta ? json_deep_copy(meta) : json_object());
+    return 0;
+}
+
+void sessions_create(http_request_t *r)
+{
+    json_t *body = api_body_object(r);
+    if (body == NULL)
+        return;
+    api_job_t *job = api_job_new(r, create_work, create_reply);
+    int bad = job != NULL && parse_create(r, job, body) != 0;
+    json_decref(body);
+    if (bad) {
+        api_job_free(job);
+        return;
+    }
+    api_job_submit(r, job);
+}
+
+/* ---- GET /sessions/{id} and /sessions/{id}/runs ---- */
+
+static store_rc_t get_work(store_conn_t *c, void *data)
+{
+    api_job_t *job = data;
+    store_rc_t rc = store_session_get(c, job->ws, job->id, &job->out);
+    if (rc == STORE_OK)
+        rc = store_run_list(c, job->ws, job->id, NULL, 0, &job->out2);
+    return rc;
+}
+
+static void get_reply(http_request_t *r, api_job_t *job)
+{
+    http_reply_json(r, 200, view_session_detail(job->out, job->out2));
+}
+
+static void runs_reply(http_request_t *r, api_job_t *job)
+{
+    http_reply_json(r, 200, view_runs(job->out2));
+}
+
+/* A job on the session named by the path. */
+static api_job_t *session_job(http_request_t *r, store_work_fn work, api_reply_fn reply)
+{
+    char *id = api_path_id(r, 0, API_ID_MAX - 1);
+    if (id == NULL)
+        return NULL;
+    api_job_t *job = api_job_new(r, work, reply);
+    if (job == NULL) {
+        http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
+        return NULL;
+    }
+    strcpy(job->id, id);
+    job->not_found = NOT_FOUND;
+    return job;
+}
+
+void sessions_get(http_request_t *r)
+{
+    api_job_t *job = session_job(r, get_work, get_reply);
+    if (job != NULL)
+        api_job_submit(r, job);
+}
+
+void sessions_runs(http_request_t *r)
+{
+    api_job_t *job = session_job(r, get_work, runs_reply);
+    if (job != NULL)
+        api_job_submit(r, job);
+}
+
+/* ---- POST /sessions/{id}/rename and PATCH /sessions/{id} ---- */
+
+static store_rc_t update_work(store_conn_t *c, void *data)
+{
+    api_job_t *job = data;
+    return store_session_update(c, job->ws, job->id, job->in, &job->out);
+}
+
+static void update_reply(http_request_t *r, api_job_t *job)
+{
+    http_reply_json(r, 200, view_session(job->out));
+}
+
+static int parse_patch(http_request_t *r, api_job_t *job, json_t *body, int rename)
+{
+    const char *name;
+    json_t *state = NULL, *meta = NULL;
+    if (api_field_string(r, body, "session_name", SESSION_NAME_MAX, &name) ||
+        (!rename && (api_field_object(r, body, "session_state", &state) ||
+                     api_field_object(r, body, "metadata", &meta))))
+        return -1;
+    if (rename && (name == NULL || *name == '\0')) {
+        http_reply_error(r, 422, "VALIDATION_ERROR", "session_name: is required");
+        return -1;
+    }
+    if (name != NULL)
+        json_object_set_new(job->in, "session_name", json_string(name));
+    if (state != NULL)
+        json_object_set(job->in, "session_state", state);
+    if (meta != NULL)
+        json_object_set(job->in, "metadata", meta);
+    if (json_object_size(job->in) == 0) {
+        http_reply_error(r, 422, "VALIDATION_ERROR",
+                         "Nothing to change: give session_name, session_state or metadata");
+        return -1;
+    }
+    return 0;
+}
+
+static void update_session(http_request_t *r, int rename)
+{
+    json_t *body = api_body_object(r);
+    if (body == NULL)
+        return;
+    api_job_t *job = session_job(r, update_work, update_reply);
+    int bad = job != NULL && parse_patch(r, job, body, rename) != 0;
+    json_decref(body);
+    if (job == NULL || bad) {
+        api_job_free(job);
+        return;
+    }
+    api_job_submit(r, job);
+}
+
+void sessions_rename(http_request_t *r)
+{
+    update_session(r, 1);
+}
+
+void sessions_patch(http_request_t *r)
+{
+    update_session(r, 0);
+}
+
+/* ---- DELETE /sessions/{id} and DELETE /sessions ---- */
+
+static store_rc_t delete_work(store_conn_t *c, void *data)
+{
+    api_job_t *job = data;
+    return store_session_delete(c, job->ws, job->id);
+}
+
+static void no_content(http_request_t *r, api_job_t *job)
+{
+    (void)job;
+    http_reply_empty(r, 204);
+}
+
+void sessions_delete(http_request_t *r)
+{
+    api_job_t *job = session_job(r, delete_work, no_content);
+    if (job != NULL)
+        api_job_submit(r, job);
+}
+
+static store_rc_t bulk_delete_work(store_conn_t *c, void *data)
+{
+    api_job_t *job = data;
+    json_t *ids = json_object_get(job->in, "session_ids");
+    size_t n = json_array_size(ids);
+    const char **list = calloc(n, sizeof(*list));
+    if (list == NULL)
+        return STORE_ERROR;
+    for (size_t i = 0; i < n; i++)
+        list[i] = json_string_value(json_array_get(ids, i));
+    store_rc_t rc = store_sessions_delete(c, job->ws, list, n, &job->count);
+    free(list);
+    return rc;
+}
+
+static int parse_bulk(http_request_t *r, api_job_t *job, json_t *body)
+{
+    json_t *ids = json_object_get(body, "session_ids");
+    size_t i, n = json_array_size(ids);
+    json_t *id;
+    int ok = json_is_array(ids) && n > 0 && n <= API_MAX_BULK_IDS;
+    json_array_foreach(ids, i, id) ok = ok && json_is_string(id) && json_string_length(id) > 0 &&
+                                        json_string_length(id) < API_ID_MAX;
+    if (!ok) {
+        http_reply_error(r, 422, "VALIDATION_ERROR",
+                         "session_ids: must be a list of 1 to 1000 session ids");
+        return -1;
+    }
+    json_object_set(job->in, "session_ids", ids);
+    return 0;
+}
+
+void sessions_delete_many(http_request_t *r)
+{
+    json_t *body = api_body_object(r);
+    if (body == NULL)
+        return;
+    api_job_t *job = api_job_new(r, bulk_delete_work, no_content);
+    int bad = job != NULL && parse_bulk(r, job, body) != 0;
+    json_decref(body);
+    if (bad) {
+        api_job_free(job);
+        return;
+    }
+    api_job_submit(r, job);
+}

@@ -1,0 +1,92 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/app.h"
+#include "api/store_job.h"
+#include "api/tenant.h"
+#include "core/log.h"
+#include "http/reply.h"
+
+api_job_t *api_job_new(http_request_t *r, store_work_fn work, api_reply_fn reply)
+{
+    api_job_t *job = calloc(1, sizeof(*job));
+    if (job == NULL)
+        return NULL;
+    const auth_tenant_t *t = tenant_of(r);
+    memcpy(job->ws, t->workspace_id, sizeof(job->ws));
+    memcpy(job->user_id, t->user_id, sizeof(job->user_id));
+    job->work = work;
+    job->reply = reply;
+    job->not_found = "Not found";
+    job->in = json_object();
+    if (job->in == NULL) {
+        free(job);
+        return NULL;
+    }
+    return job;
+}
+
+void api_job_free(api_job_t *job)
+{
+    if (job == NULL)
+        return;
+    if (job->pending != NULL)
+        http_pending_release(job->pending);
+    json_decref(job->in);
+    json_decref(job->out);
+    json_decref(job->out2);
+    free(job);
+}
+
+void api_reply_store_error(http_request_t *r, store_rc_t rc, const char *not_found)
+{
+    switch (rc) {
+    case STORE_NOT_FOUND:
+        http_reply_error(r, 404, "NOT_FOUND", not_found);
+        break;
+    case STORE_CONFLICT:
+        http_reply_error(r, 409, "CONFLICT", "It exists already");
+        break;
+    case STORE_UNAVAILABLE:
+        http_reply_error(r, 503, "STORE_UNAVAILABLE", "The database is unavailable; try again");
+        break;
+    default:
+        http_reply_error(r, 500, "STORE_ERROR", "The database failed to answer");
+        break;
+    }
+}
+
+static store_rc_t run_work(store_conn_t *c, void *data)
+{
+    api_job_t *job = data;
+    return job->work(c, job);
+}
+
+static void on_done(store_rc_t rc, void *data)
+{
+    api_job_t *job = data;
+    http_request_t *r = http_pending_request(job->pending);
+    job->rc = rc;
+    if (r != NULL) {
+        if (rc == STORE_OK || job->reply_errors)
+            job->reply(r, job);
+        else
+            api_reply_store_error(r, rc, job->not_found);
+    }
+    api_job_free(job);
+}
+
+void api_job_submit(http_request_t *r, api_job_t *job)
+{
+    const app_loop_t *loop = r->loop_data;
+    if (job == NULL || (job->pending = http_pending_new(r)) == NULL) {
+        if (job != NULL)
+            api_job_free(job);
+        http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
+        return;
+    }
+    if (store_submit(loop->app->store, r->req->conn->ctx->loop, run_work, on_done, job) != 0) {
+        api_job_free(job);
+        api_reply_store_error(r, STORE_UNAVAILABLE, NULL);
+    }
+}

@@ -1,0 +1,46 @@
+/* A handler's store call: the work runs on the pool with copies of what it
+ * needs (never the request's memory, which the loop owns), and the reply is
+ * made back on the loop, if the request is still there. */
+#ifndef AGENTOS_API_STORE_JOB_H
+#define AGENTOS_API_STORE_JOB_H
+
+#include "auth/tenant.h"
+#include "http/pending.h"
+#include "store/store.h"
+
+#define API_ID_MAX 256
+#define API_MAX_BULK_IDS 1000
+
+typedef struct api_job api_job_t;
+typedef void (*api_reply_fn)(http_request_t *r, api_job_t *job);
+
+struct api_job {
+    http_pending_t *pending;
+    store_work_fn work;
+    api_reply_fn reply;    /* called on STORE_OK, or always with reply_errors */
+    int reply_errors;      /* the reply reports failures itself, from job->rc */
+    const char *not_found; /* detail for STORE_NOT_FOUND */
+    store_rc_t rc;
+    char ws[AUTH_ID_MAX];
+    char user_id[AUTH_ID_MAX];
+    char id[API_ID_MAX];  /* the path's resource id */
+    char id2[API_ID_MAX]; /* a second one (a run id) */
+    json_t *in;           /* input: body, patch, query values */
+    json_t *out;          /* result */
+    json_t *out2;         /* a second result (runs of a session) */
+    long long total;
+    size_t count;
+    store_session_query_t query; /* its strings point into in */
+};
+
+/* A job for r's workspace and user, with an empty object in `in`. */
+api_job_t *api_job_new(http_request_t *r, store_work_fn work, api_reply_fn reply);
+/* Frees a job that was not submitted (NULL is fine). */
+void api_job_free(api_job_t *job);
+/* Runs the job (job NULL: out of memory); replies 503 when it cannot be
+ * queued. Frees the job after. */
+void api_job_submit(http_request_t *r, api_job_t *job);
+/* Replies to a store failure: 404, 409, 503 STORE_UNAVAILABLE or 500. */
+void api_reply_store_error(http_request_t *r, store_rc_t rc, const char *not_found);
+
+#endif

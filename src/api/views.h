@@ -1,0 +1,19 @@
+/* Stored rows as the API shows them (Agno's schemas): ISO-8601 times for
+ * resources, only the fields a client may see. */
+#ifndef AGENTOS_API_VIEWS_H
+#define AGENTOS_API_VIEWS_H
+
+#include <jansson.h>
+
+/* A session row as a list item. */
+json_t *view_session(const json_t *row);
+/* A session row plus its runs as the detail view, with chat_history. */
+json_t *view_session_detail(const json_t *row, const json_t *runs);
+/* A run row as a session's run. */
+json_t *view_run(const json_t *row);
+/* An array of run rows. */
+json_t *view_runs(const json_t *rows);
+/* Epoch milliseconds to an ISO-8601 JSON string (null for null). */
+json_t *view_time(const json_t *ms);
+
+#endif

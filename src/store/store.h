@@ -1,0 +1,140 @@
+/* One storage interface, two back ends (SQLite by default, PostgreSQL by
+ * DATABASE_URL). Every function takes the workspace and every query filters
+ * on it: no call can read or change another workspace's rows.
+ *
+ * The store_* data functions are blocking: they run on libuv's thread pool
+ * (store_submit), each pool thread holding its own connection. They are
+ * never called on a loop thread. */
+#ifndef AGENTOS_STORE_STORE_H
+#define AGENTOS_STORE_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef enum {
+    STORE_OK = 0,
+    STORE_NOT_FOUND,   /* no such row in this workspace */
+    STORE_CONFLICT,    /* the key exists already */
+    STORE_UNAVAILABLE, /* the database cannot be reached or timed out: 503 */
+    STORE_ERROR,       /* anything else: 500 */
+} store_rc_t;
+
+typedef struct store_config {
+    const char *database_url; /* NULL or "": SQLite in data_dir; else postgres(ql):// */
+    const char *data_dir;     /* NULL: "data"; created when missing */
+    const char *schema;       /* PostgreSQL schema, [a-z_][a-z0-9_]*; NULL: "agentos" */
+    int connect_timeout_s;    /* <= 0: 5 (libpq's minimum is 2) */
+    int statement_timeout_ms; /* <= 0: 5000 (SQLite waits up to 5 s for a lock) */
+} store_config_t;
+
+typedef struct store store_t;           /* shared, read-only once opened */
+typedef struct store_conn store_conn_t; /* one per pool thread */
+
+/* Opens the store and runs the migrations (under an advisory lock on
+ * PostgreSQL, so replicas never race). Blocking: call at start-up. NULL and
+ * one line in err when the database cannot be reached or migrated. */
+store_t *store_open(const store_config_t *cfg, char *err, size_t errlen);
+/* Closes every thread's connection: call once no submitted work is left. */
+void store_close(store_t *s);
+const char *store_backend_name(const store_t *s); /* "sqlite" or "postgres" */
+
+/* The calling thread's connection, opened on first use and reopened after a
+ * failure. NULL (and STORE_UNAVAILABLE from every call) while the database
+ * is down. */
+store_conn_t *store_conn_get(store_t *s);
+
+/* ---- async: run work on the pool, done back on the loop ---- */
+
+typedef store_rc_t (*store_work_fn)(store_conn_t *c, void *data);
+typedef void (*store_done_fn)(store_rc_t rc, void *data);
+
+/* Runs work(conn, data) on a pool thread, then done(rc, data) on loop.
+ * While the database is down, work is not called and rc is
+ * STORE_UNAVAILABLE. Returns 0, or -1 when it could not be queued (done is
+ * then not called). */
+int store_submit(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn done, void *data);
+
+/* ---- rows ----
+ * Rows are JSON objects whose keys are the table's columns. Times are epoch
+ * milliseconds (integers). JSON columns are JSON values, not strings. */
+
+/* SELECT 1: for /ready. */
+store_rc_t store_ping(store_conn_t *c);
+
+/* Every data call: STORE_UNAVAILABLE when c is NULL or the database is gone
+ * (the next call reconnects), STORE_ERROR for a NULL or empty workspace or
+ * a malformed argument (a string field holding a non-string). *out and
+ * *rows are new references the caller owns, NULL unless STORE_OK. */
+
+/* Sessions. session: {session_id, session_type, agent_id, user_id, session_name,
+ * session_state, metadata}; session_id is required, session_type defaults
+ * to "agent"; created_at/updated_at are set by the store, total_tokens
+ * starts at 0. STORE_CONFLICT when the id exists in ws. */
+store_rc_t store_session_create(store_conn_t *c, const char *ws, const json_t *session,
+                                json_t **out);
+store_rc_t store_session_get(store_conn_t *c, const char *ws, const char *session_id, json_t **out);
+
+typedef struct store_session_query {
+    const char *session_type; /* NULL: any */
+    const char *component_id; /* agent_id; NULL: any */
+    const char *user_id;      /* NULL: any */
+    const char *session_name; /* substring, case-insensitive; NULL: any */
+    const char *sort_by;      /* "created_at" | "updated_at" | "session_name"; NULL: created_at */
+    int sort_desc;
+    int limit; /* >= 1 */
+    int page;  /* >= 1 */
+} store_session_query_t;
+
+/* *rows: a JSON array of session rows (never with their runs); *total (may
+ * be NULL): all matches. q NULL: the defaults. limit <= 0: 20; page <= 0: 1;
+ * an unknown sort_by: created_at. */
+store_rc_t store_session_list(store_conn_t *c, const char *ws, const store_session_query_t *q,
+                              json_t **rows, long long *total);
+/* patch may hold session_name, session_state, metadata (replaced whole; null
+ * clears); other keys are ignored. Bumps updated_at. */
+store_rc_t store_session_update(store_conn_t *c, const char *ws, const char *session_id,
+                                const json_t *patch, json_t **out);
+/* Deletes the session and its runs, in one transaction. STORE_NOT_FOUND
+ * when ws has no such session. */
+store_rc_t store_session_delete(store_conn_t *c, const char *ws, const char *session_id);
+/* Deletes those of ids that exist in ws (and their runs), all in one
+ * transaction; *deleted (may be NULL) counts them. */
+store_rc_t store_sessions_delete(store_conn_t *c, const char *ws, const char *const *ids, size_t n,
+                                 size_t *deleted);
+/* Adds tokens to total_tokens and bumps updated_at. */
+store_rc_t store_session_add_tokens(store_conn_t *c, const char *ws, const char *session_id,
+                                    long long tokens);
+
+/* Runs. run: {run_id, session_id, agent_id, user_id, status, input, content,
+ * messages, tools, metrics, model, model_provider, owner}; run_id and
+ * session_id are required, status defaults to "PENDING". STORE_CONFLICT when
+ * the run id exists in ws, STORE_NOT_FOUND when the session does not. */
+store_rc_t store_run_create(store_conn_t *c, const char *ws, const json_t *run, json_t **out);
+/* patch: any of status, content, messages, tools, metrics; bumps updated_at.
+ * STORE_NOT_FOUND when ws has no such run. */
+store_rc_t store_run_update(store_conn_t *c, const char *ws, const char *run_id,
+                            const json_t *patch);
+store_rc_t store_run_get(store_conn_t *c, const char *ws, const char *run_id, json_t **out);
+/* Runs of a session (session_id NULL: any; agent_id NULL: any), oldest
+ * first. limit > 0: only the newest limit runs (still oldest first); 0: all. */
+store_rc_t store_run_list(store_conn_t *c, const char *ws, const char *session_id,
+                          const char *agent_id, int limit, json_t **rows);
+
+/* Daily usage, one row per (workspace, day, agent, model, provider): one
+ * call counts one run and adds its tokens; user_id (may be NULL) joins the
+ * day's distinct users. day is "YYYY-MM-DD" (UTC); agent_id, model and
+ * provider may be NULL. */
+store_rc_t store_usage_add(store_conn_t *c, const char *ws, const char *day, const char *agent_id,
+                           const char *user_id, const char *model, const char *provider,
+                           long long input_tokens, long long output_tokens);
+/* Usage rows {day, agent_id, model, model_provider, runs, input_tokens,
+ * output_tokens} for from_day..to_day inclusive (either NULL: open), by day. */
+store_rc_t store_usage_list(store_conn_t *c, const char *ws, const char *from_day,
+                            const char *to_day, json_t **rows);
+/* {day, users}: distinct users per day, same range rules. */
+store_rc_t store_usage_users(store_conn_t *c, const char *ws, const char *from_day,
+                             const char *to_day, json_t **rows);
+
+#endif

@@ -1,0 +1,137 @@
+/* The schema, as versioned migrations, one list per back end. A released
+ * migration never changes: a change to the schema is a new version.
+ *
+ * Both: times are epoch milliseconds (BIGINT), and every primary key and
+ * index leads with workspace_id. PostgreSQL keeps JSON as jsonb, SQLite as
+ * TEXT holding JSON. Usage keys use '' rather than NULL for "none" because
+ * primary key columns cannot be NULL. */
+#include "store/store_internal.h"
+
+/* ---- PostgreSQL ---- */
+
+static const char *const pg_v1[] = {
+    "CREATE TABLE {S}sessions ("
+    " workspace_id TEXT NOT NULL,"
+    " session_id TEXT NOT NULL,"
+    " session_type TEXT NOT NULL DEFAULT 'agent',"
+    " agent_id TEXT,"
+    " user_id TEXT,"
+    " session_name TEXT,"
+    " session_state JSONB,"
+    " metadata JSONB,"
+    " total_tokens BIGINT NOT NULL DEFAULT 0,"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL,"
+    " PRIMARY KEY (workspace_id, session_id))",
+    "CREATE INDEX sessions_ws_created ON {S}sessions (workspace_id, created_at)",
+    "CREATE INDEX sessions_ws_updated ON {S}sessions (workspace_id, updated_at)",
+    "CREATE TABLE {S}runs ("
+    " workspace_id TEXT NOT NULL,"
+    " run_id TEXT NOT NULL,"
+    " session_id TEXT NOT NULL,"
+    " agent_id TEXT,"
+    " user_id TEXT,"
+    " status TEXT NOT NULL,"
+    " input JSONB,"
+    " content TEXT,"
+    " messages JSONB,"
+    " tools JSONB,"
+    " metrics JSONB,"
+    " model TEXT,"
+    " model_provider TEXT,"
+    " owner TEXT,"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL,"
+    " PRIMARY KEY (workspace_id, run_id),"
+    " FOREIGN KEY (workspace_id, session_id) REFERENCES {S}sessions (workspace_id, session_id)"
+    " ON DELETE CASCADE)",
+    "CREATE INDEX runs_ws_session_created ON {S}runs (workspace_id, session_id, created_at)",
+    "CREATE INDEX runs_ws_agent_created ON {S}runs (workspace_id, agent_id, created_at)",
+    "CREATE TABLE {S}usage_daily ("
+    " workspace_id TEXT NOT NULL,"
+    " day TEXT NOT NULL,"
+    " agent_id TEXT NOT NULL DEFAULT '',"
+    " model TEXT NOT NULL DEFAULT '',"
+    " model_provider TEXT NOT NULL DEFAULT '',"
+    " runs BIGINT NOT NULL DEFAULT 0,"
+    " input_tokens BIGINT NOT NULL DEFAULT 0,"
+    " output_tokens BIGINT NOT NULL DEFAULT 0,"
+    " updated_at BIGINT NOT NULL,"
+    " PRIMARY KEY (workspace_id, day, agent_id, model, model_provider))",
+    /* Distinct users per day cannot be summed from daily counters. */
+    "CREATE TABLE {S}usage_users ("
+    " workspace_id TEXT NOT NULL,"
+    " day TEXT NOT NULL,"
+    " user_id TEXT NOT NULL,"
+    " PRIMARY KEY (workspace_id, day, user_id))",
+    NULL,
+};
+
+const store_migration_t store_pg_migrations[] = {
+    {1, pg_v1},
+    {0, NULL},
+};
+
+/* ---- SQLite ---- */
+
+static const char *const sqlite_v1[] = {
+    "CREATE TABLE sessions ("
+    " workspace_id TEXT NOT NULL,"
+    " session_id TEXT NOT NULL,"
+    " session_type TEXT NOT NULL DEFAULT 'agent',"
+    " agent_id TEXT,"
+    " user_id TEXT,"
+    " session_name TEXT,"
+    " session_state TEXT,"
+    " metadata TEXT,"
+    " total_tokens INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " PRIMARY KEY (workspace_id, session_id)) WITHOUT ROWID",
+    "CREATE INDEX sessions_ws_created ON sessions (workspace_id, created_at)",
+    "CREATE INDEX sessions_ws_updated ON sessions (workspace_id, updated_at)",
+    "CREATE TABLE runs ("
+    " workspace_id TEXT NOT NULL,"
+    " run_id TEXT NOT NULL,"
+    " session_id TEXT NOT NULL,"
+    " agent_id TEXT,"
+    " user_id TEXT,"
+    " status TEXT NOT NULL,"
+    " input TEXT,"
+    " content TEXT,"
+    " messages TEXT,"
+    " tools TEXT,"
+    " metrics TEXT,"
+    " model TEXT,"
+    " model_provider TEXT,"
+    " owner TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " PRIMARY KEY (workspace_id, run_id),"
+    " FOREIGN KEY (workspace_id, session_id) REFERENCES sessions (workspace_id, session_id)"
+    " ON DELETE CASCADE)",
+    "CREATE INDEX runs_ws_session_created ON runs (workspace_id, session_id, created_at)",
+    "CREATE INDEX runs_ws_agent_created ON runs (workspace_id, agent_id, created_at)",
+    "CREATE TABLE usage_daily ("
+    " workspace_id TEXT NOT NULL,"
+    " day TEXT NOT NULL,"
+    " agent_id TEXT NOT NULL DEFAULT '',"
+    " model TEXT NOT NULL DEFAULT '',"
+    " model_provider TEXT NOT NULL DEFAULT '',"
+    " runs INTEGER NOT NULL DEFAULT 0,"
+    " input_tokens INTEGER NOT NULL DEFAULT 0,"
+    " output_tokens INTEGER NOT NULL DEFAULT 0,"
+    " updated_at INTEGER NOT NULL,"
+    " PRIMARY KEY (workspace_id, day, agent_id, model, model_provider)) WITHOUT ROWID",
+    "CREATE TABLE usage_users ("
+    " workspace_id TEXT NOT NULL,"
+    " day TEXT NOT NULL,"
+    " user_id TEXT NOT NULL,"
+    " PRIMARY KEY (workspace_id, day, user_id)) WITHOUT ROWID",
+    NULL,
+};
+
+const store_migration_t store_sqlite_migrations[] = {
+    {1, sqlite_v1},
+    {0, NULL},
+};

@@ -1,0 +1,157 @@
+/* Runs: rows of their own, keyed by (workspace_id, run_id), each tied to a
+ * session of the same workspace (a foreign key that includes the
+ * workspace), so a run can never hang off another workspace's session. */
+#include "store/store_internal.h"
+
+static const char *const run_text_keys[] = {
+    "session_id", "agent_id",       "user_id", "status", "content",
+    "model",      "model_provider", "owner",   NULL,
+};
+
+static store_rc_t run_row(store_rc_t rc, json_t *rows, store_rc_t if_none, json_t **out)
+{
+    json_t *row = rc == STORE_OK ? store_json_first(rows) : NULL;
+    if (rc == STORE_OK && row == NULL)
+        rc = if_none;
+    if (out != NULL && rc == STORE_OK)
+        *out = row;
+    else
+        json_decref(row);
+    return rc;
+}
+
+store_rc_t store_run_create(store_conn_t *c, const char *ws, const json_t *run, json_t **out)
+{
+    const char *id, *text[9];
+    if (out != NULL)
+        *out = NULL;
+    store_rc_t rc = store_check(c, ws);
+    if (rc != STORE_OK)
+        return rc;
+    if (!json_is_object(run) || store_json_str(run, "run_id", &id) || id == NULL || !id[0])
+        return STORE_ERROR;
+    for (int i = 0; run_text_keys[i] != NULL; i++) {
+        if (store_json_str(run, run_text_keys[i], &text[i]) != 0)
+            return STORE_ERROR;
+    }
+    if (text[0] == NULL)
+        return STORE_ERROR; /* a run belongs to a session */
+    if (text[3] == NULL)
+        text[3] = "PENDING";
+    long long now = (long long)store_now_ms();
+    store_sql_t q;
+    store_sql_init(&q, c->store);
+    store_sql_add(&q, "INSERT INTO {S}runs (workspace_id, run_id, session_id, agent_id, user_id,"
+                      " status, content, model, model_provider, owner, input, messages, tools,"
+                      " metrics, created_at, updated_at)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                      " ON CONFLICT (workspace_id, run_id) DO NOTHING RETURNING *");
+    store_sql_text(&q, ws);
+    store_sql_text(&q, id);
+    for (int i = 0; run_text_keys[i] != NULL; i++)
+        store_sql_text(&q, text[i]);
+    store_sql_json(&q, json_object_get(run, "input"));
+    store_sql_json(&q, json_object_get(run, "messages"));
+    store_sql_json(&q, json_object_get(run, "tools"));
+    store_sql_json(&q, json_object_get(run, "metrics"));
+    store_sql_int(&q, now);
+    store_sql_int(&q, now);
+    json_t *rows;
+    rc = store_sql_write(c, &q, &rows, NULL);
+    return run_row(rc, rows, STORE_CONFLICT, out);
+}
+
+/* Adds ", key = ?" and binds the patch's value; -1 for a bad value. */
+static int patch_field(store_sql_t *q, const json_t *patch, const char *key, int is_json)
+{
+    json_t *v = json_object_get(patch, key);
+    const char *s;
+    if (v == NULL)
+        return 0;
+    if (!is_json && store_json_str(patch, key, &s) != 0)
+        return -1;
+    store_sql_add(q, ", ");
+    store_sql_add(q, key);
+    store_sql_add(q, " = ?");
+    if (is_json)
+        store_sql_json(q, v);
+    else
+        store_sql_text(q, s);
+    return 0;
+}
+
+store_rc_t store_run_update(store_conn_t *c, const char *ws, const char *run_id,
+                            const json_t *patch)
+{
+    static const char *const keys[] = {"status", "content", "messages", "tools", "metrics", NULL};
+    store_rc_t rc = store_check(c, ws);
+    if (rc != STORE_OK)
+        return rc;
+    if (run_id == NULL || !json_is_object(patch) || json_is_null(json_object_get(patch, "status")))
+        return STORE_ERROR;
+    store_sql_t q;
+    store_sql_init(&q, c->store);
+    store_sql_add(&q, "UPDATE {S}runs SET updated_at = ?");
+    store_sql_int(&q, (long long)store_now_ms());
+    for (int i = 0; keys[i] != NULL; i++) {
+        if (patch_field(&q, patch, keys[i], i >= 2) != 0) {
+            store_sql_free(&q);
+            return STORE_ERROR;
+        }
+    }
+    store_sql_add(&q, " WHERE workspace_id = ? AND run_id = ?");
+    store_sql_text(&q, ws);
+    store_sql_text(&q, run_id);
+    long long changed = 0;
+    rc = store_sql_write(c, &q, NULL, &changed);
+    return rc == STORE_OK && changed == 0 ? STORE_NOT_FOUND : rc;
+}
+
+store_rc_t store_run_get(store_conn_t *c, const char *ws, const char *run_id, json_t **out)
+{
+    if (out != NULL)
+        *out = NULL;
+    store_rc_t rc = store_check(c, ws);
+    if (rc != STORE_OK)
+        return rc;
+    if (run_id == NULL)
+        return STORE_ERROR;
+    store_sql_t q;
+    store_sql_init(&q, c->store);
+    store_sql_add(&q, "SELECT * FROM {S}runs WHERE workspace_id = ? AND run_id = ?");
+    store_sql_text(&q, ws);
+    store_sql_text(&q, run_id);
+    json_t *rows;
+    rc = store_sql_exec(c, &q, &rows, NULL);
+    return run_row(rc, rows, STORE_NOT_FOUND, out);
+}
+
+store_rc_t store_run_list(store_conn_t *c, const char *ws, const char *session_id,
+                          const char *agent_id, int limit, json_t **rows)
+{
+    *rows = NULL;
+    store_rc_t rc = store_check(c, ws);
+    if (rc != STORE_OK)
+        return rc;
+    store_sql_t q;
+    store_sql_init(&q, c->store);
+    /* With a limit: the newest runs (the recent history), still returned
+     * oldest first. */
+    store_sql_add(&q, "SELECT * FROM (SELECT * FROM {S}runs WHERE workspace_id = ?");
+    store_sql_text(&q, ws);
+    if (session_id != NULL) {
+        store_sql_add(&q, " AND session_id = ?");
+        store_sql_text(&q, session_id);
+    }
+    if (agent_id != NULL) {
+        store_sql_add(&q, " AND agent_id = ?");
+        store_sql_text(&q, agent_id);
+    }
+    store_sql_add(&q, " ORDER BY created_at DESC, run_id DESC");
+    if (limit > 0) {
+        store_sql_add(&q, " LIMIT ?");
+        store_sql_int(&q, limit);
+    }
+    store_sql_add(&q, ") AS r ORDER BY created_at, run_id");
+    return store_sql_exec(c, &q, rows, NULL);
+}
