@@ -1,14 +1,17 @@
 /* Wires config, the route table and the server; handles signals and drain. */
+#include <curl/curl.h>
 #include <getopt.h>
 #include <rhonabwy.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/app.h"
 #include "api/routes.h"
 #include "api/middleware.h"
+#include "api/upkeep.h"
 #include "core/config.h"
 #include "cache/redis.h"
 #include "core/log.h"
@@ -33,33 +36,38 @@ static int load_config(config_t *cfg)
     return rc;
 }
 
-static void on_signal(uv_signal_t *sig, int signum)
-{
-    http_server_t *server = sig->data;
-    log_msg(LOG_INFO, "received %s: draining", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-    http_server_stop(server);
-    uv_signal_stop(sig);
-    uv_close((uv_handle_t *)sig, NULL);
-}
-
-/* The main thread only waits for signals; the loops do the work. */
-static void wait_for_signals(http_server_t *server)
-{
+/* The main thread's loop: signals and upkeep; the loop threads serve. */
+typedef struct main_loop {
     uv_loop_t loop;
     uv_signal_t sigterm, sigint;
-    uv_loop_init(&loop);
-    uv_signal_init(&loop, &sigterm);
-    uv_signal_init(&loop, &sigint);
-    sigterm.data = sigint.data = server;
-    uv_signal_start(&sigterm, on_signal, SIGTERM);
-    uv_signal_start(&sigint, on_signal, SIGINT);
-    uv_run(&loop, UV_RUN_ONCE); /* one signal starts the drain */
-    if (!uv_is_closing((uv_handle_t *)&sigterm))
-        uv_close((uv_handle_t *)&sigterm, NULL);
-    if (!uv_is_closing((uv_handle_t *)&sigint))
-        uv_close((uv_handle_t *)&sigint, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+    http_server_t *server;
+    upkeep_t *upkeep;
+} main_loop_t;
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+    main_loop_t *m = sig->data;
+    log_msg(LOG_INFO, "received %s: draining", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    http_server_stop(m->server);
+    upkeep_stop(m->upkeep);
+    m->upkeep = NULL;
+    uv_close((uv_handle_t *)&m->sigterm, NULL);
+    uv_close((uv_handle_t *)&m->sigint, NULL);
+}
+
+/* Returns once a signal came and the upkeep's last job is back. */
+static void run_main_loop(http_server_t *server, const app_t *app)
+{
+    main_loop_t m = {.server = server};
+    uv_loop_init(&m.loop);
+    uv_signal_init(&m.loop, &m.sigterm);
+    uv_signal_init(&m.loop, &m.sigint);
+    m.sigterm.data = m.sigint.data = &m;
+    uv_signal_start(&m.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&m.sigint, on_signal, SIGINT);
+    m.upkeep = upkeep_start(app, &m.loop);
+    uv_run(&m.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&m.loop);
 }
 
 /* libuv sizes its thread pool from the environment on first use: set it
@@ -105,6 +113,16 @@ static int serve(const config_t *cfg)
         }
         redis_url_free(&url);
     }
+    if (cfg->agents_dir_default && access(cfg->agents_dir, F_OK) != 0)
+        log_msg(LOG_WARN, "no agents: %s does not exist here (set AGENTS_DIR)", cfg->agents_dir);
+    else if (registry_load(&app.agents, cfg->agents_dir, err, sizeof(err)) != 0) {
+        fprintf(stderr, "agentos: agents: %s\n", err);
+        app_free(&app);
+        return 2;
+    }
+    log_json(
+        LOG_INFO, "agents loaded",
+        json_pack("{s:s, s:I}", "dir", cfg->agents_dir, "agents", (json_int_t)app.agents.nagents));
     size_store_pool(cfg->db_pool);
     if ((app.store = open_store(cfg)) == NULL) {
         app_free(&app);
@@ -122,6 +140,7 @@ static int serve(const config_t *cfg)
         .middleware = api_middleware,
         .loop_init = app_loop_init,
         .loop_free = app_loop_free,
+        .loop_busy = app_loop_busy,
         .loop_arg = &app,
     };
     http_server_t *server = running_server = http_server_start(&scfg);
@@ -133,7 +152,7 @@ static int serve(const config_t *cfg)
     log_json(LOG_INFO, "listening",
              json_pack("{s:s, s:i, s:i, s:s, s:s}", "host", cfg->host, "port", cfg->port, "workers",
                        cfg->workers, "env", cfg->env, "version", AGENTOS_VERSION));
-    wait_for_signals(server);
+    run_main_loop(server, &app);
     int drained = http_server_wait(server) == 0;
     store_close(app.store);
     app_free(&app);
@@ -219,7 +238,9 @@ int main(int argc, char **argv)
         return 2;
     }
     r_global_init();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = argc > 1 ? mint(&cfg, argc - 1, argv + 1) : serve(&cfg);
+    curl_global_cleanup();
     r_global_close();
     config_free(&cfg);
     return rc;

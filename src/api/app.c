@@ -4,6 +4,7 @@
 #include <sys/random.h>
 
 #include "api/app.h"
+#include "api/handlers.h"
 #include "core/log.h"
 
 int app_init(app_t *app, const config_t *cfg, char *err, size_t errlen)
@@ -28,7 +29,8 @@ int app_init(app_t *app, const config_t *cfg, char *err, size_t errlen)
                           "refused; set it to use protected routes");
     }
     app->rl_local = ratelimit_local_new(10000);
-    if (app->rl_local == NULL) {
+    app->live = live_runs_new();
+    if (app->rl_local == NULL || app->live == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -53,6 +55,9 @@ void app_free(app_t *app)
 {
     ratelimit_local_free(app->rl_local);
     app->rl_local = NULL;
+    live_runs_free(app->live);
+    app->live = NULL;
+    registry_free(&app->agents);
 }
 
 void *app_loop_init(int worker, uv_loop_t *loop, void *arg)
@@ -69,6 +74,8 @@ void *app_loop_init(int worker, uv_loop_t *loop, void *arg)
     }
     ratelimit_config_t rl = {.limit = app->cfg->rate_limit_per_minute, .local = app->rl_local};
     l->ratelimit = must(ratelimit_new(l->redis, &rl), worker, "the rate limiter");
+    l->http = must(http_client_new(loop), worker, "the HTTP client");
+    l->inbox = must(live_inbox_new(loop, runs_on_cancel, l), worker, "the run inbox");
     return l;
 }
 
@@ -77,9 +84,22 @@ void app_loop_free(void *loop_data)
     app_loop_t *l = loop_data;
     if (l == NULL)
         return;
+    if (l->nruns > 0) {
+        /* The grace period ended with runs in flight: they still point at
+         * this state, and the process is about to exit. Leave it be. */
+        log_msg(LOG_WARN, "loop stopped with %zu runs in flight", l->nruns);
+        return;
+    }
     auth_ctx_free(l->auth);
     ratelimit_free(l->ratelimit);
     if (l->redis != NULL)
         redis_client_free(l->redis);
+    http_client_free(l->http);
+    live_inbox_close(l->inbox);
     free(l);
+}
+
+size_t app_loop_busy(void *loop_data)
+{
+    return ((app_loop_t *)loop_data)->nruns;
 }

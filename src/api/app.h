@@ -4,6 +4,9 @@
 
 #include <uv.h>
 
+#include "agent/http_client.h"
+#include "agent/registry.h"
+#include "api/live_runs.h"
 #include "auth/auth.h"
 #include "cache/ratelimit.h"
 #include "cache/redis.h"
@@ -16,6 +19,8 @@ typedef struct app {
     const config_t *cfg;
     store_t *store;              /* opened by main */
     ratelimit_local_t *rl_local; /* the process's rate-limit counter, shared by the loops */
+    agent_registry_t agents;     /* loaded by main */
+    live_runs_t *live;           /* the runs in flight, across loops */
     jwt_config_t jwt;
     unsigned char fallback_secret[32]; /* development without a secret: nothing verifies */
     char os_id[IDS_UUID_LEN + 1];
@@ -27,6 +32,10 @@ typedef struct app_loop {
     auth_ctx_t *auth;
     redis_client_t *redis; /* NULL without REDIS_URL */
     ratelimit_t *ratelimit;
+    http_client_t *http;  /* model and tool calls */
+    live_inbox_t *inbox;  /* cancels sent from other loops */
+    struct api_run *runs; /* the runs this loop is running */
+    size_t nruns;
 } app_loop_t;
 
 /* Fills app from cfg. Returns -1 with a message in err on a bad value. */
@@ -35,5 +44,7 @@ void app_free(app_t *app);
 /* http_server_config_t's loop_init / loop_free. */
 void *app_loop_init(int worker, uv_loop_t *loop, void *arg);
 void app_loop_free(void *loop_data);
+/* http_server_config_t's loop_busy: the runs this loop still runs. */
+size_t app_loop_busy(void *loop_data);
 
 #endif

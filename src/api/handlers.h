@@ -16,5 +16,14 @@ void sessions_rename(http_request_t *r);
 void sessions_patch(http_request_t *r);
 void sessions_delete(http_request_t *r);
 void sessions_delete_many(http_request_t *r);
+void agents_list(http_request_t *r);
+void agents_get(http_request_t *r);
+void models_list(http_request_t *r);
+void runs_create(http_request_t *r);
+void runs_cancel(http_request_t *r);
+void runs_list(http_request_t *r);
+void runs_get(http_request_t *r);
+/* The loop's inbox: cancel run_id if this loop runs it. */
+void runs_on_cancel(void *loop_data, const char *run_id);
 
 #endif

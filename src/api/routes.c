@@ -15,6 +15,13 @@ const http_route_t api_routes[] = {
     {"DELETE", "/sessions/{session_id}", sessions_delete, ACCESS_WORKSPACE},
     {"GET", "/sessions/{session_id}/runs", sessions_runs, ACCESS_WORKSPACE},
     {"POST", "/sessions/{session_id}/rename", sessions_rename, ACCESS_WORKSPACE},
+    {"GET", "/agents", agents_list, ACCESS_PROTECTED},
+    {"GET", "/agents/{agent_id}", agents_get, ACCESS_PROTECTED},
+    {"GET", "/models", models_list, ACCESS_PROTECTED},
+    {"POST", "/agents/{agent_id}/runs", runs_create, ACCESS_WORKSPACE},
+    {"GET", "/agents/{agent_id}/runs", runs_list, ACCESS_WORKSPACE},
+    {"GET", "/agents/{agent_id}/runs/{run_id}", runs_get, ACCESS_WORKSPACE},
+    {"POST", "/agents/{agent_id}/runs/{run_id}/cancel", runs_cancel, ACCESS_WORKSPACE},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

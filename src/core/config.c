@@ -104,6 +104,21 @@ static void load_store(loader_t *l, config_t *cfg)
         (int)get_int(l, "DATABASE_STATEMENT_TIMEOUT_MS", 5000, 100, 600000);
 }
 
+static void load_runs(loader_t *l, config_t *cfg)
+{
+    const char *dir = config_source_get(l->src, "AGENTS_DIR");
+    cfg->agents_dir_default = dir == NULL || *dir == '\0';
+    cfg->agents_dir = get_str(l, "AGENTS_DIR", "agents/platform");
+    cfg->max_runs_per_workspace =
+        (int)get_int(l, "MAX_CONCURRENT_RUNS_PER_WORKSPACE", 10, 1, 100000);
+    cfg->sse_max_buffer = (size_t)get_int(l, "SSE_MAX_BUFFER_BYTES", 1 << 20, 1024, 1LL << 30);
+    cfg->sse_ping_ms = (int)get_int(l, "SSE_PING_SECONDS", 15, 1, 3600) * 1000;
+    cfg->model_connect_timeout_s = (int)get_int(l, "MODEL_CONNECT_TIMEOUT_SECONDS", 10, 1, 600);
+    cfg->model_stall_timeout_s = (int)get_int(l, "MODEL_STALL_TIMEOUT_SECONDS", 60, 1, 3600);
+    cfg->model_max_retries = (int)get_int(l, "MODEL_MAX_RETRIES", 3, 0, 10);
+    cfg->model_retry_base_ms = (int)get_int(l, "MODEL_RETRY_BASE_MS", 500, 1, 60000);
+}
+
 int config_load(config_t *cfg, const config_source_t *src, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -123,6 +138,7 @@ int config_load(config_t *cfg, const config_source_t *src, char *err, size_t err
     cfg->redis_url = get_str(&l, "REDIS_URL", NULL);
     cfg->rate_limit_per_minute = (int)get_int(&l, "RATE_LIMIT_PER_MINUTE", 600, 0, 1000000);
     cfg->cors_origins = get_str(&l, "CORS_ORIGINS", NULL);
+    load_runs(&l, cfg);
     if (l.failed) {
         config_free(cfg);
         return -1;
@@ -134,7 +150,8 @@ void config_free(config_t *cfg)
 {
     char **strs[] = {&cfg->host,       &cfg->env,          &cfg->auth_secret,  &cfg->jwt_algorithms,
                      &cfg->jwt_issuer, &cfg->jwt_audience, &cfg->log_level,    &cfg->database_url,
-                     &cfg->data_dir,   &cfg->redis_url,    &cfg->cors_origins, &cfg->db_schema};
+                     &cfg->data_dir,   &cfg->redis_url,    &cfg->cors_origins, &cfg->db_schema,
+                     &cfg->agents_dir};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);
         *strs[i] = NULL;

@@ -31,6 +31,15 @@ typedef struct config {
     int db_statement_timeout_ms; /* DATABASE_STATEMENT_TIMEOUT_MS */
     char *redis_url;             /* NULL: single-replica mode */
     int rate_limit_per_minute;   /* per workspace; 0: off */
+    char *agents_dir;            /* AGENTS_DIR */
+    int agents_dir_default;      /* not set: a missing dir means no agents */
+    int max_runs_per_workspace;  /* MAX_CONCURRENT_RUNS_PER_WORKSPACE */
+    size_t sse_max_buffer;       /* SSE_MAX_BUFFER_BYTES */
+    int sse_ping_ms;             /* SSE_PING_SECONDS */
+    int model_connect_timeout_s; /* MODEL_CONNECT_TIMEOUT_SECONDS */
+    int model_stall_timeout_s;   /* MODEL_STALL_TIMEOUT_SECONDS */
+    int model_max_retries;       /* MODEL_MAX_RETRIES */
+    int model_retry_base_ms;     /* MODEL_RETRY_BASE_MS */
     char *cors_origins;          /* extra allowed origins, comma separated */
 } config_t;
 

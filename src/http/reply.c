@@ -62,7 +62,7 @@ static void send_bytes(http_request_t *r, int status, const char *body, size_t l
 
 void http_reply_json(http_request_t *r, int status, json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(body);
     if (text == NULL) {
         http_reply_error(r, 500, "INTERNAL", "could not encode the reply");

@@ -212,7 +212,8 @@ static void finish_loop(worker_t *w)
 static void on_drain_tick(uv_timer_t *t)
 {
     worker_t *w = t->data;
-    if (w->open_conns == 0) {
+    size_t (*busy)(void *) = w->server->cfg->loop_busy;
+    if (w->open_conns == 0 && (busy == NULL || busy(w->loop_data) == 0)) {
         w->drained = 1;
         finish_loop(w);
         return;

@@ -30,6 +30,9 @@ typedef struct http_server_config {
     /* Per-loop application state, made and freed on the loop's own thread. */
     void *(*loop_init)(int worker, uv_loop_t *loop, void *arg);
     void (*loop_free)(void *loop_data);
+    /* Work the loop still has beyond its connections (runs in the
+     * background): the drain waits for it too. May be NULL. */
+    size_t (*loop_busy)(void *loop_data);
     void *loop_arg;
 } http_server_config_t;
 

@@ -137,4 +137,14 @@ store_rc_t store_usage_list(store_conn_t *c, const char *ws, const char *from_da
 store_rc_t store_usage_users(store_conn_t *c, const char *ws, const char *from_day,
                              const char *to_day, json_t **rows);
 
+/* ---- run owners: process bookkeeping, not workspace data ---- */
+
+/* Records that owner (a process id) is alive now. */
+store_rc_t store_owner_heartbeat(store_conn_t *c, const char *owner);
+/* Marks RUNNING/PENDING runs of owners other than self that have not beaten
+ * within stale_ms as ERROR ("interrupted"), in every workspace: the one
+ * cross-workspace write, and it returns nothing of any workspace. */
+store_rc_t store_runs_interrupt_orphans(store_conn_t *c, const char *self, long long stale_ms,
+                                        long long *count);
+
 #endif

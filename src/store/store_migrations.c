@@ -67,8 +67,17 @@ static const char *const pg_v1[] = {
     NULL,
 };
 
+/* Which process runs what: each process beats here, so a run whose owner
+ * stopped beating can be told from one still running on another replica. */
+static const char *const pg_v2[] = {
+    "CREATE TABLE {S}run_owners (owner TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL)",
+    "CREATE INDEX runs_status ON {S}runs (status, owner)",
+    NULL,
+};
+
 const store_migration_t store_pg_migrations[] = {
     {1, pg_v1},
+    {2, pg_v2},
     {0, NULL},
 };
 
@@ -131,7 +140,14 @@ static const char *const sqlite_v1[] = {
     NULL,
 };
 
+static const char *const sqlite_v2[] = {
+    "CREATE TABLE run_owners (owner TEXT PRIMARY KEY, heartbeat_at INTEGER NOT NULL)",
+    "CREATE INDEX runs_status ON runs (status, owner)",
+    NULL,
+};
+
 const store_migration_t store_sqlite_migrations[] = {
     {1, sqlite_v1},
+    {2, sqlite_v2},
     {0, NULL},
 };

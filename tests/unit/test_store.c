@@ -466,6 +466,57 @@ static void test_runs(void **state)
     assert_null(row);
 }
 
+/* Runs of an owner that stopped beating are interrupted, in every
+ * workspace; runs of live owners, of this process, and finished runs stay. */
+static void test_interrupt_orphans(void **state)
+{
+    (void)state;
+    char ws1[64], ws2[64];
+    fx_new_ws(ws1);
+    fx_new_ws(ws2);
+    mk_session(ws1, "s", "a", "u", "chat");
+    mk_session(ws2, "s", "a", "u", "chat");
+    const char *owners[] = {"dead", "alive", "me", "dead"};
+    const char *status[] = {"RUNNING", "RUNNING", "RUNNING", "COMPLETED"};
+    const char *wss[] = {ws1, ws2, ws1, ws2};
+    char id[16];
+    for (int i = 0; i < 4; i++) {
+        snprintf(id, sizeof id, "r%d", i);
+        json_t *r = json_pack("{s:s, s:s, s:s, s:s}", "run_id", id, "session_id", "s", "status",
+                              status[i], "owner", owners[i]);
+        assert_int_equal(store_run_create(F->conn, wss[i], r, NULL), STORE_OK);
+        json_decref(r);
+    }
+    assert_int_equal(store_owner_heartbeat(F->conn, "dead"), STORE_OK);
+    sleep_ms(30);
+    assert_int_equal(store_owner_heartbeat(F->conn, "alive"), STORE_OK);
+    assert_int_equal(store_owner_heartbeat(F->conn, "alive"), STORE_OK); /* upsert */
+    long long n = -1;
+    /* Other tests' runs in this store may be swept too: count at least ours. */
+    assert_int_equal(store_runs_interrupt_orphans(F->conn, "me", 20, &n), STORE_OK);
+    assert_true(n >= 1);
+    const char *want[] = {"ERROR", "RUNNING", "RUNNING", "COMPLETED"};
+    for (int i = 0; i < 4; i++) {
+        json_t *row = NULL;
+        snprintf(id, sizeof id, "r%d", i);
+        assert_int_equal(store_run_get(F->conn, wss[i], id, &row), STORE_OK);
+        assert_string_equal(str(row, "status"), want[i]);
+        if (i == 0)
+            assert_non_null(strstr(str(row, "content"), "interrupted"));
+        json_decref(row);
+    }
+    /* Stale 0: every other owner counts as gone (one replica). */
+    assert_int_equal(store_runs_interrupt_orphans(F->conn, "me", 0, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    json_t *row = NULL;
+    assert_int_equal(store_run_get(F->conn, ws2, "r1", &row), STORE_OK);
+    assert_string_equal(str(row, "status"), "ERROR");
+    json_decref(row);
+    assert_int_equal(store_run_get(F->conn, ws1, "r2", &row), STORE_OK);
+    assert_string_equal(str(row, "status"), "RUNNING");
+    json_decref(row);
+}
+
 static void test_run_list(void **state)
 {
     (void)state;
@@ -996,6 +1047,7 @@ static const struct CMUnitTest cases[] = {
     CASE(test_list_never_loads_runs),
     CASE(test_runs),
     CASE(test_run_list),
+    CASE(test_interrupt_orphans),
     CASE(test_delete_cascades_runs),
     CASE(test_sessions_bulk_delete),
     CASE(test_usage),

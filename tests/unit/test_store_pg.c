@@ -248,9 +248,10 @@ static void test_schema_separation(void **state)
                                " WHERE table_schema = $1 ORDER BY table_name",
                                1, NULL, vals, NULL, NULL, 0);
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-    const char *want[] = {"runs", "schema_migrations", "sessions", "usage_daily", "usage_users"};
-    assert_int_equal(PQntuples(r), 5);
-    for (int i = 0; i < 5; i++)
+    const char *want[] = {"run_owners", "runs",        "schema_migrations",
+                          "sessions",   "usage_daily", "usage_users"};
+    assert_int_equal(PQntuples(r), 6);
+    for (int i = 0; i < 6; i++)
         assert_string_equal(PQgetvalue(r, i, 0), want[i]);
     PQclear(r);
     PQfinish(pg);

@@ -1,0 +1,91 @@
+/* Shared between the model_*.c files only: a growable string, the state of
+ * one decoded stream, and each provider's hooks. Not for other modules. */
+#ifndef AGENTOS_AGENT_MODEL_INTERNAL_H
+#define AGENTOS_AGENT_MODEL_INTERNAL_H
+
+#include <stddef.h>
+
+#include "agent/model.h"
+#include "agent/sse_parser.h"
+
+/* All text one reply may assemble (content, tool ids, names, arguments):
+ * max_event_bytes bounds one event, this bounds their sum. */
+#define MODEL_MAX_REPLY_BYTES ((size_t)4 << 20)
+/* Parallel tool calls one reply may make. */
+#define MODEL_MAX_TOOL_CALLS 128
+/* Longest error text handed to a run (and so to a client). */
+#define MODEL_MAX_ERROR_CHARS 300
+
+typedef struct model_buf {
+    char *p; /* NUL-terminated when not NULL */
+    size_t len, cap;
+} model_buf_t;
+
+int model_buf_append(model_buf_t *b, const char *s, size_t n);
+void model_buf_free(model_buf_t *b);
+/* Hands over the string ("" when empty); b is left empty. NULL on OOM. */
+char *model_buf_take(model_buf_t *b);
+
+/* Printable, valid UTF-8, at most cap bytes (cut on a character), control
+ * characters as spaces; with first_line, only the first non-blank line. */
+char *model_text_clean(const char *s, size_t len, size_t cap, int first_line);
+/* The string at obj[key], or def. */
+const char *model_json_str(const json_t *obj, const char *key, const char *def);
+/* id, name and arguments of a neutral tool call; -1 without id or name. */
+int model_tool_call_fields(const json_t *tc, const char **id, const char **name,
+                           const json_t **args);
+/* "message (type)" from a provider's error JSON (either provider, or the
+ * shapes OpenAI-compatible servers use); malloc'd, NULL when none. */
+char *model_error_from_json(const json_t *root);
+/* A JSON value's integer (also from a real); 0 otherwise. */
+long long model_json_int(const json_t *v);
+
+/* A tool call being assembled from its deltas, keyed by the provider's
+ * index (OpenAI's tool_calls[].index, Anthropic's content block index). */
+typedef struct model_slot {
+    long index;
+    model_buf_t id, name, args;
+    int args_from_start; /* args came whole with the block start: deltas replace them */
+} model_slot_t;
+
+struct model_stream {
+    model_kind_t kind;
+    model_events_t ev;
+    sse_parser_t *sse;
+    size_t bytes;
+    size_t total; /* assembled bytes, against MODEL_MAX_REPLY_BYTES */
+    model_buf_t content;
+    model_slot_t *slots;
+    size_t nslots;
+    long long input_tokens, output_tokens;
+    char *stop_reason;
+    int done; /* OpenAI's [DONE], Anthropic's message_stop */
+    int failed;
+    int finished; /* model_stream_finish ran: the result was handed over */
+    char *error;
+};
+
+/* Records the first error; always returns -1 so callers can return it. */
+int model_stream_fail(model_stream_t *s, const char *msg);
+/* Same, from provider text that must be cleaned first. */
+int model_stream_fail_text(model_stream_t *s, const char *prefix, const char *text, size_t len);
+/* Appends to the reply's text and reports it through on_text. */
+int model_stream_text(model_stream_t *s, const char *text, size_t len);
+/* The slot for index, made when new; NULL (and the stream failed) past the
+ * limits. */
+model_slot_t *model_stream_slot(model_stream_t *s, long index, int create);
+/* Appends to a slot's field, counted against the reply bound. */
+int model_stream_put(model_stream_t *s, model_buf_t *b, const char *text, size_t len);
+int model_stream_set_stop(model_stream_t *s, const char *reason);
+
+/* Provider hooks. Each event handler returns 0, or -1 after failing s. */
+json_t *model_openai_body(const model_config_t *cfg, const json_t *messages, const json_t *tools);
+struct curl_slist *model_openai_headers(const char *api_key);
+int model_openai_event(model_stream_t *s, const char *event, const char *data, size_t len);
+
+json_t *model_anthropic_body(const model_config_t *cfg, const json_t *messages,
+                             const json_t *tools);
+struct curl_slist *model_anthropic_headers(const char *api_key);
+int model_anthropic_event(model_stream_t *s, const char *event, const char *data, size_t len);
+
+#endif

@@ -1,0 +1,242 @@
+/* Decoding one streamed reply: SSE events go to the provider's handler,
+ * which adds text and tool-call pieces here; finish assembles the result.
+ * Everything kept is bounded (per event by the SSE parser, in sum by
+ * MODEL_MAX_REPLY_BYTES and MODEL_MAX_TOOL_CALLS). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/model.h"
+#include "agent/model_internal.h"
+
+#define MODEL_DEFAULT_EVENT_BYTES ((size_t)1 << 20)
+
+static int model_stream_on_event(void *ud, const char *event, const char *data, size_t len)
+{
+    model_stream_t *s = ud;
+    if (s->failed)
+        return -1;
+    int rc = s->kind == MODEL_ANTHROPIC ? model_anthropic_event(s, event, data, len)
+                                        : model_openai_event(s, event, data, len);
+    return rc != 0 || s->failed ? -1 : 0;
+}
+
+model_stream_t *model_stream_new(model_kind_t kind, const model_events_t *ev,
+                                 size_t max_event_bytes)
+{
+    model_stream_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->kind = kind;
+    if (ev)
+        s->ev = *ev;
+    s->sse = sse_parser_new(max_event_bytes ? max_event_bytes : MODEL_DEFAULT_EVENT_BYTES,
+                            model_stream_on_event, s);
+    if (!s->sse) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void model_stream_clear_slots(model_stream_t *s)
+{
+    for (size_t i = 0; i < s->nslots; i++) {
+        model_buf_free(&s->slots[i].id);
+        model_buf_free(&s->slots[i].name);
+        model_buf_free(&s->slots[i].args);
+    }
+    free(s->slots);
+    s->slots = NULL;
+    s->nslots = 0;
+}
+
+void model_stream_free(model_stream_t *s)
+{
+    if (!s)
+        return;
+    sse_parser_free(s->sse);
+    model_buf_free(&s->content);
+    model_stream_clear_slots(s);
+    free(s->stop_reason);
+    free(s->error);
+    free(s);
+}
+
+int model_stream_fail(model_stream_t *s, const char *msg)
+{
+    if (!s->failed) {
+        s->failed = 1;
+        s->error = strdup(msg); /* NULL on OOM: model_stream_error says so */
+    }
+    return -1;
+}
+
+int model_stream_fail_text(model_stream_t *s, const char *prefix, const char *text, size_t len)
+{
+    char *clean = model_text_clean(text, len, MODEL_MAX_ERROR_CHARS, 0);
+    size_t n = strlen(prefix) + (clean ? strlen(clean) : 0) + 1;
+    char *msg = malloc(n);
+    if (msg)
+        snprintf(msg, n, "%s%s", prefix, clean ? clean : "");
+    model_stream_fail(s, msg ? msg : prefix);
+    free(msg);
+    free(clean);
+    return -1;
+}
+
+int model_stream_put(model_stream_t *s, model_buf_t *b, const char *text, size_t len)
+{
+    if (len > MODEL_MAX_REPLY_BYTES - s->total)
+        return model_stream_fail(s, "the model's reply is too large");
+    if (model_buf_append(b, text, len) != 0)
+        return model_stream_fail(s, "out of memory reading the model's reply");
+    s->total += len;
+    return 0;
+}
+
+int model_stream_text(model_stream_t *s, const char *text, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (model_stream_put(s, &s->content, text, len) != 0)
+        return -1;
+    if (s->ev.on_text)
+        s->ev.on_text(s->ev.ud, text, len);
+    return 0;
+}
+
+model_slot_t *model_stream_slot(model_stream_t *s, long index, int create)
+{
+    size_t at = 0;
+    while (at < s->nslots && s->slots[at].index < index)
+        at++;
+    if (at < s->nslots && s->slots[at].index == index)
+        return &s->slots[at];
+    if (!create)
+        return NULL;
+    if (s->nslots >= MODEL_MAX_TOOL_CALLS) {
+        model_stream_fail(s, "the model asked for too many tool calls");
+        return NULL;
+    }
+    model_slot_t *slots = realloc(s->slots, (s->nslots + 1) * sizeof(*slots));
+    if (!slots) {
+        model_stream_fail(s, "out of memory reading the model's reply");
+        return NULL;
+    }
+    s->slots = slots;
+    /* Kept in index order, which is the order the model gave them. */
+    memmove(&slots[at + 1], &slots[at], (s->nslots - at) * sizeof(*slots));
+    memset(&slots[at], 0, sizeof(*slots));
+    slots[at].index = index;
+    s->nslots++;
+    return &slots[at];
+}
+
+int model_stream_set_stop(model_stream_t *s, const char *reason)
+{
+    char *r = strdup(reason);
+    if (!r)
+        return model_stream_fail(s, "out of memory reading the model's reply");
+    free(s->stop_reason);
+    s->stop_reason = r;
+    return 0;
+}
+
+int model_stream_feed(model_stream_t *s, const char *buf, size_t len)
+{
+    if (!s)
+        return -1;
+    s->bytes += len;
+    if (s->failed)
+        return -1;
+    if (s->finished)
+        return model_stream_fail(s, "the stream was already finished");
+    if (sse_parser_feed(s->sse, buf, len) != 0)
+        return model_stream_fail(s, "the model's stream could not be read (an event too large)");
+    return 0;
+}
+
+/* Moves one assembled call into out; ids are made up for servers that
+ * send none, so that tool results can still be matched to their call. */
+static int model_take_call(model_stream_t *s, model_slot_t *slot, model_tool_call_t *out)
+{
+    if (slot->name.len == 0)
+        return model_stream_fail(s, "the model sent a tool call without a name");
+    if (slot->id.len == 0) {
+        char id[48];
+        int n = snprintf(id, sizeof(id), "call_%ld", slot->index);
+        if (model_buf_append(&slot->id, id, (size_t)n) != 0)
+            return model_stream_fail(s, "out of memory reading the model's reply");
+    }
+    if (slot->args.len == 0 && model_buf_append(&slot->args, "{}", 2) != 0)
+        return model_stream_fail(s, "out of memory reading the model's reply");
+    out->id = model_buf_take(&slot->id);
+    out->name = model_buf_take(&slot->name);
+    out->arguments = model_buf_take(&slot->args);
+    return out->id && out->name && out->arguments ? 0 : model_stream_fail(s, "out of memory");
+}
+
+static int model_take_calls(model_stream_t *s, model_result_t *out)
+{
+    if (s->nslots == 0)
+        return 0;
+    out->tool_calls = calloc(s->nslots, sizeof(*out->tool_calls));
+    if (!out->tool_calls)
+        return model_stream_fail(s, "out of memory reading the model's reply");
+    for (size_t i = 0; i < s->nslots; i++) {
+        out->ntool_calls = i + 1;
+        if (model_take_call(s, &s->slots[i], &out->tool_calls[i]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int model_stream_finish(model_stream_t *s, model_result_t *out)
+{
+    if (!out)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    if (!s)
+        return -1;
+    if (s->finished)
+        return model_stream_fail(s, "the stream was already finished");
+    s->finished = 1;
+    sse_parser_finish(s->sse); /* an unterminated last event is dropped */
+    if (s->failed)
+        return -1;
+    if (!s->done && !s->stop_reason)
+        return model_stream_fail(s, "the stream ended early");
+    out->input_tokens = s->input_tokens;
+    out->output_tokens = s->output_tokens;
+    if (model_take_calls(s, out) != 0) {
+        model_result_free(out);
+        return -1;
+    }
+    /* Some OpenAI-compatible servers say "stop" while calling tools; the
+     * run loop goes by stop_reason, so make it say what happened. */
+    const char *reason = s->stop_reason;
+    if (out->ntool_calls && (!reason || strcmp(reason, "stop") == 0))
+        reason = "tool_calls";
+    out->stop_reason = reason ? strdup(reason) : NULL;
+    out->content = model_buf_take(&s->content);
+    model_stream_clear_slots(s);
+    s->total = 0;
+    if (!out->content || (reason && !out->stop_reason)) {
+        model_result_free(out);
+        return model_stream_fail(s, "out of memory reading the model's reply");
+    }
+    return 0;
+}
+
+const char *model_stream_error(const model_stream_t *s)
+{
+    if (!s || !s->failed)
+        return NULL;
+    return s->error ? s->error : "out of memory";
+}
+
+size_t model_stream_bytes(const model_stream_t *s)
+{
+    return s ? s->bytes : 0;
+}

@@ -1,0 +1,219 @@
+/* A run's lifecycle: set up (session, history, row), model turns and tool
+ * calls until an answer, then the final event and the row. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "agent/run_internal.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+
+double run_now(void)
+{
+    return (double)timeutil_wall_us() / 1e6;
+}
+
+json_t *run_message(const char *role, const char *content)
+{
+    return json_pack("{s:s, s:s, s:I}", "role", role, "content", content ? content : "",
+                     "created_at", (json_int_t)run_now());
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s != NULL ? json_string(s) : json_null();
+}
+
+/* Every frame carries these; fields (owned) adds the event's own. */
+void run_emit(run_t *run, const char *name, json_t *fields)
+{
+    json_t *ev = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "created_at", (json_int_t)run_now(),
+                           "event", name, "agent_id", run->agent->id, "agent_name",
+                           run->agent->name ? run->agent->name : run->agent->id, "run_id",
+                           run->run_id, "session_id", run->session_id);
+    if (fields != NULL) {
+        json_object_update(ev, fields);
+        json_decref(fields);
+    }
+    if (run->sink.on_event != NULL)
+        run->sink.on_event(run->sink.ud, name, ev);
+    json_decref(ev);
+}
+
+json_t *run_metrics(const run_t *run)
+{
+    uint64_t now = timeutil_mono_us();
+    json_t *m = json_pack("{s:I, s:I, s:I, s:f}", "input_tokens", (json_int_t)run->input_tokens,
+                          "output_tokens", (json_int_t)run->output_tokens, "total_tokens",
+                          (json_int_t)(run->input_tokens + run->output_tokens), "duration",
+                          (double)(now - run->start_us) / 1e6);
+    if (run->first_token_us != 0)
+        json_object_set_new(m, "time_to_first_token",
+                            json_real((double)(run->first_token_us - run->start_us) / 1e6));
+    return m;
+}
+
+static void run_free(run_t *run)
+{
+    free(run->ws);
+    free(run->user);
+    free(run->session_id);
+    free(run->run_id);
+    free(run->message);
+    free(run->end_text);
+    free(run->content);
+    json_decref(run->messages);
+    json_decref(run->run_messages);
+    json_decref(run->tools_log);
+    json_decref(run->history);
+    json_decref(run->tool_schemas);
+    free(run);
+}
+
+static void on_finished(run_t *run)
+{
+    if (run->sink.on_end != NULL)
+        run->sink.on_end(run->sink.ud, run);
+    run_free(run);
+}
+
+static json_t *final_fields(run_t *run)
+{
+    if (strcmp(run->status, "COMPLETED") == 0)
+        return json_pack("{s:s, s:s, s:o}", "content", run->content ? run->content : "",
+                         "content_type", "str", "metrics", run_metrics(run));
+    if (strcmp(run->status, "CANCELLED") == 0)
+        return json_pack("{s:s}", "reason", run->end_text ? run->end_text : "cancelled");
+    return json_pack("{s:s}", "content", run->end_text ? run->end_text : "the run failed");
+}
+
+/* The one way out: the final event, then the row, then the sink's end. */
+void run_finish(run_t *run, const char *status, const char *text)
+{
+    if (run->phase == PHASE_FINISH)
+        return;
+    run->phase = PHASE_FINISH;
+    run->status = status;
+    if (text != NULL && run->end_text == NULL)
+        run->end_text = strdup(text);
+    const char *name = strcmp(status, "COMPLETED") == 0   ? "RunCompleted"
+                       : strcmp(status, "CANCELLED") == 0 ? "RunCancelled"
+                                                          : "RunError";
+    run_emit(run, name, final_fields(run));
+    if (strcmp(status, "ERROR") == 0)
+        log_json(LOG_WARN, "run failed",
+                 json_pack("{s:s, s:s, s:s}", "run_id", run->run_id, "workspace_id", run->ws,
+                           "error", run->end_text ? run->end_text : ""));
+    run_store_finish(run, on_finished);
+}
+
+/* The system message and the conversation so far. */
+static void build_messages(run_t *run)
+{
+    run->messages = json_array();
+    if (run->agent->instructions != NULL && run->agent->instructions[0] != '\0')
+        json_array_append_new(run->messages, json_pack("{s:s, s:s}", "role", "system", "content",
+                                                       run->agent->instructions));
+    if (run->history != NULL)
+        json_array_extend(run->messages, run->history);
+    json_t *user = run_message("user", run->message);
+    json_array_append(run->messages, user);
+    json_array_append_new(run->run_messages, user);
+}
+
+static void on_setup(run_t *run, store_rc_t rc)
+{
+    if (run->cancel_pending) {
+        run_finish(run, "CANCELLED", NULL);
+        return;
+    }
+    if (rc != STORE_OK) {
+        run_finish(run, "ERROR",
+                   rc == STORE_UNAVAILABLE ? "the database is unavailable"
+                   : rc == STORE_CONFLICT  ? "a run with this id exists already"
+                                           : "could not record the run");
+        return;
+    }
+    run->status = "RUNNING";
+    run_emit(run, "RunStarted",
+             json_pack("{s:s, s:s}", "model", run->agent->model.id, "model_provider",
+                       run->agent->provider));
+    build_messages(run);
+    run->phase = PHASE_MODEL;
+    run_model_turn(run);
+}
+
+static char *dup_or_empty(const char *s)
+{
+    return strdup(s != NULL ? s : "");
+}
+
+run_t *run_start(const run_env_t *env, const run_params_t *p, const run_sink_t *sink)
+{
+    run_t *run = calloc(1, sizeof(*run));
+    if (run == NULL)
+        return NULL;
+    run->env = *env;
+    run->agent = p->agent;
+    run->sink = *sink;
+    run->ws = dup_or_empty(p->workspace_id);
+    run->user = dup_or_empty(p->user_id);
+    run->session_id = dup_or_empty(p->session_id);
+    run->run_id = dup_or_empty(p->run_id);
+    run->message = dup_or_empty(p->message);
+    run->run_messages = json_array();
+    run->tools_log = json_array();
+    run->tool_schemas = run_tool_schemas(p->agent);
+    run->status = "PENDING";
+    run->created_at = run_now();
+    run->start_us = timeutil_mono_us();
+    if (!run->ws || !run->user || !run->session_id || !run->run_id || !run->message ||
+        !run->run_messages || !run->tools_log) {
+        run_free(run);
+        return NULL;
+    }
+    run->phase = PHASE_SETUP;
+    run_store_setup(run, on_setup);
+    return run;
+}
+
+void run_cancel(run_t *run, const char *reason)
+{
+    switch (run->phase) {
+    case PHASE_SETUP:
+        /* The setup job cannot be called back; its completion finishes. */
+        if (!run->cancel_pending && run->end_text == NULL)
+            run->end_text = strdup(reason);
+        run->cancel_pending = 1;
+        break;
+    case PHASE_MODEL:
+        run_model_cancel(run);
+        run_finish(run, "CANCELLED", reason);
+        break;
+    case PHASE_TOOLS:
+        run_tools_cancel(run);
+        run_finish(run, "CANCELLED", reason);
+        break;
+    case PHASE_FINISH:
+        break;
+    }
+}
+
+const char *run_status(const run_t *run)
+{
+    return run->status;
+}
+
+json_t *run_object(const run_t *run)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:I, s:s, s:o, s:O, s:O, "
+                     "s:{s:s}}",
+                     "run_id", run->run_id, "agent_id", run->agent->id, "agent_name",
+                     run->agent->name ? run->agent->name : run->agent->id, "session_id",
+                     run->session_id, "user_id", run->user, "content",
+                     str_or_null(run->content ? run->content : run->end_text), "content_type",
+                     "str", "model", run->agent->model.id, "model_provider", run->agent->provider,
+                     "created_at", (json_int_t)run->created_at, "status", run->status, "metrics",
+                     run_metrics(run), "messages", run->run_messages, "tools", run->tools_log,
+                     "input", "input_content", run->message);
+}

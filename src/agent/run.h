@@ -1,0 +1,59 @@
+/* One agent run: history from the store, model turns over the loop's curl
+ * multi, tool calls, and the run row kept in the store. It reports what
+ * happens as events through a sink and knows nothing of HTTP replies.
+ * Everything here runs on the loop thread that started the run. */
+#ifndef AGENTOS_AGENT_RUN_H
+#define AGENTOS_AGENT_RUN_H
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "agent/http_client.h"
+#include "agent/registry.h"
+#include "store/store.h"
+
+typedef struct run run_t;
+
+/* What a run borrows from its loop and process. */
+typedef struct run_env {
+    uv_loop_t *loop;
+    store_t *store;
+    http_client_t *http;
+    const char *owner; /* this process, on the run rows */
+    size_t max_event_bytes;
+    long model_connect_timeout_ms;
+    long model_stall_timeout_s;
+    int model_max_retries;
+    long model_retry_base_ms;
+} run_env_t;
+
+typedef struct run_params {
+    const agent_def_t *agent;
+    const char *workspace_id;
+    const char *user_id;
+    const char *session_id;
+    const char *run_id;
+    const char *message;
+} run_params_t;
+
+typedef struct run_sink {
+    /* Each event: name is the SSE event name and equals event["event"].
+     * The event is borrowed for the call. */
+    void (*on_event)(void *ud, const char *name, const json_t *event);
+    /* Once, after the final event and after the run row was written (or
+     * could not be). The run is freed right after. */
+    void (*on_end)(void *ud, run_t *run);
+    void *ud;
+} run_sink_t;
+
+/* Copies params; the agent must outlive the run. NULL when out of memory. */
+run_t *run_start(const run_env_t *env, const run_params_t *p, const run_sink_t *sink);
+/* Ends the run with RunCancelled: its model call and tool calls stop. */
+void run_cancel(run_t *run, const char *reason);
+
+/* "PENDING" "RUNNING" "COMPLETED" "CANCELLED" "ERROR" */
+const char *run_status(const run_t *run);
+/* The run object of the API (non-streaming reply). */
+json_t *run_object(const run_t *run);
+
+#endif

@@ -1,0 +1,72 @@
+/* Shared by the run's files: run.c (lifecycle and events), run_model.c
+ * (model turns), run_tools.c (tool calls), run_store.c (the run row). */
+#ifndef AGENTOS_AGENT_RUN_INTERNAL_H
+#define AGENTOS_AGENT_RUN_INTERNAL_H
+
+#include <stdint.h>
+
+#include "agent/model.h"
+#include "agent/run.h"
+
+typedef enum { PHASE_SETUP = 0, PHASE_MODEL, PHASE_TOOLS, PHASE_FINISH } run_phase_t;
+
+typedef struct tool_exec {
+    run_t *run;
+    char *id, *name, *args;
+    char *result;
+    int is_error, done;
+    double start_time, end_time; /* epoch seconds */
+    http_call_t *call;           /* an HTTP tool in flight */
+    char *body;
+    size_t body_len;
+    int truncated;
+} tool_exec_t;
+
+struct run {
+    run_env_t env;
+    const agent_def_t *agent;
+    char *ws, *user, *session_id, *run_id, *message;
+    run_sink_t sink;
+    run_phase_t phase;
+    const char *status;
+    char *end_text;       /* the error message, or the cancel reason */
+    json_t *messages;     /* what the model sees: system, history, this run */
+    json_t *run_messages; /* this run's messages, kept on the row */
+    json_t *tools_log;    /* the tool executions, kept on the row */
+    json_t *history;      /* earlier runs' messages, from the setup job */
+    json_t *tool_schemas; /* the agent's tools as the model sees them */
+    http_call_t *call;
+    model_stream_t *stream;
+    char *content;
+    long long input_tokens, output_tokens;
+    int tool_calls_used;
+    tool_exec_t *execs;
+    size_t nexecs, pending_execs;
+    double created_at; /* epoch seconds */
+    uint64_t start_us, first_token_us;
+    int row_written;    /* the setup job inserted the row */
+    int cancel_pending; /* cancelled while the setup job ran */
+    int finish_tries;
+};
+
+/* run.c */
+void run_emit(run_t *run, const char *name, json_t *fields);
+void run_finish(run_t *run, const char *status, const char *text);
+json_t *run_metrics(const run_t *run);
+double run_now(void);
+json_t *run_message(const char *role, const char *content);
+
+/* run_model.c */
+void run_model_turn(run_t *run);
+void run_model_cancel(run_t *run);
+
+/* run_tools.c */
+json_t *run_tool_schemas(const agent_def_t *agent);
+void run_tools_start(run_t *run, model_result_t *res);
+void run_tools_cancel(run_t *run);
+
+/* run_store.c */
+void run_store_setup(run_t *run, void (*done)(run_t *run, store_rc_t rc));
+void run_store_finish(run_t *run, void (*done)(run_t *run));
+
+#endif

@@ -1,0 +1,158 @@
+/* One model turn: a streamed call, its deltas as RunContent events, and
+ * then either tool calls or the answer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/run_internal.h"
+#include "core/timeutil.h"
+
+static void on_text(void *ud, const char *text, size_t len)
+{
+    run_t *run = ud;
+    if (run->first_token_us == 0)
+        run->first_token_us = timeutil_mono_us();
+    json_t *delta = json_stringn(text, len);
+    if (delta == NULL)
+        return; /* a split UTF-8 sequence is the provider's bug; skip the frame */
+    run_emit(run, "RunContent", json_pack("{s:o, s:s}", "content", delta, "content_type", "str"));
+}
+
+static int on_data(void *ud, const char *buf, size_t len)
+{
+    run_t *run = ud;
+    return model_stream_feed(run->stream, buf, len) != 0;
+}
+
+/* The assistant's turn as a message, with its tool calls. */
+static json_t *assistant_message(const model_result_t *res)
+{
+    json_t *m = run_message("assistant", res->content);
+    if (res->ntool_calls == 0)
+        return m;
+    json_t *calls = json_array();
+    for (size_t i = 0; i < res->ntool_calls; i++)
+        json_array_append_new(calls, json_pack("{s:s, s:s, s:s}", "id", res->tool_calls[i].id,
+                                               "name", res->tool_calls[i].name, "arguments",
+                                               res->tool_calls[i].arguments));
+    json_object_set_new(m, "tool_calls", calls);
+    return m;
+}
+
+static void on_result(run_t *run, model_result_t *res)
+{
+    run->input_tokens += res->input_tokens;
+    run->output_tokens += res->output_tokens;
+    json_t *msg = assistant_message(res);
+    json_array_append(run->messages, msg);
+    json_array_append_new(run->run_messages, msg);
+    if (res->ntool_calls > 0) {
+        run->phase = PHASE_TOOLS;
+        run_tools_start(run, res);
+        return;
+    }
+    free(run->content);
+    run->content = strdup(res->content);
+    run_finish(run, "COMPLETED", NULL);
+}
+
+static char *failure_text(run_t *run, int result, long status, const char *err, const char *body,
+                          size_t body_len)
+{
+    char buf[512];
+    switch (result) {
+    case HTTP_CALL_HTTP_ERROR: {
+        char *msg = model_error_message(&run->agent->model, status, body, body_len);
+        if (strncmp(msg, "HTTP ", 5) == 0) /* it names the status already */
+            snprintf(buf, sizeof(buf), "model error: %s", msg);
+        else
+            snprintf(buf, sizeof(buf), "model error (HTTP %ld): %s", status, msg);
+        free(msg);
+        break;
+    }
+    case HTTP_CALL_ABORTED: {
+        const char *why = model_stream_error(run->stream);
+        snprintf(buf, sizeof(buf), "model error: %s", why ? why : "bad stream");
+        break;
+    }
+    default:
+        snprintf(buf, sizeof(buf), "%s: %s",
+                 model_stream_bytes(run->stream) > 0 ? "the model's stream broke off"
+                                                     : "could not reach the model",
+                 err ? err : "connection failed");
+    }
+    return strdup(buf);
+}
+
+static void on_done(void *ud, int result, long status, const char *err, const char *body,
+                    size_t body_len)
+{
+    run_t *run = ud;
+    run->call = NULL;
+    model_result_t res;
+    char *fail = NULL;
+    if (result != HTTP_CALL_OK)
+        fail = failure_text(run, result, status, err, body, body_len);
+    else if (model_stream_finish(run->stream, &res) != 0) {
+        const char *why = model_stream_error(run->stream);
+        fail = strdup(why ? why : "the model's stream ended early");
+    }
+    model_stream_free(run->stream);
+    run->stream = NULL;
+    if (fail != NULL) {
+        run_finish(run, "ERROR", fail);
+        free(fail);
+        return;
+    }
+    on_result(run, &res);
+    model_result_free(&res);
+}
+
+void run_model_turn(run_t *run)
+{
+    const run_env_t *env = &run->env;
+    /* Past the limit the tools stay declared (Anthropic refuses tool
+     * results without them) but the model may not call them. */
+    int has_tools = json_array_size(run->tool_schemas) > 0;
+    json_t *body =
+        model_request_body(&run->agent->model, run->messages, has_tools ? run->tool_schemas : NULL);
+    if (body != NULL && has_tools && run->tool_calls_used >= run->agent->tool_call_limit)
+        model_request_forbid_tools(&run->agent->model, body);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    char *url = model_request_url(&run->agent->model);
+    model_events_t ev = {.on_text = on_text, .ud = run};
+    run->stream = model_stream_new(run->agent->model.kind, &ev, env->max_event_bytes);
+    http_call_opts_t opts = {
+        .method = "POST",
+        .url = url,
+        .headers = model_request_headers(&run->agent->model),
+        .body = text,
+        .body_len = text ? strlen(text) : 0,
+        .connect_timeout_ms = env->model_connect_timeout_ms,
+        .stall_timeout_s = env->model_stall_timeout_s,
+        .max_retries = env->model_max_retries,
+        .retry_base_ms = env->model_retry_base_ms,
+    };
+    http_call_cbs_t cbs = {.on_data = on_data, .on_done = on_done, .ud = run};
+    run->call = (text && url && run->stream) ? http_client_start(env->http, &opts, &cbs) : NULL;
+    if (run->call == NULL && (text == NULL || url == NULL || run->stream == NULL)) {
+        curl_slist_free_all(opts.headers);
+        free(text);
+    }
+    free(url);
+    if (run->call == NULL) {
+        model_stream_free(run->stream);
+        run->stream = NULL;
+        run_finish(run, "ERROR", "could not start the model call");
+    }
+}
+
+void run_model_cancel(run_t *run)
+{
+    if (run->call != NULL)
+        http_call_cancel(run->call);
+    run->call = NULL;
+    model_stream_free(run->stream);
+    run->stream = NULL;
+}

@@ -1,0 +1,251 @@
+/* A model turn's tool calls: all started at once (HTTP tools run
+ * concurrently on the loop's curl multi), each reported as it ends; when
+ * the last one is in, their results go back to the model. A failed tool is
+ * a result the model reads, never the end of the run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/run_internal.h"
+#include "agent/tools_builtin.h"
+
+#define TOOL_RESULT_MAX (64 * 1024)
+
+json_t *run_tool_schemas(const agent_def_t *agent)
+{
+    json_t *out = json_array();
+    for (size_t i = 0; i < agent->ntools; i++) {
+        const tool_def_t *t = &agent->tools[i];
+        json_t *schema =
+            t->kind == TOOL_BUILTIN
+                ? tools_builtin_schema(t->name)
+                : json_pack("{s:s, s:s, s:O}", "name", t->name, "description",
+                            t->description ? t->description : "", "parameters", t->parameters);
+        if (schema != NULL)
+            json_array_append_new(out, schema);
+    }
+    return out;
+}
+
+static const tool_def_t *find_tool(const agent_def_t *agent, const char *name)
+{
+    for (size_t i = 0; i < agent->ntools; i++)
+        if (strcmp(agent->tools[i].name, name) == 0)
+            return &agent->tools[i];
+    return NULL;
+}
+
+static json_t *tool_json(const tool_exec_t *e, int with_result)
+{
+    json_error_t jerr;
+    json_t *args = json_loads(e->args, JSON_DECODE_ANY, &jerr);
+    json_t *t = json_pack("{s:s, s:s, s:o}", "tool_call_id", e->id, "tool_name", e->name,
+                          "tool_args", args ? args : json_string(e->args));
+    if (with_result) {
+        json_object_set_new(t, "result", json_string(e->result ? e->result : ""));
+        json_object_set_new(t, "tool_call_error", json_boolean(e->is_error));
+        json_object_set_new(t, "metrics",
+                            json_pack("{s:f, s:f, s:f}", "start_time", e->start_time, "end_time",
+                                      e->end_time, "duration", e->end_time - e->start_time));
+    }
+    return t;
+}
+
+static void exec_free(tool_exec_t *e)
+{
+    free(e->id);
+    free(e->name);
+    free(e->args);
+    free(e->result);
+    free(e->body);
+}
+
+static void free_execs(run_t *run)
+{
+    for (size_t i = 0; i < run->nexecs; i++)
+        exec_free(&run->execs[i]);
+    free(run->execs);
+    run->execs = NULL;
+    run->nexecs = run->pending_execs = 0;
+}
+
+/* Every result is in: they join the conversation in call order. */
+static void all_done(run_t *run)
+{
+    for (size_t i = 0; i < run->nexecs; i++) {
+        tool_exec_t *e = &run->execs[i];
+        json_t *m = run_message("tool", e->result);
+        json_object_set_new(m, "tool_call_id", json_string(e->id));
+        json_object_set_new(m, "tool_name", json_string(e->name));
+        json_array_append(run->messages, m);
+        json_array_append_new(run->run_messages, m);
+        json_array_append_new(run->tools_log, tool_json(e, 1));
+    }
+    free_execs(run);
+    run->phase = PHASE_MODEL;
+    run_model_turn(run);
+}
+
+static void complete(tool_exec_t *e, char *result, int is_error)
+{
+    run_t *run = e->run;
+    e->result = result ? result : strdup("");
+    e->is_error = is_error;
+    e->end_time = run_now();
+    e->done = 1;
+    run_emit(run, "ToolCallCompleted", json_pack("{s:o}", "tool", tool_json(e, 1)));
+}
+
+static char *error_text(const char *fmt, const char *a, const char *b)
+{
+    char buf[768];
+    snprintf(buf, sizeof(buf), fmt, a ? a : "", b ? b : "");
+    return strdup(buf);
+}
+
+/* ---- HTTP tools ---- */
+
+static int on_tool_data(void *ud, const char *buf, size_t len)
+{
+    tool_exec_t *e = ud;
+    if (e->body_len + len > TOOL_RESULT_MAX) {
+        e->truncated = 1;
+        len = TOOL_RESULT_MAX - e->body_len;
+    }
+    char *p = realloc(e->body, e->body_len + len + 1);
+    if (p == NULL)
+        return 1;
+    memcpy(p + e->body_len, buf, len);
+    e->body = p;
+    e->body_len += len;
+    p[e->body_len] = '\0';
+    return 0;
+}
+
+static void on_tool_done(void *ud, int result, long status, const char *err, const char *body,
+                         size_t body_len)
+{
+    tool_exec_t *e = ud;
+    run_t *run = e->run;
+    e->call = NULL;
+    if (result == HTTP_CALL_OK) {
+        complete(e, e->body ? strdup(e->body) : strdup(""), 0);
+    } else if (result == HTTP_CALL_HTTP_ERROR) {
+        char code[32], excerpt[300];
+        snprintf(code, sizeof(code), "%ld", status);
+        snprintf(excerpt, sizeof(excerpt), "%.*s", (int)(body_len < 299 ? body_len : 299),
+                 body ? body : "");
+        complete(e, error_text("Error: the tool answered HTTP %s: %s", code, excerpt), 1);
+    } else {
+        complete(e, error_text("Error: the tool could not be called: %s%s", err, NULL), 1);
+    }
+    if (--run->pending_execs == 0)
+        all_done(run);
+}
+
+static struct curl_slist *tool_headers(const run_t *run, const tool_def_t *t)
+{
+    char line[512];
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    snprintf(line, sizeof(line), "X-Workspace-Id: %s", run->ws);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof(line), "X-User-Id: %s", run->user);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof(line), "X-Run-Id: %s", run->run_id);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof(line), "X-Session-Id: %s", run->session_id);
+    h = curl_slist_append(h, line);
+    for (size_t i = 0; i < t->nheaders; i++) {
+        snprintf(line, sizeof(line), "%s: %s", t->headers[i].name,
+                 t->headers[i].value ? t->headers[i].value : "");
+        h = curl_slist_append(h, line);
+    }
+    return h;
+}
+
+/* 0 when the call went out; otherwise the exec is complete (an error). */
+static int start_http_tool(tool_exec_t *e, const tool_def_t *t)
+{
+    run_t *run = e->run;
+    json_t *args = json_loads(e->args, 0, NULL);
+    if (!json_is_object(args)) {
+        json_decref(args);
+        complete(e, strdup("Error: the arguments are not a JSON object"), 1);
+        return -1;
+    }
+    json_decref(args);
+    http_call_opts_t opts = {
+        .method = t->method ? t->method : "POST",
+        .url = t->url,
+        .headers = tool_headers(run, t),
+        .body = strdup(e->args),
+        .body_len = strlen(e->args),
+        .connect_timeout_ms = 5000,
+        .stall_timeout_s = 30,
+        .total_timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : 10000,
+    };
+    http_call_cbs_t cbs = {.on_data = on_tool_data, .on_done = on_tool_done, .ud = e};
+    e->call = http_client_start(run->env.http, &opts, &cbs);
+    if (e->call == NULL) {
+        complete(e, strdup("Error: the tool call could not start"), 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* Starts one call; 1 when it runs on, 0 when it completed at once. */
+static int start_one(tool_exec_t *e)
+{
+    run_t *run = e->run;
+    const tool_def_t *t = find_tool(run->agent, e->name);
+    if (run->tool_calls_used >= run->agent->tool_call_limit) {
+        complete(e, strdup("Error: the tool call limit of this run is reached"), 1);
+        return 0;
+    }
+    run->tool_calls_used++;
+    if (t == NULL) {
+        complete(e, error_text("Error: there is no tool named %s%s", e->name, NULL), 1);
+        return 0;
+    }
+    if (t->kind == TOOL_BUILTIN) {
+        int is_error = 0;
+        char *out = tools_builtin_call(t->name, e->args, run->ws, run->user, &is_error);
+        complete(e, out, is_error);
+        return 0;
+    }
+    return start_http_tool(e, t) == 0;
+}
+
+void run_tools_start(run_t *run, model_result_t *res)
+{
+    run->execs = calloc(res->ntool_calls, sizeof(tool_exec_t));
+    if (run->execs == NULL) {
+        run_finish(run, "ERROR", "out of memory");
+        return;
+    }
+    run->nexecs = res->ntool_calls;
+    for (size_t i = 0; i < run->nexecs; i++) {
+        tool_exec_t *e = &run->execs[i];
+        e->run = run;
+        e->id = strdup(res->tool_calls[i].id ? res->tool_calls[i].id : "");
+        e->name = strdup(res->tool_calls[i].name ? res->tool_calls[i].name : "");
+        e->args = strdup(res->tool_calls[i].arguments ? res->tool_calls[i].arguments : "{}");
+        e->start_time = run_now();
+        run_emit(run, "ToolCallStarted", json_pack("{s:o}", "tool", tool_json(e, 0)));
+    }
+    /* Counted before any can finish, so an early completion cannot see zero. */
+    run->pending_execs = run->nexecs + 1;
+    for (size_t i = 0; i < run->nexecs; i++)
+        if (!start_one(&run->execs[i]))
+            run->pending_execs--;
+    if (--run->pending_execs == 0)
+        all_done(run);
+}
+
+void run_tools_cancel(run_t *run)
+{
+    for (size_t i = 0; i < run->nexecs; i++)
+        if (run->execs[i].call != NULL)
+            http_call_cancel(run->execs[i].call);
+    free_execs(run);
+}

@@ -1,0 +1,181 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/live_runs.h"
+
+typedef struct entry {
+    char *ws, *run_id;
+    live_inbox_t *inbox;
+    struct entry *next;
+} entry_t;
+
+struct live_runs {
+    uv_mutex_t mu;
+    entry_t *head;
+    size_t count;
+};
+
+typedef struct note {
+    char *run_id;
+    struct note *next;
+} note_t;
+
+struct live_inbox {
+    uv_async_t async;
+    uv_mutex_t mu;
+    note_t *notes;
+    live_cancel_fn on_cancel;
+    void *loop_data;
+};
+
+live_runs_t *live_runs_new(void)
+{
+    live_runs_t *lr = calloc(1, sizeof(*lr));
+    if (lr != NULL)
+        uv_mutex_init(&lr->mu);
+    return lr;
+}
+
+static void entry_free(entry_t *e)
+{
+    free(e->ws);
+    free(e->run_id);
+    free(e);
+}
+
+void live_runs_free(live_runs_t *lr)
+{
+    if (lr == NULL)
+        return;
+    while (lr->head != NULL) {
+        entry_t *e = lr->head;
+        lr->head = e->next;
+        entry_free(e);
+    }
+    uv_mutex_destroy(&lr->mu);
+    free(lr);
+}
+
+static void on_notes(uv_async_t *a)
+{
+    live_inbox_t *in = a->data;
+    uv_mutex_lock(&in->mu);
+    note_t *n = in->notes;
+    in->notes = NULL;
+    uv_mutex_unlock(&in->mu);
+    while (n != NULL) {
+        note_t *next = n->next;
+        in->on_cancel(in->loop_data, n->run_id);
+        free(n->run_id);
+        free(n);
+        n = next;
+    }
+}
+
+live_inbox_t *live_inbox_new(uv_loop_t *loop, live_cancel_fn on_cancel, void *loop_data)
+{
+    live_inbox_t *in = calloc(1, sizeof(*in));
+    if (in == NULL)
+        return NULL;
+    uv_mutex_init(&in->mu);
+    in->on_cancel = on_cancel;
+    in->loop_data = loop_data;
+    in->async.data = in;
+    uv_async_init(loop, &in->async, on_notes);
+    return in;
+}
+
+static void on_inbox_closed(uv_handle_t *h)
+{
+    live_inbox_t *in = h->data;
+    while (in->notes != NULL) {
+        note_t *n = in->notes;
+        in->notes = n->next;
+        free(n->run_id);
+        free(n);
+    }
+    uv_mutex_destroy(&in->mu);
+    free(in);
+}
+
+void live_inbox_close(live_inbox_t *in)
+{
+    uv_close((uv_handle_t *)&in->async, on_inbox_closed);
+}
+
+int live_runs_add(live_runs_t *lr, const char *workspace, const char *run_id, live_inbox_t *in,
+                  int max)
+{
+    entry_t *e = calloc(1, sizeof(*e));
+    if (e == NULL || (e->ws = strdup(workspace)) == NULL || (e->run_id = strdup(run_id)) == NULL) {
+        if (e != NULL)
+            entry_free(e);
+        return -1;
+    }
+    e->inbox = in;
+    uv_mutex_lock(&lr->mu);
+    int n = 0;
+    for (entry_t *x = lr->head; x != NULL; x = x->next)
+        n += strcmp(x->ws, workspace) == 0;
+    int ok = n < max;
+    if (ok) {
+        e->next = lr->head;
+        lr->head = e;
+        lr->count++;
+    }
+    uv_mutex_unlock(&lr->mu);
+    if (!ok)
+        entry_free(e);
+    return ok ? 0 : -1;
+}
+
+void live_runs_remove(live_runs_t *lr, const char *run_id)
+{
+    uv_mutex_lock(&lr->mu);
+    for (entry_t **p = &lr->head; *p != NULL; p = &(*p)->next) {
+        if (strcmp((*p)->run_id, run_id) == 0) {
+            entry_t *e = *p;
+            *p = e->next;
+            lr->count--;
+            entry_free(e);
+            break;
+        }
+    }
+    uv_mutex_unlock(&lr->mu);
+}
+
+int live_runs_cancel(live_runs_t *lr, const char *workspace, const char *run_id)
+{
+    note_t *n = calloc(1, sizeof(*n));
+    if (n == NULL || (n->run_id = strdup(run_id)) == NULL) {
+        free(n);
+        return 0;
+    }
+    int sent = 0;
+    uv_mutex_lock(&lr->mu);
+    for (entry_t *e = lr->head; e != NULL && !sent; e = e->next) {
+        if (strcmp(e->run_id, run_id) != 0 || strcmp(e->ws, workspace) != 0)
+            continue;
+        live_inbox_t *in = e->inbox;
+        uv_mutex_lock(&in->mu);
+        n->next = in->notes;
+        in->notes = n;
+        uv_mutex_unlock(&in->mu);
+        uv_async_send(&in->async);
+        sent = 1;
+    }
+    uv_mutex_unlock(&lr->mu);
+    if (!sent) {
+        free(n->run_id);
+        free(n);
+    }
+    return sent;
+}
+
+size_t live_runs_count(live_runs_t *lr)
+{
+    uv_mutex_lock(&lr->mu);
+    size_t n = lr->count;
+    uv_mutex_unlock(&lr->mu);
+    return n;
+}

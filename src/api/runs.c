@@ -1,0 +1,355 @@
+/* The runs routes: start a run (streamed as SSE, or answered whole),
+ * cancel it from any loop, and read runs back from the store. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/run.h"
+#include "api/app.h"
+#include "api/body.h"
+#include "api/form.h"
+#include "api/handlers.h"
+#include "api/store_job.h"
+#include "api/tenant.h"
+#include "api/views.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "http/pending.h"
+#include "http/reply.h"
+#include "http/sse.h"
+
+#define MESSAGE_MAX (256 * 1024)
+
+/* A run as this loop tracks it: the run, and where its events go. */
+typedef struct api_run {
+    app_loop_t *loop;
+    run_t *run;
+    char run_id[IDS_UUID_LEN + 1];
+    char ws[AUTH_ID_MAX];
+    http_sse_t *sse;         /* streamed: until the run ends */
+    int sse_open;            /* the client still reads */
+    http_pending_t *pending; /* answered whole: the request, if still there */
+    int background;
+    struct api_run *next;
+} api_run_t;
+
+/* ---- the loop's list ---- */
+
+static void track(app_loop_t *loop, api_run_t *ar)
+{
+    ar->next = loop->runs;
+    loop->runs = ar;
+    loop->nruns++;
+}
+
+static void untrack(app_loop_t *loop, api_run_t *ar)
+{
+    for (api_run_t **p = &loop->runs; *p != NULL; p = &(*p)->next) {
+        if (*p == ar) {
+            *p = ar->next;
+            loop->nruns--;
+            return;
+        }
+    }
+}
+
+void runs_on_cancel(void *loop_data, const char *run_id)
+{
+    app_loop_t *loop = loop_data;
+    for (api_run_t *ar = loop->runs; ar != NULL; ar = ar->next) {
+        if (strcmp(ar->run_id, run_id) == 0 && ar->run != NULL) {
+            run_cancel(ar->run, "cancelled");
+            return;
+        }
+    }
+}
+
+/* ---- the sink ---- */
+
+static void on_event(void *ud, const char *name, const json_t *event)
+{
+    api_run_t *ar = ud;
+    if (ar->sse == NULL || !ar->sse_open)
+        return;
+    char *data = json_dumps(event, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    if (data != NULL)
+        http_sse_event(ar->sse, name, data, strlen(data));
+    free(data);
+}
+
+/* A failed run is an error reply that still carries the run. */
+static void reply_run(http_request_t *r, run_t *run)
+{
+    if (run == NULL) {
+        http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
+        return;
+    }
+    json_t *obj = run_object(run);
+    if (strcmp(run_status(run), "ERROR") != 0) {
+        http_reply_json(r, 200, obj);
+        return;
+    }
+    json_object_set(obj, "detail", json_object_get(obj, "content"));
+    json_object_set_new(obj, "code", json_string("RUN_FAILED"));
+    http_reply_json(r, 502, obj);
+}
+
+static void on_end(void *ud, run_t *run)
+{
+    api_run_t *ar = ud;
+    if (ar->sse != NULL)
+        http_sse_end(ar->sse);
+    if (ar->pending != NULL) {
+        http_request_t *r = http_pending_request(ar->pending);
+        if (r != NULL)
+            reply_run(r, run);
+        http_pending_release(ar->pending);
+    }
+    live_runs_remove(ar->loop->app->live, ar->run_id);
+    untrack(ar->loop, ar);
+    free(ar);
+}
+
+/* The client left or reads too slowly. The cancel goes through the inbox,
+ * so it never runs inside the write that noticed. */
+static void on_sse_close(void *ud, http_sse_close_t why)
+{
+    api_run_t *ar = ud;
+    ar->sse_open = 0;
+    if (why == HTTP_SSE_TOO_SLOW)
+        log_json(LOG_WARN, "SSE reader cut off: too slow",
+                 json_pack("{s:s, s:s}", "run_id", ar->run_id, "workspace_id", ar->ws));
+    if (!ar->background)
+        live_runs_cancel(ar->loop->app->live, ar->ws, ar->run_id);
+}
+
+/* ---- POST /agents/{agent_id}/runs ---- */
+
+typedef struct run_input {
+    const char *message, *session_id;
+    int stream, background;
+} run_input_t;
+
+static int parse_input(http_request_t *r, json_t *fields, run_input_t *in)
+{
+    if (api_field_string(r, fields, "message", MESSAGE_MAX, &in->message) ||
+        api_field_string(r, fields, "session_id", API_ID_MAX - 1, &in->session_id) ||
+        form_bool(r, fields, "stream", 1, &in->stream) ||
+        form_bool(r, fields, "background", 0, &in->background))
+        return -1;
+    if (in->message == NULL || in->message[0] == '\0') {
+        http_reply_error(r, 422, "VALIDATION_ERROR", "message: is required");
+        return -1;
+    }
+    return 0;
+}
+
+static run_env_t run_env(app_loop_t *loop, uv_loop_t *uvloop)
+{
+    const config_t *cfg = loop->app->cfg;
+    return (run_env_t){
+        .loop = uvloop,
+        .store = loop->app->store,
+        .http = loop->http,
+        .owner = loop->app->os_id,
+        .max_event_bytes = 1 << 20,
+        .model_connect_timeout_ms = (long)cfg->model_connect_timeout_s * 1000,
+        .model_stall_timeout_s = cfg->model_stall_timeout_s,
+        .model_max_retries = cfg->model_max_retries,
+        .model_retry_base_ms = cfg->model_retry_base_ms,
+    };
+}
+
+/* Where the events go: an SSE stream, the reply at the end, or nowhere
+ * (background without a stream: answered 202 at once). */
+static int attach_client(http_request_t *r, api_run_t *ar, const run_input_t *in,
+                         const char *session_id)
+{
+    const config_t *cfg = ar->loop->app->cfg;
+    if (in->stream) {
+        http_sse_opts_t o = {.max_buffer = cfg->sse_max_buffer,
+                             .ping_ms = cfg->sse_ping_ms,
+                             .on_close = on_sse_close,
+                             .ud = ar};
+        ar->sse = http_sse_start(r, &o);
+        ar->sse_open = ar->sse != NULL;
+        return ar->sse != NULL ? 0 : -1;
+    }
+    if (in->background) {
+        http_reply_json(r, 202,
+                        json_pack("{s:s, s:s, s:s}", "run_id", ar->run_id, "session_id", session_id,
+                                  "status", "RUNNING"));
+        return 0;
+    }
+    ar->pending = http_pending_new(r);
+    return ar->pending != NULL ? 0 : -1;
+}
+
+static void start_run(http_request_t *r, const agent_def_t *agent, const run_input_t *in)
+{
+    app_loop_t *loop = r->loop_data;
+    const auth_tenant_t *t = tenant_of(r);
+    api_run_t *ar = calloc(1, sizeof(*ar));
+    if (ar == NULL) {
+        http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
+        return;
+    }
+    ar->loop = loop;
+    ar->background = in->background;
+    ids_uuid4(ar->run_id);
+    memcpy(ar->ws, t->workspace_id, sizeof(ar->ws));
+    char session[API_ID_MAX];
+    if (in->session_id != NULL && in->session_id[0] != '\0')
+        snprintf(session, sizeof(session), "%s", in->session_id);
+    else
+        ids_uuid4(session);
+    if (live_runs_add(loop->app->live, ar->ws, ar->run_id, loop->inbox,
+                      loop->app->cfg->max_runs_per_workspace) != 0) {
+        free(ar);
+        http_reply_error(r, 429, "TOO_MANY_RUNS",
+                         "This workspace has as many runs in flight as it may; try later");
+        return;
+    }
+    if (attach_client(r, ar, in, session) != 0) {
+        live_runs_remove(loop->app->live, ar->run_id);
+        free(ar);
+        http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
+        return;
+    }
+    track(loop, ar);
+    run_env_t env = run_env(loop, r->req->conn->ctx->loop);
+    run_params_t p = {.agent = agent,
+                      .workspace_id = t->workspace_id,
+                      .user_id = t->user_id,
+                      .session_id = session,
+                      .run_id = ar->run_id,
+                      .message = in->message};
+    run_sink_t sink = {.on_event = on_event, .on_end = on_end, .ud = ar};
+    ar->run = run_start(&env, &p, &sink);
+    if (ar->run == NULL) /* out of memory: end what was attached */
+        on_end(ar, NULL);
+}
+
+void runs_create(http_request_t *r)
+{
+    app_loop_t *loop = r->loop_data;
+    char *agent_id = api_path_id(r, 0, 128);
+    if (agent_id == NULL)
+        return;
+    const agent_def_t *agent = registry_find(&loop->app->agents, agent_id);
+    if (agent == NULL) {
+        http_reply_error(r, 404, "NOT_FOUND", "Agent not found");
+        return;
+    }
+    json_t *fields = form_fields(r);
+    if (fields == NULL)
+        return;
+    run_input_t in = {0};
+    if (parse_input(r, fields, &in) == 0)
+        start_run(r, agent, &in);
+    json_decref(fields);
+}
+
+/* ---- POST /agents/{agent_id}/runs/{run_id}/cancel ---- */
+
+static store_rc_t get_run_work(store_conn_t *c, void *data)
+{
+    api_job_t *job = data;
+    return store_run_get(c, job->ws, job->id2, &job->out);
+}
+
+/* Not running in this process: a run that ended is cancelled already; a
+ * run still RUNNING belongs to another replica. */
+static void cancel_reply(http_request_t *r, api_job_t *job)
+{
+    const char *agent = json_string_value(json_object_get(job->out, "agent_id"));
+    const char *status = json_string_value(json_object_get(job->out, "status"));
+    if (agent == NULL || strcmp(agent, job->id) != 0) {
+        http_reply_error(r, 404, "NOT_FOUND", "Run not found");
+        return;
+    }
+    if (status != NULL && (strcmp(status, "RUNNING") == 0 || strcmp(status, "PENDING") == 0)) {
+        http_reply_error(r, 409, "RUN_ON_ANOTHER_REPLICA",
+                         "The run is in flight on another replica; cancel it there");
+        return;
+    }
+    http_reply_json(r, 200, json_object());
+}
+
+/* A job on the run named by the path (agent id in id, run id in id2). */
+static api_job_t *run_job(http_request_t *r, store_work_fn work, api_reply_fn reply)
+{
+    char *agent = api_path_id(r, 0, API_ID_MAX - 1);
+    char *run = agent ? api_path_id(r, 1, API_ID_MAX - 1) : NULL;
+    if (run == NULL)
+        return NULL;
+    api_job_t *job = api_job_new(r, work, reply);
+    if (job == NULL) {
+        http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
+        return NULL;
+    }
+    strcpy(job->id, agent);
+    strcpy(job->id2, run);
+    job->not_found = "Run not found";
+    return job;
+}
+
+void runs_cancel(http_request_t *r)
+{
+    app_loop_t *loop = r->loop_data;
+    api_job_t *job = run_job(r, get_run_work, cancel_reply);
+    if (job == NULL)
+        return;
+    if (live_runs_cancel(loop->app->live, job->ws, job->id2)) {
+        api_job_free(job);
+        http_reply_json(r, 200, json_object());
+        return;
+    }
+    api_job_submit(r, job);
+}
+
+/* ---- GET /agents/{agent_id}/runs[/{run_id}] ---- */
+
+static void get_reply(http_request_t *r, api_job_t *job)
+{
+    const char *agent = json_string_value(json_object_get(job->out, "agent_id"));
+    if (agent == NULL || strcmp(agent, job->id) != 0) {
+        http_reply_error(r, 404, "NOT_FOUND", "Run not found");
+        return;
+    }
+    http_reply_json(r, 200, view_run(job->out));
+}
+
+void runs_get(http_request_t *r)
+{
+    api_job_t *job = run_job(r, get_run_work, get_reply);
+    if (job != NULL)
+        api_job_submit(r, job);
+}
+
+static store_rc_t list_work(store_conn_t *c, void *data)
+{
+    api_job_t *job = data;
+    const char *session = json_string_value(json_object_get(job->in, "session_id"));
+    return store_run_list(c, job->ws, session, job->id, 1000, &job->out);
+}
+
+static void list_reply(http_request_t *r, api_job_t *job)
+{
+    http_reply_json(r, 200, view_runs(job->out));
+}
+
+void runs_list(http_request_t *r)
+{
+    char *agent = api_path_id(r, 0, API_ID_MAX - 1);
+    if (agent == NULL)
+        return;
+    const char *session = http_request_query(r, "session_id");
+    api_job_t *job = api_job_new(r, list_work, list_reply);
+    if (job != NULL) {
+        strcpy(job->id, agent);
+        if (session != NULL && *session != '\0' && strlen(session) < API_ID_MAX)
+            json_object_set_new(job->in, "session_id", json_string(session));
+    }
+    api_job_submit(r, job);
+}

@@ -1,0 +1,187 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/sse.h"
+
+struct http_sse {
+    h2o_generator_t gen;
+    h2o_req_t *req; /* NULL once h2o disposed of the request */
+    uv_timer_t ping;
+    int refs;       /* the producer, the request, the timer handle */
+    char *inflight; /* owned by h2o between h2o_send and proceed */
+    size_t inflight_len;
+    char *pending;
+    size_t pending_len, pending_cap;
+    size_t max_buffer;
+    int ping_ms;
+    int sending, ended, closed;
+    uint64_t last_write_ms;
+    void (*on_close)(void *ud, http_sse_close_t why);
+    void *ud;
+};
+
+static void sse_release(http_sse_t *s)
+{
+    if (--s->refs > 0)
+        return;
+    free(s->inflight);
+    free(s->pending);
+    free(s);
+}
+
+static void close_early(http_sse_t *s, http_sse_close_t why)
+{
+    if (s->closed)
+        return;
+    s->closed = 1;
+    uv_timer_stop(&s->ping);
+    if (!s->ended && s->on_close != NULL)
+        s->on_close(s->ud, why);
+}
+
+static void flush(http_sse_t *s)
+{
+    if (s->sending || s->req == NULL)
+        return;
+    int final = s->ended || s->closed;
+    if (s->pending_len == 0 && !final)
+        return;
+    char *tmp = s->inflight;
+    s->inflight = s->pending;
+    s->inflight_len = s->pending_len;
+    s->pending = tmp;
+    s->pending_len = 0;
+    s->pending_cap = tmp != NULL ? s->pending_cap : 0;
+    h2o_iovec_t buf = h2o_iovec_init(s->inflight, s->inflight_len);
+    s->sending = 1;
+    s->last_write_ms = uv_now(s->ping.loop);
+    h2o_send_state_t state = !final                   ? H2O_SEND_STATE_IN_PROGRESS
+                             : s->closed && !s->ended ? H2O_SEND_STATE_ERROR
+                                                      : H2O_SEND_STATE_FINAL;
+    h2o_send(s->req, &buf, buf.len > 0 ? 1 : 0, state);
+}
+
+static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
+{
+    (void)req;
+    http_sse_t *s = (http_sse_t *)gen;
+    s->sending = 0;
+    s->inflight_len = 0;
+    flush(s);
+}
+
+static void on_stop(h2o_generator_t *gen, h2o_req_t *req)
+{
+    (void)req;
+    close_early((http_sse_t *)gen, HTTP_SSE_CLIENT_GONE);
+}
+
+static void on_request_disposed(void *slot)
+{
+    http_sse_t *s = *(http_sse_t **)slot;
+    s->req = NULL;
+    close_early(s, HTTP_SSE_CLIENT_GONE);
+    sse_release(s);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    sse_release(h->data);
+}
+
+static void on_ping(uv_timer_t *t)
+{
+    http_sse_t *s = t->data;
+    if (uv_now(t->loop) - s->last_write_ms >= (uint64_t)s->ping_ms)
+        http_sse_comment(s, "ping");
+}
+
+http_sse_t *http_sse_start(http_request_t *r, const http_sse_opts_t *opts)
+{
+    http_sse_t *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    h2o_req_t *req = r->req;
+    s->gen.proceed = on_proceed;
+    s->gen.stop = on_stop;
+    s->req = req;
+    s->refs = 3;
+    s->max_buffer = opts->max_buffer;
+    s->ping_ms = opts->ping_ms;
+    s->on_close = opts->on_close;
+    s->ud = opts->ud;
+    uv_timer_init(req->conn->ctx->loop, &s->ping);
+    s->ping.data = s;
+    s->last_write_ms = uv_now(s->ping.loop);
+    if (s->ping_ms > 0)
+        uv_timer_start(&s->ping, on_ping, (uint64_t)s->ping_ms, (uint64_t)s->ping_ms);
+    http_sse_t **slot = h2o_mem_alloc_shared(&req->pool, sizeof(*slot), on_request_disposed);
+    *slot = s;
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("text/event-stream"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                   H2O_STRLIT("no-cache"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-accel-buffering"), 0, NULL,
+                          H2O_STRLIT("no"));
+    h2o_start_response(req, &s->gen);
+    /* The headers go out now, so a client sees the stream open at once. */
+    h2o_iovec_t none = h2o_iovec_init(NULL, 0);
+    s->sending = 1;
+    h2o_send(req, &none, 0, H2O_SEND_STATE_IN_PROGRESS);
+    return s;
+}
+
+static int append(http_sse_t *s, const char *const *parts, const size_t *lens, size_t n)
+{
+    if (s->closed || s->ended)
+        return -1;
+    size_t add = 0;
+    for (size_t i = 0; i < n; i++)
+        add += lens[i];
+    if (s->pending_len + s->inflight_len + add > s->max_buffer) {
+        close_early(s, HTTP_SSE_TOO_SLOW);
+        flush(s);
+        return -1;
+    }
+    if (s->pending_len + add > s->pending_cap) {
+        size_t cap = s->pending_cap ? s->pending_cap : 4096;
+        while (cap < s->pending_len + add)
+            cap *= 2;
+        char *p = realloc(s->pending, cap);
+        if (p == NULL)
+            return -1;
+        s->pending = p;
+        s->pending_cap = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        memcpy(s->pending + s->pending_len, parts[i], lens[i]);
+        s->pending_len += lens[i];
+    }
+    flush(s);
+    return 0;
+}
+
+int http_sse_event(http_sse_t *s, const char *name, const char *data, size_t len)
+{
+    const char *parts[] = {"event: ", name, "\ndata: ", data, "\n\n"};
+    size_t lens[] = {7, strlen(name), 7, len, 2};
+    return append(s, parts, lens, 5);
+}
+
+int http_sse_comment(http_sse_t *s, const char *text)
+{
+    const char *parts[] = {": ", text, "\n\n"};
+    size_t lens[] = {2, strlen(text), 2};
+    return append(s, parts, lens, 3);
+}
+
+void http_sse_end(http_sse_t *s)
+{
+    s->ended = 1;
+    uv_timer_stop(&s->ping);
+    flush(s);
+    uv_close((uv_handle_t *)&s->ping, on_timer_closed);
+    sse_release(s);
+}

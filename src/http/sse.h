@@ -1,0 +1,38 @@
+/* A Server-Sent Events reply: events are queued and written as the client
+ * reads (h2o's generator proceed), with the queue bounded: a reader that
+ * falls too far behind is cut off rather than buffered without end. A
+ * comment line keeps a silent stream alive and lets h2o notice a client
+ * that left (it only learns that when a write fails). */
+#ifndef AGENTOS_HTTP_SSE_H
+#define AGENTOS_HTTP_SSE_H
+
+#include <stddef.h>
+
+#include "http/request.h"
+
+typedef struct http_sse http_sse_t;
+
+typedef enum {
+    HTTP_SSE_CLIENT_GONE = 1, /* the request ended before the stream did */
+    HTTP_SSE_TOO_SLOW,        /* the reader fell more than max_buffer behind */
+} http_sse_close_t;
+
+typedef struct http_sse_opts {
+    size_t max_buffer; /* bytes queued before a reader counts as too slow */
+    int ping_ms;       /* a ": ping" after this long without a write; 0: never */
+    /* Called once when the stream is over early (never after http_sse_end). */
+    void (*on_close)(void *ud, http_sse_close_t why);
+    void *ud;
+} http_sse_opts_t;
+
+/* Sends 200 with text/event-stream and starts the stream. */
+http_sse_t *http_sse_start(http_request_t *r, const http_sse_opts_t *opts);
+/* Queues "event: <name>\ndata: <data>\n\n"; data must be one line (compact
+ * JSON). -1 once the stream is closed. */
+int http_sse_event(http_sse_t *s, const char *name, const char *data, size_t len);
+/* Queues a ": <text>" comment line. */
+int http_sse_comment(http_sse_t *s, const char *text);
+/* Ends the stream after what is queued, and lets go of s. */
+void http_sse_end(http_sse_t *s);
+
+#endif

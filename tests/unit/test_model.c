@@ -1,0 +1,814 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent/model.h"
+
+/* ---- helpers ---- */
+
+static json_t *J(const char *text)
+{
+    json_error_t e;
+    json_t *v = json_loads(text, 0, &e);
+    if (!v)
+        fail_msg("bad test JSON at %d: %s", e.position, e.text);
+    return v;
+}
+
+static void assert_json(json_t *got, const char *expected)
+{
+    assert_non_null(got);
+    json_t *want = J(expected);
+    if (!json_equal(got, want)) {
+        char *g = json_dumps(got, JSON_SORT_KEYS | JSON_COMPACT);
+        char *w = json_dumps(want, JSON_SORT_KEYS | JSON_COMPACT);
+        print_error("got:  %s\nwant: %s\n", g, w);
+        free(g);
+        free(w);
+        json_decref(want);
+        fail();
+    }
+    json_decref(want);
+}
+
+static model_config_t cfg_of(model_kind_t kind, const char *base, const char *key)
+{
+    model_config_t c = {0};
+    c.kind = kind;
+    c.id = kind == MODEL_ANTHROPIC ? "claude-x" : "gpt-x";
+    c.base_url = base;
+    c.api_key = key;
+    return c;
+}
+
+/* The headers as one "a\nb\n" string. */
+static char *headers_text(struct curl_slist *h)
+{
+    static char buf[1024];
+    buf[0] = '\0';
+    for (struct curl_slist *p = h; p; p = p->next) {
+        strncat(buf, p->data, sizeof(buf) - strlen(buf) - 2);
+        strcat(buf, "\n");
+    }
+    curl_slist_free_all(h);
+    return buf;
+}
+
+/* A conversation in the neutral shape with everything the mappers handle. */
+static const char *conversation =
+    "["
+    "{\"role\":\"system\",\"content\":\"Be brief.\"},"
+    "{\"role\":\"system\",\"content\":\"Use tools.\"},"
+    "{\"role\":\"user\",\"content\":\"Time and news?\"},"
+    "{\"role\":\"assistant\",\"content\":\"Checking.\",\"tool_calls\":["
+    "  {\"id\":\"c1\",\"name\":\"get_time\",\"arguments\":\"{\\\"tz\\\":\\\"UTC\\\"}\"},"
+    "  {\"id\":\"c2\",\"name\":\"search\",\"arguments\":\"{\\\"q\\\":\\\"news\\\"}\"}]},"
+    "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"12:00\"},"
+    "{\"role\":\"tool\",\"tool_call_id\":\"c2\",\"content\":\"none\"},"
+    "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":["
+    "  {\"id\":\"c3\",\"name\":\"get_time\",\"arguments\":\"\"}]},"
+    "{\"role\":\"tool\",\"tool_call_id\":\"c3\",\"content\":\"12:01\"},"
+    "{\"role\":\"user\",\"content\":\"Thanks\"},"
+    "{\"role\":\"user\",\"content\":\"Bye\"}"
+    "]";
+
+static const char *tools_json =
+    "[{\"name\":\"get_time\",\"description\":\"Current time\","
+    "  \"parameters\":{\"type\":\"object\",\"properties\":{\"tz\":{\"type\":\"string\"}}}},"
+    " {\"name\":\"search\"}]";
+
+/* ---- names, URLs, headers ---- */
+
+static void test_kind_parse(void **state)
+{
+    (void)state;
+    model_kind_t k = MODEL_ANTHROPIC;
+    const char *openai_like[] = {"openai", "OpenAI",     "ollama",
+                                 "vllm",   "openrouter", "openai-compatible"};
+    for (size_t i = 0; i < sizeof(openai_like) / sizeof(*openai_like); i++) {
+        k = MODEL_ANTHROPIC;
+        assert_int_equal(model_kind_parse(openai_like[i], &k), 0);
+        assert_int_equal(k, MODEL_OPENAI);
+    }
+    assert_int_equal(model_kind_parse("anthropic", &k), 0);
+    assert_int_equal(k, MODEL_ANTHROPIC);
+    assert_int_equal(model_kind_parse("gemini", &k), -1);
+    assert_int_equal(model_kind_parse("", &k), -1);
+    assert_int_equal(model_kind_parse(NULL, &k), -1);
+    assert_string_equal(model_kind_name(MODEL_OPENAI), "openai");
+    assert_string_equal(model_kind_name(MODEL_ANTHROPIC), "anthropic");
+}
+
+static void check_url(model_kind_t kind, const char *base, const char *want)
+{
+    model_config_t c = cfg_of(kind, base, NULL);
+    char *url = model_request_url(&c);
+    assert_non_null(url);
+    assert_string_equal(url, want);
+    free(url);
+}
+
+static void test_url_joining(void **state)
+{
+    (void)state;
+    check_url(MODEL_OPENAI, "http://localhost:11434/v1",
+              "http://localhost:11434/v1/chat/completions");
+    check_url(MODEL_OPENAI, "http://localhost:11434/v1/",
+              "http://localhost:11434/v1/chat/completions");
+    check_url(MODEL_OPENAI, "http://h/v1//", "http://h/v1/chat/completions");
+    check_url(MODEL_OPENAI, NULL, "https://api.openai.com/v1/chat/completions");
+    check_url(MODEL_OPENAI, "", "https://api.openai.com/v1/chat/completions");
+    check_url(MODEL_ANTHROPIC, "https://api.anthropic.com/v1/",
+              "https://api.anthropic.com/v1/messages");
+    check_url(MODEL_ANTHROPIC, NULL, "https://api.anthropic.com/v1/messages");
+}
+
+static void test_headers(void **state)
+{
+    (void)state;
+    model_config_t c = cfg_of(MODEL_OPENAI, NULL, "sk-test");
+    assert_string_equal(headers_text(model_request_headers(&c)),
+                        "Content-Type: application/json\nAccept: text/event-stream\n"
+                        "Authorization: Bearer sk-test\n");
+    c.api_key = NULL;
+    assert_string_equal(headers_text(model_request_headers(&c)),
+                        "Content-Type: application/json\nAccept: text/event-stream\n");
+    c.api_key = "";
+    assert_string_equal(headers_text(model_request_headers(&c)),
+                        "Content-Type: application/json\nAccept: text/event-stream\n");
+    c.api_key = " sk-crlf\r\n"; /* from a .env saved with CRLF */
+    assert_string_equal(headers_text(model_request_headers(&c)),
+                        "Content-Type: application/json\nAccept: text/event-stream\n"
+                        "Authorization: Bearer sk-crlf\n");
+    c.api_key = "sk-a\r\nX-Evil: 1"; /* never a second header */
+    assert_null(model_request_headers(&c));
+
+    c = cfg_of(MODEL_ANTHROPIC, NULL, "ak-test");
+    assert_string_equal(headers_text(model_request_headers(&c)),
+                        "content-type: application/json\naccept: text/event-stream\n"
+                        "anthropic-version: 2023-06-01\nx-api-key: ak-test\n");
+    c.api_key = NULL;
+    assert_string_equal(headers_text(model_request_headers(&c)),
+                        "content-type: application/json\naccept: text/event-stream\n"
+                        "anthropic-version: 2023-06-01\n");
+}
+
+/* ---- request bodies ---- */
+
+static void test_openai_body_full(void **state)
+{
+    (void)state;
+    model_config_t c = cfg_of(MODEL_OPENAI, NULL, NULL);
+    c.has_temperature = 1;
+    c.temperature = 0.25;
+    c.max_tokens = 100;
+    json_t *msgs = J(conversation), *tools = J(tools_json);
+    json_t *body = model_request_body(&c, msgs, tools);
+    assert_json(body,
+                "{\"model\":\"gpt-x\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+                "\"temperature\":0.25,\"max_tokens\":100,"
+                "\"messages\":["
+                "{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                "{\"role\":\"system\",\"content\":\"Use tools.\"},"
+                "{\"role\":\"user\",\"content\":\"Time and news?\"},"
+                "{\"role\":\"assistant\",\"content\":\"Checking.\",\"tool_calls\":["
+                " {\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"get_time\","
+                "  \"arguments\":\"{\\\"tz\\\":\\\"UTC\\\"}\"}},"
+                " {\"id\":\"c2\",\"type\":\"function\",\"function\":{\"name\":\"search\","
+                "  \"arguments\":\"{\\\"q\\\":\\\"news\\\"}\"}}]},"
+                "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"12:00\"},"
+                "{\"role\":\"tool\",\"tool_call_id\":\"c2\",\"content\":\"none\"},"
+                "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+                " {\"id\":\"c3\",\"type\":\"function\",\"function\":{\"name\":\"get_time\","
+                "  \"arguments\":\"{}\"}}]},"
+                "{\"role\":\"tool\",\"tool_call_id\":\"c3\",\"content\":\"12:01\"},"
+                "{\"role\":\"user\",\"content\":\"Thanks\"},"
+                "{\"role\":\"user\",\"content\":\"Bye\"}],"
+                "\"tools\":["
+                " {\"type\":\"function\",\"function\":{\"name\":\"get_time\",\"description\":"
+                "  \"Current time\",\"parameters\":{\"type\":\"object\",\"properties\":{\"tz\":"
+                "  {\"type\":\"string\"}}}}},"
+                " {\"type\":\"function\",\"function\":{\"name\":\"search\",\"parameters\":"
+                "  {\"type\":\"object\",\"properties\":{}}}}]}");
+    json_decref(body);
+    json_decref(msgs);
+    json_decref(tools);
+}
+
+static void test_openai_body_minimal(void **state)
+{
+    (void)state;
+    model_config_t c = cfg_of(MODEL_OPENAI, NULL, NULL);
+    json_t *msgs = J("[{\"role\":\"user\",\"content\":\"hi\"}]"), *none = J("[]");
+    const char *want = "{\"model\":\"gpt-x\",\"stream\":true,"
+                       "\"stream_options\":{\"include_usage\":true},"
+                       "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    json_t *body = model_request_body(&c, msgs, NULL);
+    assert_json(body, want);
+    json_decref(body);
+    body = model_request_body(&c, msgs, none);
+    assert_json(body, want);
+    json_decref(body);
+    json_decref(msgs);
+    json_decref(none);
+}
+
+static void test_forbid_tools(void **state)
+{
+    (void)state;
+    json_t *msgs = J("[{\"role\":\"user\",\"content\":\"hi\"}]"), *tools = J(tools_json);
+    model_config_t c = cfg_of(MODEL_OPENAI, NULL, NULL);
+    json_t *body = model_request_body(&c, msgs, tools);
+    model_request_forbid_tools(&c, body);
+    assert_string_equal(json_string_value(json_object_get(body, "tool_choice")), "none");
+    assert_int_equal(json_array_size(json_object_get(body, "tools")), 2);
+    json_decref(body);
+    c = cfg_of(MODEL_ANTHROPIC, NULL, NULL);
+    body = model_request_body(&c, msgs, tools);
+    model_request_forbid_tools(&c, body);
+    json_t *choice = json_object_get(body, "tool_choice");
+    assert_string_equal(json_string_value(json_object_get(choice, "type")), "none");
+    assert_int_equal(json_array_size(json_object_get(body, "tools")), 2);
+    json_decref(body);
+    json_decref(msgs);
+    json_decref(tools);
+}
+
+static void test_anthropic_body_full(void **state)
+{
+    (void)state;
+    model_config_t c = cfg_of(MODEL_ANTHROPIC, NULL, NULL);
+    c.has_temperature = 1;
+    c.temperature = 0.5;
+    json_t *msgs = J(conversation), *tools = J(tools_json);
+    json_t *body = model_request_body(&c, msgs, tools);
+    assert_json(
+        body,
+        "{\"model\":\"claude-x\",\"max_tokens\":4096,\"stream\":true,\"temperature\":0.5,"
+        "\"system\":\"Be brief.\\n\\nUse tools.\","
+        "\"messages\":["
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Time and news?\"}]},"
+        "{\"role\":\"assistant\",\"content\":["
+        " {\"type\":\"text\",\"text\":\"Checking.\"},"
+        " {\"type\":\"tool_use\",\"id\":\"c1\",\"name\":\"get_time\",\"input\":{\"tz\":\"UTC\"}},"
+        " {\"type\":\"tool_use\",\"id\":\"c2\",\"name\":\"search\",\"input\":{\"q\":\"news\"}}]},"
+        "{\"role\":\"user\",\"content\":["
+        " {\"type\":\"tool_result\",\"tool_use_id\":\"c1\",\"content\":\"12:00\"},"
+        " {\"type\":\"tool_result\",\"tool_use_id\":\"c2\",\"content\":\"none\"}]},"
+        "{\"role\":\"assistant\",\"content\":["
+        " {\"type\":\"tool_use\",\"id\":\"c3\",\"name\":\"get_time\",\"input\":{}}]},"
+        "{\"role\":\"user\",\"content\":["
+        " {\"type\":\"tool_result\",\"tool_use_id\":\"c3\",\"content\":\"12:01\"},"
+        " {\"type\":\"text\",\"text\":\"Thanks\"},"
+        " {\"type\":\"text\",\"text\":\"Bye\"}]}],"
+        "\"tools\":["
+        " {\"name\":\"get_time\",\"description\":\"Current time\",\"input_schema\":"
+        "  {\"type\":\"object\",\"properties\":{\"tz\":{\"type\":\"string\"}}}},"
+        " {\"name\":\"search\",\"input_schema\":{\"type\":\"object\",\"properties\":{}}}]}");
+    json_decref(body);
+    json_decref(msgs);
+    json_decref(tools);
+}
+
+static void test_anthropic_body_minimal(void **state)
+{
+    (void)state;
+    model_config_t c = cfg_of(MODEL_ANTHROPIC, NULL, NULL);
+    c.max_tokens = 50;
+    json_t *msgs = J("[{\"role\":\"user\",\"content\":\"hi\"}]");
+    json_t *body = model_request_body(&c, msgs, NULL);
+    assert_json(body, "{\"model\":\"claude-x\",\"max_tokens\":50,\"stream\":true,"
+                      "\"messages\":[{\"role\":\"user\",\"content\":"
+                      "[{\"type\":\"text\",\"text\":\"hi\"}]}]}");
+    json_decref(body);
+    json_decref(msgs);
+}
+
+static void test_body_bad_input(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "[{\"role\":\"wizard\",\"content\":\"x\"}]",
+        "[{\"content\":\"x\"}]",
+        "[{\"role\":\"tool\",\"content\":\"x\"}]",
+        "[{\"role\":\"assistant\",\"tool_calls\":[{\"name\":\"f\"}]}]",
+    };
+    for (int k = 0; k < 2; k++) {
+        model_config_t c = cfg_of(k ? MODEL_ANTHROPIC : MODEL_OPENAI, NULL, NULL);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+            json_t *msgs = J(bad[i]);
+            assert_null(model_request_body(&c, msgs, NULL));
+            json_decref(msgs);
+        }
+        json_t *obj = J("{}");
+        assert_null(model_request_body(&c, obj, NULL));
+        json_decref(obj);
+        c.id = NULL;
+        json_t *empty = J("[]");
+        assert_null(model_request_body(&c, empty, NULL));
+        json_decref(empty);
+    }
+}
+
+/* ---- streams ---- */
+
+typedef struct texts {
+    char buf[4096];
+    size_t len;
+} texts_t;
+
+static void on_text(void *ud, const char *text, size_t len)
+{
+    texts_t *t = ud;
+    assert_true(len > 0);
+    assert_true(t->len + len < sizeof(t->buf));
+    memcpy(t->buf + t->len, text, len);
+    t->len += len;
+    t->buf[t->len] = '\0';
+}
+
+enum { SPLIT_WHOLE, SPLIT_LINES, SPLIT_BYTES };
+
+/* Feeds the stream in the given granularity; returns finish's result. */
+static int run_stream(model_kind_t kind, const char *s, int split, model_result_t *out, texts_t *t,
+                      char *err, size_t errlen)
+{
+    memset(t, 0, sizeof(*t));
+    model_events_t ev = {on_text, t};
+    model_stream_t *st = model_stream_new(kind, &ev, 64 * 1024);
+    assert_non_null(st);
+    assert_int_equal(model_stream_bytes(st), 0);
+    size_t len = strlen(s), at = 0;
+    int rc = 0;
+    while (at < len && rc == 0) {
+        size_t n = len - at;
+        if (split == SPLIT_BYTES)
+            n = 1;
+        else if (split == SPLIT_LINES && strchr(s + at, '\n'))
+            n = (size_t)(strchr(s + at, '\n') - (s + at)) + 1;
+        rc = model_stream_feed(st, s + at, n);
+        at += n;
+    }
+    if (rc == 0) {
+        assert_int_equal(model_stream_bytes(st), len);
+        rc = model_stream_finish(st, out);
+    } else {
+        memset(out, 0, sizeof(*out));
+    }
+    if (err)
+        snprintf(err, errlen, "%s", model_stream_error(st) ? model_stream_error(st) : "");
+    model_stream_free(st);
+    return rc;
+}
+
+static void assert_call(const model_tool_call_t *c, const char *id, const char *name,
+                        const char *args)
+{
+    assert_string_equal(c->id, id);
+    assert_string_equal(c->name, name);
+    assert_string_equal(c->arguments, args);
+}
+
+static const char *openai_stream =
+    ": OPENROUTER PROCESSING\n\n"
+    "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+    "\"content\":\"\"},\"finish_reason\":null}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Let me \"}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"check \\u00fc.\"}}]}\r\n\r\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_a\","
+    "\"type\":\"function\",\"function\":{\"name\":\"get_time\",\"arguments\":\"\"}}]}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+    "\"function\":{\"arguments\":\"{\\\"tz\\\"\"}}]}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_b\","
+    "\"type\":\"function\",\"function\":{\"name\":\"search\",\"arguments\":\"{\\\"q\"}}]}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+    "\"function\":{\"arguments\":\":\\\"UTC\"}}]}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,"
+    "\"function\":{\"arguments\":\"\\\":\\\"a\\\\nb\"}}]}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+    "\"function\":{\"arguments\":\"\\\"}\"}}]}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,"
+    "\"function\":{\"arguments\":\"\\\"}\"}}]}}]}\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n"
+    "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":34,"
+    "\"total_tokens\":46}}\n\n"
+    "data: [DONE]\n\n";
+
+static void test_openai_stream_every_split(void **state)
+{
+    (void)state;
+    for (int split = SPLIT_WHOLE; split <= SPLIT_BYTES; split++) {
+        model_result_t r;
+        texts_t t;
+        assert_int_equal(run_stream(MODEL_OPENAI, openai_stream, split, &r, &t, NULL, 0), 0);
+        assert_string_equal(r.content, "Let me check \xC3\xBC.");
+        assert_string_equal(t.buf, r.content);
+        assert_int_equal(r.ntool_calls, 2);
+        assert_call(&r.tool_calls[0], "call_a", "get_time", "{\"tz\":\"UTC\"}");
+        assert_call(&r.tool_calls[1], "call_b", "search", "{\"q\":\"a\\nb\"}");
+        assert_int_equal(r.input_tokens, 12);
+        assert_int_equal(r.output_tokens, 34);
+        assert_string_equal(r.stop_reason, "tool_calls");
+        model_result_free(&r);
+        assert_null(r.content);
+    }
+}
+
+/* Every single cut point through the OpenAI stream gives the same result. */
+static void test_openai_stream_every_cut(void **state)
+{
+    (void)state;
+    size_t len = strlen(openai_stream);
+    for (size_t cut = 0; cut <= len; cut++) {
+        texts_t t = {0};
+        model_events_t ev = {on_text, &t};
+        model_stream_t *st = model_stream_new(MODEL_OPENAI, &ev, 4096);
+        assert_int_equal(model_stream_feed(st, openai_stream, cut), 0);
+        assert_int_equal(model_stream_feed(st, openai_stream + cut, len - cut), 0);
+        model_result_t r;
+        assert_int_equal(model_stream_finish(st, &r), 0);
+        assert_string_equal(r.content, "Let me check \xC3\xBC.");
+        assert_int_equal(r.ntool_calls, 2);
+        assert_string_equal(r.tool_calls[1].arguments, "{\"q\":\"a\\nb\"}");
+        model_result_free(&r);
+        model_stream_free(st);
+    }
+}
+
+static const char *anthropic_stream =
+    "event: message_start\n"
+    "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\","
+    "\"role\":\"assistant\",\"content\":[],\"model\":\"claude-x\",\"stop_reason\":null,"
+    "\"usage\":{\"input_tokens\":25,\"cache_read_input_tokens\":5,\"output_tokens\":1}}}\n\n"
+    "event: content_block_start\n"
+    "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\","
+    "\"text\":\"\"}}\n\n"
+    "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\","
+    "\"text\":\"Checking\"}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\","
+    "\"text\":\" both.\"}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+    "event: content_block_start\n"
+    "data: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":"
+    "\"tool_use\",\"id\":\"toolu_1\",\"name\":\"get_time\",\"input\":{}}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":"
+    "\"input_json_delta\",\"partial_json\":\"\"}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":"
+    "\"input_json_delta\",\"partial_json\":\"{\\\"tz\\\": \\\"UT\"}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":"
+    "\"input_json_delta\",\"partial_json\":\"C\\\"}\"}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+    "event: content_block_start\n"
+    "data: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":"
+    "\"tool_use\",\"id\":\"toolu_2\",\"name\":\"search\",\"input\":{}}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":"
+    "\"input_json_delta\",\"partial_json\":\"{\\\"q\\\"\"}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":"
+    "\"input_json_delta\",\"partial_json\":\": \\\"x\\\"}\"}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":2}\n\n"
+    "event: message_delta\n"
+    "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\","
+    "\"stop_sequence\":null},\"usage\":{\"output_tokens\":89}}\n\n"
+    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+static void test_anthropic_stream_every_split(void **state)
+{
+    (void)state;
+    for (int split = SPLIT_WHOLE; split <= SPLIT_BYTES; split++) {
+        model_result_t r;
+        texts_t t;
+        assert_int_equal(run_stream(MODEL_ANTHROPIC, anthropic_stream, split, &r, &t, NULL, 0), 0);
+        assert_string_equal(r.content, "Checking both.");
+        assert_string_equal(t.buf, r.content);
+        assert_int_equal(r.ntool_calls, 2);
+        assert_call(&r.tool_calls[0], "toolu_1", "get_time", "{\"tz\": \"UTC\"}");
+        assert_call(&r.tool_calls[1], "toolu_2", "search", "{\"q\": \"x\"}");
+        assert_int_equal(r.input_tokens, 30); /* cached tokens count as input */
+        assert_int_equal(r.output_tokens, 89);
+        assert_string_equal(r.stop_reason, "tool_calls");
+        model_result_free(&r);
+    }
+}
+
+static void test_anthropic_stream_every_cut(void **state)
+{
+    (void)state;
+    size_t len = strlen(anthropic_stream);
+    for (size_t cut = 0; cut <= len; cut += 1) {
+        model_stream_t *st = model_stream_new(MODEL_ANTHROPIC, NULL, 4096);
+        assert_int_equal(model_stream_feed(st, anthropic_stream, cut), 0);
+        assert_int_equal(model_stream_feed(st, anthropic_stream + cut, len - cut), 0);
+        model_result_t r;
+        assert_int_equal(model_stream_finish(st, &r), 0);
+        assert_string_equal(r.content, "Checking both.");
+        assert_int_equal(r.ntool_calls, 2);
+        assert_string_equal(r.tool_calls[0].arguments, "{\"tz\": \"UTC\"}");
+        model_result_free(&r);
+        model_stream_free(st);
+    }
+}
+
+static void check_stop(model_kind_t kind, const char *stream, const char *want)
+{
+    model_result_t r;
+    texts_t t;
+    assert_int_equal(run_stream(kind, stream, SPLIT_WHOLE, &r, &t, NULL, 0), 0);
+    assert_string_equal(r.stop_reason, want);
+    model_result_free(&r);
+}
+
+static void test_stop_reasons(void **state)
+{
+    (void)state;
+    const char *fmt = "event: message_delta\ndata: {\"type\":\"message_delta\","
+                      "\"delta\":{\"stop_reason\":\"%s\"},\"usage\":{\"output_tokens\":3}}\n\n"
+                      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    const char *pairs[][2] = {{"end_turn", "stop"},
+                              {"stop_sequence", "stop"},
+                              {"max_tokens", "length"},
+                              {"tool_use", "tool_calls"},
+                              {"refusal", "refusal"}};
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(*pairs); i++) {
+        char s[512];
+        snprintf(s, sizeof(s), fmt, pairs[i][0]);
+        check_stop(MODEL_ANTHROPIC, s, pairs[i][1]);
+    }
+    /* A server that says "stop" while calling tools, without [DONE]. */
+    check_stop(MODEL_OPENAI,
+               "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"t\","
+               "\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+               "\"finish_reason\":\"stop\"}]}\n\n",
+               "tool_calls");
+    check_stop(MODEL_OPENAI,
+               "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"length\"}]}"
+               "\n\ndata: [DONE]\n\n",
+               "length");
+}
+
+static void test_openai_whole_calls_without_index(void **state)
+{
+    (void)state;
+    /* Some compatible servers send each call whole, with no index and no id. */
+    const char *s = "data: {\"choices\":[{\"delta\":{\"tool_calls\":["
+                    "{\"id\":\"a\",\"function\":{\"name\":\"f\",\"arguments\":{\"x\":1}}},"
+                    "{\"id\":\"b\",\"function\":{\"name\":\"g\",\"arguments\":\"{}\"}}]}}]}\n\n"
+                    "data: {\"choices\":[{\"delta\":{\"tool_calls\":["
+                    "{\"index\":5,\"function\":{\"name\":\"h\"}}]}}]}\n\n"
+                    "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n"
+                    "data: [DONE]\n\n";
+    model_result_t r;
+    texts_t t;
+    assert_int_equal(run_stream(MODEL_OPENAI, s, SPLIT_WHOLE, &r, &t, NULL, 0), 0);
+    assert_int_equal(r.ntool_calls, 3);
+    assert_call(&r.tool_calls[0], "a", "f", "{\"x\":1}");
+    assert_call(&r.tool_calls[1], "b", "g", "{}");
+    assert_call(&r.tool_calls[2], "call_5", "h", "{}");
+    assert_string_equal(r.content, "");
+    assert_int_equal(r.input_tokens, 0);
+    model_result_free(&r);
+}
+
+static void expect_stream_error(model_kind_t kind, const char *s, const char *want)
+{
+    for (int split = SPLIT_WHOLE; split <= SPLIT_BYTES; split++) {
+        model_result_t r;
+        texts_t t;
+        char err[512];
+        assert_int_equal(run_stream(kind, s, split, &r, &t, err, sizeof(err)), -1);
+        if (!strstr(err, want))
+            fail_msg("error \"%s\" does not contain \"%s\"", err, want);
+        assert_null(r.content);
+        assert_null(r.tool_calls);
+        model_result_free(&r);
+    }
+}
+
+static void test_stream_errors(void **state)
+{
+    (void)state;
+    expect_stream_error(MODEL_OPENAI,
+                        "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n"
+                        "data: {\"error\":{\"message\":\"The server had an error\","
+                        "\"type\":\"server_error\"}}\n\n",
+                        "The server had an error (server_error)");
+    expect_stream_error(MODEL_OPENAI, "event: error\ndata: upstream went away\n\n",
+                        "upstream went away");
+    expect_stream_error(MODEL_OPENAI, "data: {not json\n\n", "malformed");
+    expect_stream_error(MODEL_ANTHROPIC,
+                        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":"
+                        "{\"usage\":{\"input_tokens\":3}}}\n\n"
+                        "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
+                        "\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
+                        "Overloaded (overloaded_error)");
+    expect_stream_error(MODEL_ANTHROPIC, "event: content_block_start\ndata: [1,2\n\n", "malformed");
+}
+
+static void test_stream_ended_early(void **state)
+{
+    (void)state;
+    expect_stream_error(MODEL_OPENAI, "", "ended early");
+    expect_stream_error(MODEL_OPENAI,
+                        "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n"
+                        "data: {\"choices\":[{\"delta\":{\"content\":\"the\"}}]}\n",
+                        "ended early");
+    expect_stream_error(MODEL_ANTHROPIC,
+                        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+                        "\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}\n\n",
+                        "ended early");
+}
+
+static void test_stream_bounds(void **state)
+{
+    (void)state;
+    /* One event over max_event_bytes. */
+    model_stream_t *st = model_stream_new(MODEL_OPENAI, NULL, 64);
+    char big[256];
+    snprintf(big, sizeof(big), "data: {\"choices\":[{\"delta\":{\"content\":\"%0100d\"}}]}\n\n", 0);
+    assert_int_equal(model_stream_feed(st, big, strlen(big)), -1);
+    assert_non_null(strstr(model_stream_error(st), "too large"));
+    assert_int_equal(model_stream_feed(st, "data: [DONE]\n\n", 14), -1);
+    model_result_t r;
+    assert_int_equal(model_stream_finish(st, &r), -1);
+    assert_null(r.content);
+    model_stream_free(st);
+
+    /* Many events within the bound that add up to more than the reply's. */
+    size_t n = 512 * 1024;
+    char *ev = malloc(n + 128);
+    int off = snprintf(ev, 128, "data: {\"choices\":[{\"delta\":{\"content\":\"");
+    memset(ev + off, 'a', n);
+    strcpy(ev + off + n, "\"}}]}\n\n");
+    st = model_stream_new(MODEL_OPENAI, NULL, n + 128);
+    int rc = 0, i;
+    for (i = 0; i < 16 && rc == 0; i++)
+        rc = model_stream_feed(st, ev, strlen(ev));
+    assert_int_equal(rc, -1);
+    assert_int_equal(i, 9); /* 8 x 512 KiB = 4 MiB fits, one more does not */
+    assert_non_null(strstr(model_stream_error(st), "too large"));
+    model_stream_free(st);
+
+    /* The same for tool arguments. */
+    off = snprintf(ev, 128,
+                   "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,"
+                   "\"function\":{\"arguments\":\"");
+    memset(ev + off, 'a', n);
+    strcpy(ev + off + n, "\"}}]}}]}\n\n");
+    st = model_stream_new(MODEL_OPENAI, NULL, n + 128);
+    for (i = 0, rc = 0; i < 16 && rc == 0; i++)
+        rc = model_stream_feed(st, ev, strlen(ev));
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(model_stream_error(st), "too large"));
+    model_stream_free(st);
+    free(ev);
+
+    /* Tool calls without end. */
+    st = model_stream_new(MODEL_OPENAI, NULL, 1024);
+    for (i = 0, rc = 0; i < 1000 && rc == 0; i++) {
+        char line[256];
+        snprintf(line, sizeof(line),
+                 "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":%d,\"id\":\"c\","
+                 "\"function\":{\"name\":\"f\"}}]}}]}\n\n",
+                 i);
+        rc = model_stream_feed(st, line, strlen(line));
+    }
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(model_stream_error(st), "too many tool calls"));
+    model_stream_free(st);
+}
+
+static void test_finish_twice_and_nameless_call(void **state)
+{
+    (void)state;
+    model_stream_t *st = model_stream_new(MODEL_OPENAI, NULL, 0);
+    const char *s = "data: {\"choices\":[{\"delta\":{\"content\":\"ok\"},\"finish_reason\":"
+                    "\"stop\"}]}\n\ndata: [DONE]\n\ndata: {\"error\":{\"message\":\"late\"}}\n\n";
+    assert_int_equal(model_stream_feed(st, s, strlen(s)), 0);
+    model_result_t r;
+    assert_int_equal(model_stream_finish(st, &r), 0);
+    assert_null(model_stream_error(st));
+    assert_string_equal(r.content, "ok");
+    assert_string_equal(r.stop_reason, "stop");
+    assert_int_equal(r.ntool_calls, 0);
+    model_result_free(&r);
+    assert_int_equal(model_stream_finish(st, &r), -1);
+    model_stream_free(st);
+
+    expect_stream_error(MODEL_OPENAI,
+                        "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,"
+                        "\"function\":{\"arguments\":\"{}\"}}]},\"finish_reason\":"
+                        "\"tool_calls\"}]}\n\n",
+                        "without a name");
+}
+
+/* ---- error messages ---- */
+
+static void check_error(model_kind_t kind, const char *key, long status, const char *body,
+                        const char *want)
+{
+    model_config_t c = cfg_of(kind, NULL, key);
+    char *msg = model_error_message(&c, status, body, body ? strlen(body) : 0);
+    assert_non_null(msg);
+    if (strcmp(msg, want) != 0)
+        fail_msg("got \"%s\", want \"%s\"", msg, want);
+    free(msg);
+}
+
+static void test_error_messages(void **state)
+{
+    (void)state;
+    check_error(MODEL_OPENAI, NULL, 429,
+                "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\","
+                "\"code\":\"rate_limit_exceeded\"}}",
+                "Rate limit reached (requests)");
+    check_error(MODEL_ANTHROPIC, NULL, 529,
+                "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+                "\"message\":\"Overloaded\"}}",
+                "Overloaded (overloaded_error)");
+    check_error(MODEL_OPENAI, NULL, 404, "{\"error\":\"model 'llama9' not found\"}",
+                "model 'llama9' not found");
+    check_error(MODEL_OPENAI, NULL, 400, "{\"detail\":\"bad\\nrequest\"}", "bad request");
+    check_error(MODEL_OPENAI, NULL, 502, "\r\n<html>\r\n<head>502 Bad Gateway</head></html>",
+                "HTTP 502: <html>");
+    check_error(MODEL_OPENAI, NULL, 500, "", "HTTP 500");
+    check_error(MODEL_OPENAI, NULL, 500, NULL, "HTTP 500");
+    check_error(MODEL_OPENAI, NULL, 0, NULL, "no answer from the model provider");
+    check_error(MODEL_OPENAI, NULL, 503, "bad \xff\xfe bytes\x01!", "HTTP 503: bad ?? bytes !");
+    /* The key never comes back, even when the provider repeats it. */
+    check_error(MODEL_OPENAI, "sk-secret-123", 401,
+                "{\"error\":{\"message\":\"Incorrect API key provided: sk-secret-123.\"}}",
+                "Incorrect API key provided: [redacted].");
+    check_error(MODEL_ANTHROPIC, "sk-secret-123", 401, "key sk-secret-123 is bad",
+                "HTTP 401: key [redacted] is bad");
+    check_error(MODEL_OPENAI, " sk-secret-123\r\n", 401, "sk-secret-123 sk-secret-123",
+                "HTTP 401: [redacted] [redacted]");
+    check_error(MODEL_OPENAI, NULL, 400, "{\"unexpected\":1}", "HTTP 400: {\"unexpected\":1}");
+}
+
+static void test_error_message_capped(void **state)
+{
+    (void)state;
+    model_config_t c = cfg_of(MODEL_OPENAI, NULL, NULL);
+    size_t n = 100000;
+    char *body = malloc(n + 1);
+    /* Multibyte characters, so a cut in the middle of one would show. */
+    for (size_t i = 0; i + 2 <= n; i += 2)
+        memcpy(body + i, "\xC3\xA9", 2);
+    body[n] = '\0';
+    char *msg = model_error_message(&c, 500, body, n);
+    assert_true(strlen(msg) <= 400);
+    assert_non_null(strstr(msg, "..."));
+    json_t *s = json_string(msg); /* valid UTF-8 or jansson refuses it */
+    assert_non_null(s);
+    json_decref(s);
+    free(msg);
+    char *json_body = malloc(n + 64);
+    int off = snprintf(json_body, 64, "{\"error\":{\"message\":\"");
+    memset(json_body + off, 'x', n);
+    strcpy(json_body + off + n, "\"}}");
+    msg = model_error_message(&c, 400, json_body, strlen(json_body));
+    assert_true(strlen(msg) <= 400);
+    free(msg);
+    free(json_body);
+    free(body);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kind_parse),
+        cmocka_unit_test(test_forbid_tools),
+        cmocka_unit_test(test_url_joining),
+        cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_openai_body_full),
+        cmocka_unit_test(test_openai_body_minimal),
+        cmocka_unit_test(test_anthropic_body_full),
+        cmocka_unit_test(test_anthropic_body_minimal),
+        cmocka_unit_test(test_body_bad_input),
+        cmocka_unit_test(test_openai_stream_every_split),
+        cmocka_unit_test(test_openai_stream_every_cut),
+        cmocka_unit_test(test_anthropic_stream_every_split),
+        cmocka_unit_test(test_anthropic_stream_every_cut),
+        cmocka_unit_test(test_stop_reasons),
+        cmocka_unit_test(test_openai_whole_calls_without_index),
+        cmocka_unit_test(test_stream_errors),
+        cmocka_unit_test(test_stream_ended_early),
+        cmocka_unit_test(test_stream_bounds),
+        cmocka_unit_test(test_finish_twice_and_nameless_call),
+        cmocka_unit_test(test_error_messages),
+        cmocka_unit_test(test_error_message_capped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
