@@ -66,12 +66,14 @@ struct http_call {
     struct curl_slist *headers;
     char *body;
     size_t body_len;
-    long connect_ms, stall_s, retry_base_ms, retry_max_ms;
+    long connect_ms, stall_s, retry_base_ms, retry_max_ms, buffer_size;
     int max_retries;
     uint64_t deadline; /* loop ms; 0: no total timeout */
     http_call_cbs_t cbs;
     enum call_state state;
     int cancelled, aborted, delivered, attempt;
+    int paused;         /* on_data asked for a pause: curl holds the bytes */
+    int resume_pending; /* resumed inside a curl callback: for client_settle */
     long status;
     long retry_after_ms; /* -1: the server said nothing */
     char *err_body;
@@ -346,12 +348,21 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
     if (call->status / 100 != 2)
         return keep_error_body(call, p, len);
     call->delivered = 1;
-    if (call->cbs.on_data && call->cbs.on_data(call->cbs.ud, p, len) != 0) {
+    int rc = call->cbs.on_data ? call->cbs.on_data(call->cbs.ud, p, len) : 0;
+    /* on_data may have cancelled this call (or freed the client). */
+    if (call->cancelled)
+        return 0;
+    if (rc == HTTP_DATA_PAUSE) {
+        /* A paused reader is not a stalled server: no watchdog until resumed. */
+        call->paused = 1;
+        uv_timer_stop(&call->timer);
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (rc != 0) {
         call->aborted = 1;
         return 0;
     }
-    /* on_data may have cancelled this call (or freed the client). */
-    return call->cancelled ? 0 : len;
+    return len;
 }
 
 /* A slow upload is activity too, for the watchdog. */
@@ -400,8 +411,11 @@ static CURLcode set_options(http_call_t *call)
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_CONNECTTIMEOUT_MS, call->connect_ms);
-    SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
-    SET(CURLOPT_LOW_SPEED_TIME, call->stall_s);
+    SET(CURLOPT_BUFFERSIZE, call->buffer_size);
+    /* No CURLOPT_LOW_SPEED_*: on_watchdog alone sees stalls. curl (>= 7.75)
+     * skips paused transfers, but after a resume its speed, averaged over
+     * its last few samples, still spans the pause and can fail a call that
+     * flows again. */
     if (call->deadline)
         SET(CURLOPT_TIMEOUT_MS, call->deadline > now ? (long)(call->deadline - now) : 1L);
     SET(CURLOPT_HTTPHEADER, call->headers);
@@ -420,9 +434,10 @@ static CURLcode set_options(http_call_t *call)
 
 static void call_finish(http_call_t *call, CURLcode res);
 
-/* curl's low-speed check averages over its last 5 s, upload included, so
- * a stall is seen up to 5 s late; this one sees no byte for stall_s. It
- * runs from the loop, outside curl, so it may end the attempt itself. */
+/* No byte either way for stall_s (curl's low-speed check would see it up
+ * to 5 s late, and misjudges resumed calls). Stopped while the call is
+ * paused. It runs from the loop, outside curl, so it may end the attempt
+ * itself. */
 static void on_watchdog(uv_timer_t *t)
 {
     http_call_t *call = t->data;
@@ -441,6 +456,8 @@ static int call_add(http_call_t *call)
 {
     call->status = 0;
     call->last_ul = 0;
+    call->paused = 0;
+    call->resume_pending = 0;
     call->retry_after_ms = -1;
     call->err_len = 0;
     call->errbuf[0] = '\0';
@@ -542,6 +559,8 @@ static void call_finish(http_call_t *call, CURLcode res)
     uv_timer_stop(&call->timer);
     curl_multi_remove_handle(call->c->multi, call->easy);
     call->state = CALL_IDLE;
+    call->paused = 0;
+    call->resume_pending = 0;
     if (call->aborted) {
         call_complete(call, HTTP_CALL_ABORTED, "aborted by the receiver");
         return;
@@ -563,6 +582,27 @@ static void call_finish(http_call_t *call, CURLcode res)
     char err[CURL_ERROR_SIZE + 64];
     snprintf(err, sizeof(err), "%s", call->errbuf[0] ? call->errbuf : curl_easy_strerror(res));
     call_complete(call, HTTP_CALL_FAILED, err);
+}
+
+/* Never from inside a curl callback. curl_easy_pause hands the held bytes
+ * to on_write before it returns, so on_data runs in here: it may pause
+ * again, cancel, abort, start a call or free the client, all deferred by
+ * in_curl. curl does not end the transfer when that write fails (it only
+ * returns the error), so an abort is finished here. A bad argument means
+ * no connection: curl already ended the transfer, its message will come. */
+static void call_unpause(http_call_t *call)
+{
+    http_client_t *c = call->c;
+    call->paused = 0;
+    call->resume_pending = 0;
+    call->last_activity = uv_now(c->loop);
+    /* Before curl_easy_pause: a new pause inside it stops the watchdog. */
+    uv_timer_start(&call->timer, on_watchdog, (uint64_t)call->stall_s * 1000, 0);
+    c->in_curl++;
+    CURLcode rc = curl_easy_pause(call->easy, CURLPAUSE_CONT);
+    c->in_curl--;
+    if (rc != CURLE_OK && rc != CURLE_BAD_FUNCTION_ARGUMENT && !call->cancelled && !c->closing)
+        call_finish(call, rc);
 }
 
 /* ---- deferred work ---- */
@@ -588,6 +628,9 @@ static int settle_pass(http_client_t *c)
         next = call->next;
         if (call->cancelled) {
             call_destroy(call);
+        } else if (call->resume_pending) {
+            call_unpause(call);
+            return 1;
         } else if (call->state == CALL_PENDING && call_add(call) != 0) {
             call_complete(call, HTTP_CALL_FAILED, "could not start the call");
             return 1;
@@ -704,6 +747,10 @@ static void call_take_opts(http_call_t *call, const http_call_opts_t *o)
     call->body = o->body;
     call->body_len = o->body ? o->body_len : 0;
     call->connect_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : DEFAULT_CONNECT_MS;
+    call->buffer_size = o->buffer_size <= 0      ? 16384
+                        : o->buffer_size < 1024  ? 1024
+                        : o->buffer_size > 16384 ? 16384
+                                                 : o->buffer_size;
     call->stall_s = o->stall_timeout_s > 0 ? o->stall_timeout_s : DEFAULT_STALL_S;
     call->max_retries = o->max_retries > 0 ? o->max_retries : 0;
     call->retry_base_ms = o->retry_base_ms > 0 ? o->retry_base_ms : DEFAULT_RETRY_BASE_MS;
@@ -779,6 +826,26 @@ void http_call_cancel(http_call_t *call)
         c->dirty = 1;
     else
         call_destroy(call);
+}
+
+void http_call_resume(http_call_t *call)
+{
+    if (!http_call_paused(call) || call->resume_pending)
+        return;
+    http_client_t *c = call->c;
+    if (c->in_curl) {
+        call->resume_pending = 1;
+        c->dirty = 1;
+        return;
+    }
+    call_unpause(call);
+    /* What on_data asked for inside the resume, and an abort's on_done. */
+    client_settle(c);
+}
+
+int http_call_paused(const http_call_t *call)
+{
+    return call && call->paused && !call->cancelled && call->state == CALL_RUNNING;
 }
 
 size_t http_client_active(const http_client_t *c)

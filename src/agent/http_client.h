@@ -26,11 +26,17 @@ typedef struct http_call_opts {
     int max_retries;
     long retry_base_ms; /* 0: 500 */
     long retry_max_ms;  /* 0: 20000 */
+    /* The most body bytes one on_data call gets (curl's receive buffer,
+     * 1024 to 16384): a consumer that pauses sees bursts no larger. 0: 16384. */
+    long buffer_size;
 } http_call_opts_t;
 
 typedef struct http_call_cbs {
-    /* Body bytes of a 2xx reply. Return non-zero to abort the call (on_done
-     * then gets HTTP_CALL_ABORTED). */
+    /* Body bytes of a 2xx reply. Return 0 to go on, HTTP_DATA_PAUSE to
+     * pause the call, any other value to abort it (on_done then gets
+     * HTTP_CALL_ABORTED). A pause does not consume buf: after
+     * http_call_resume the same bytes come again, maybe followed by more in
+     * the same call. */
     int (*on_data)(void *ud, const char *buf, size_t len);
     /* Exactly once, unless the call was cancelled. status: the last HTTP
      * status (0 when none); err: a curl or HTTP error text, NULL on success;
@@ -39,6 +45,9 @@ typedef struct http_call_cbs {
                     size_t body_len);
     void *ud;
 } http_call_cbs_t;
+
+/* on_data's answer for back-pressure: stop reading until resumed. */
+enum { HTTP_DATA_PAUSE = 2 };
 
 enum {
     HTTP_CALL_OK = 0,     /* 2xx, body complete */
@@ -58,6 +67,14 @@ http_call_t *http_client_start(http_client_t *c, const http_call_opts_t *opts,
 /* Stops a call: its curl handle is removed (not from inside a curl
  * callback: deferred to the loop), and on_done is never called. */
 void http_call_cancel(http_call_t *call);
+/* Resumes a call paused by on_data, e.g. once a slow reader caught up. The
+ * held bytes may reach on_data before this returns (which may pause
+ * again, cancel or abort). Inside a curl callback it is deferred to the
+ * loop. A no-op on a call that is not paused. While paused the stall
+ * timeout does not run (it starts afresh on resume); the total timeout
+ * does. */
+void http_call_resume(http_call_t *call);
+int http_call_paused(const http_call_t *call);
 size_t http_client_active(const http_client_t *c);
 
 #endif

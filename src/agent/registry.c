@@ -550,7 +550,7 @@ static int tool_parameters(ctx_t *c, yaml_node_t *v, tool_def_t *t)
 static int http_tool_pair(ctx_t *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
 {
     tool_def_t *t = ud;
-    long timeout;
+    long timeout = 0;
     if (!strcmp(key, "name"))
         return get_str(c, v, "name", 0, &t->name);
     if (!strcmp(key, "description"))
@@ -788,7 +788,7 @@ static int f_history(ctx_t *c, yaml_node_t *v, agent_def_t *a)
 
 static int f_num_history(ctx_t *c, yaml_node_t *v, agent_def_t *a)
 {
-    long n;
+    long n = 0;
     if (get_int(c, v, "num_history_runs", 0, 100, &n))
         return -1;
     a->num_history_runs = (int)n;
@@ -797,7 +797,7 @@ static int f_num_history(ctx_t *c, yaml_node_t *v, agent_def_t *a)
 
 static int f_tool_call_limit(ctx_t *c, yaml_node_t *v, agent_def_t *a)
 {
-    long n;
+    long n = 0;
     if (get_int(c, v, "tool_call_limit", 1, 100, &n))
         return -1;
     a->tool_call_limit = (int)n;
@@ -812,7 +812,7 @@ static int f_temperature(ctx_t *c, yaml_node_t *v, agent_def_t *a)
 
 static int f_max_tokens(ctx_t *c, yaml_node_t *v, agent_def_t *a)
 {
-    long n;
+    long n = 0;
     if (get_int(c, v, "max_tokens", 1, 200000, &n))
         return -1;
     a->model.max_tokens = (int)n;

@@ -199,6 +199,19 @@ void run_cancel(run_t *run, const char *reason)
     }
 }
 
+void run_cancel_soon(run_t *run, const char *reason)
+{
+    if (!run->cancel_requested && run->end_text == NULL && reason != NULL)
+        run->end_text = strdup(reason);
+    run->cancel_requested = 1;
+}
+
+void run_resume(run_t *run)
+{
+    if (run->phase == PHASE_MODEL)
+        run_model_resume(run);
+}
+
 const char *run_status(const run_t *run)
 {
     return run->status;

@@ -25,6 +25,7 @@ typedef struct run_env {
     long model_stall_timeout_s;
     int model_max_retries;
     long model_retry_base_ms;
+    long model_buffer_size; /* the most model bytes handled at once (back-pressure) */
 } run_env_t;
 
 typedef struct run_params {
@@ -43,6 +44,9 @@ typedef struct run_sink {
     /* Once, after the final event and after the run row was written (or
      * could not be). The run is freed right after. */
     void (*on_end)(void *ud, run_t *run);
+    /* Optional: 1 while the client is behind; the model's stream then
+     * pauses until run_resume. */
+    int (*backlogged)(void *ud);
     void *ud;
 } run_sink_t;
 
@@ -50,6 +54,12 @@ typedef struct run_sink {
 run_t *run_start(const run_env_t *env, const run_params_t *p, const run_sink_t *sink);
 /* Ends the run with RunCancelled: its model call and tool calls stop. */
 void run_cancel(run_t *run, const char *reason);
+/* The same, from anywhere on the run's loop, including inside the run's own
+ * sink callbacks: it takes effect at the next safe point (the model's next
+ * bytes); callers also send run_cancel through the loop for a quiet run. */
+void run_cancel_soon(run_t *run, const char *reason);
+/* The client caught up: a paused model stream goes on. */
+void run_resume(run_t *run);
 
 /* "PENDING" "RUNNING" "COMPLETED" "CANCELLED" "ERROR" */
 const char *run_status(const run_t *run);

@@ -44,8 +44,10 @@ struct run {
     size_t nexecs, pending_execs;
     double created_at; /* epoch seconds */
     uint64_t start_us, first_token_us;
-    int row_written;    /* the setup job inserted the row */
-    int cancel_pending; /* cancelled while the setup job ran */
+    int row_written;      /* the setup job inserted the row */
+    int cancel_pending;   /* cancelled while the setup job ran */
+    int cancel_requested; /* run_cancel_soon: acted on at the next safe point */
+    int paused;           /* the model call waits for the client to drain */
     int finish_tries;
 };
 
@@ -59,6 +61,7 @@ json_t *run_message(const char *role, const char *content);
 /* run_model.c */
 void run_model_turn(run_t *run);
 void run_model_cancel(run_t *run);
+void run_model_resume(run_t *run);
 
 /* run_tools.c */
 json_t *run_tool_schemas(const agent_def_t *agent);

@@ -18,10 +18,27 @@ static void on_text(void *ud, const char *text, size_t len)
     run_emit(run, "RunContent", json_pack("{s:o, s:s}", "content", delta, "content_type", "str"));
 }
 
+/* A cancel asked for while curl reads a fast stream in one go lands here
+ * (the loop gets no turn until curl returns); a client that has fallen
+ * behind pauses the transfer until it drains (run_resume). */
 static int on_data(void *ud, const char *buf, size_t len)
 {
     run_t *run = ud;
+    if (run->cancel_requested)
+        return 1;
+    if (run->sink.backlogged != NULL && run->sink.backlogged(run->sink.ud)) {
+        run->paused = 1;
+        return HTTP_DATA_PAUSE;
+    }
     return model_stream_feed(run->stream, buf, len) != 0;
+}
+
+void run_model_resume(run_t *run)
+{
+    if (run->call != NULL && run->paused) {
+        run->paused = 0;
+        http_call_resume(run->call);
+    }
 }
 
 /* The assistant's turn as a message, with its tool calls. */
@@ -78,6 +95,7 @@ static char *failure_text(run_t *run, int result, long status, const char *err, 
     default:
         snprintf(buf, sizeof(buf), "%s: %s",
                  model_stream_bytes(run->stream) > 0 ? "the model's stream broke off"
+                 : status > 0                        ? "the model stopped answering"
                                                      : "could not reach the model",
                  err ? err : "connection failed");
     }
@@ -89,6 +107,11 @@ static void on_done(void *ud, int result, long status, const char *err, const ch
 {
     run_t *run = ud;
     run->call = NULL;
+    if (run->cancel_requested && result == HTTP_CALL_ABORTED) {
+        run_model_cancel(run);
+        run_finish(run, "CANCELLED", NULL);
+        return;
+    }
     model_result_t res;
     char *fail = NULL;
     if (result != HTTP_CALL_OK)
@@ -111,6 +134,10 @@ static void on_done(void *ud, int result, long status, const char *err, const ch
 void run_model_turn(run_t *run)
 {
     const run_env_t *env = &run->env;
+    if (run->cancel_requested) {
+        run_finish(run, "CANCELLED", NULL);
+        return;
+    }
     /* Past the limit the tools stay declared (Anthropic refuses tool
      * results without them) but the model may not call them. */
     int has_tools = json_array_size(run->tool_schemas) > 0;
@@ -133,6 +160,7 @@ void run_model_turn(run_t *run)
         .stall_timeout_s = env->model_stall_timeout_s,
         .max_retries = env->model_max_retries,
         .retry_base_ms = env->model_retry_base_ms,
+        .buffer_size = env->model_buffer_size,
     };
     http_call_cbs_t cbs = {.on_data = on_data, .on_done = on_done, .ud = run};
     run->call = (text && url && run->stream) ? http_client_start(env->http, &opts, &cbs) : NULL;

@@ -193,7 +193,8 @@ static void format_date(long days, char out[16])
 {
     long y, m, d;
     civil_from_days(days, &y, &m, &d);
-    snprintf(out, 16, "%04ld-%02ld-%02ld", y, m, d);
+    /* Month and day are 1-12 and 1-31; the casts tell the compiler so. */
+    snprintf(out, 16, "%04d-%02d-%02d", (int)(y % 10000), (int)(m % 100), (int)(d % 100));
 }
 
 static int get_date(json_t *args, const char *key, long *days, char *err, size_t errlen)

@@ -110,8 +110,9 @@ static void on_end(void *ud, run_t *run)
     free(ar);
 }
 
-/* The client left or reads too slowly. The cancel goes through the inbox,
- * so it never runs inside the write that noticed. */
+/* The client left or reads too slowly. Never cancelled right here (this
+ * may be inside the run's own event): the run stops at its next bytes, and
+ * the inbox reaches it if it is quiet. */
 static void on_sse_close(void *ud, http_sse_close_t why)
 {
     api_run_t *ar = ud;
@@ -119,8 +120,27 @@ static void on_sse_close(void *ud, http_sse_close_t why)
     if (why == HTTP_SSE_TOO_SLOW)
         log_json(LOG_WARN, "SSE reader cut off: too slow",
                  json_pack("{s:s, s:s}", "run_id", ar->run_id, "workspace_id", ar->ws));
-    if (!ar->background)
-        live_runs_cancel(ar->loop->app->live, ar->ws, ar->run_id);
+    if (ar->run != NULL)
+        run_resume(ar->run); /* a paused run must go on: to its end or its cancel */
+    if (ar->background)
+        return;
+    if (ar->run != NULL)
+        run_cancel_soon(ar->run, why == HTTP_SSE_TOO_SLOW ? "the client read too slowly"
+                                                          : "the client disconnected");
+    live_runs_cancel(ar->loop->app->live, ar->ws, ar->run_id);
+}
+
+static int is_backlogged(void *ud)
+{
+    api_run_t *ar = ud;
+    return ar->sse != NULL && ar->sse_open && http_sse_backlogged(ar->sse);
+}
+
+static void on_sse_drain(void *ud)
+{
+    api_run_t *ar = ud;
+    if (ar->run != NULL)
+        run_resume(ar->run);
 }
 
 /* ---- POST /agents/{agent_id}/runs ---- */
@@ -157,6 +177,9 @@ static run_env_t run_env(app_loop_t *loop, uv_loop_t *uvloop)
         .model_stall_timeout_s = cfg->model_stall_timeout_s,
         .model_max_retries = cfg->model_max_retries,
         .model_retry_base_ms = cfg->model_retry_base_ms,
+        /* A model chunk becomes about 2.5 times its size in frames: an
+         * eighth of the SSE cap keeps one chunk's frames under the cap. */
+        .model_buffer_size = (long)(cfg->sse_max_buffer / 8),
     };
 }
 
@@ -169,7 +192,9 @@ static int attach_client(http_request_t *r, api_run_t *ar, const run_input_t *in
     if (in->stream) {
         http_sse_opts_t o = {.max_buffer = cfg->sse_max_buffer,
                              .ping_ms = cfg->sse_ping_ms,
+                             .stall_ms = cfg->sse_stall_ms,
                              .on_close = on_sse_close,
+                             .on_drain = on_sse_drain,
                              .ud = ar};
         ar->sse = http_sse_start(r, &o);
         ar->sse_open = ar->sse != NULL;
@@ -224,7 +249,8 @@ static void start_run(http_request_t *r, const agent_def_t *agent, const run_inp
                       .session_id = session,
                       .run_id = ar->run_id,
                       .message = in->message};
-    run_sink_t sink = {.on_event = on_event, .on_end = on_end, .ud = ar};
+    run_sink_t sink = {
+        .on_event = on_event, .on_end = on_end, .backlogged = is_backlogged, .ud = ar};
     ar->run = run_start(&env, &p, &sink);
     if (ar->run == NULL) /* out of memory: end what was attached */
         on_end(ar, NULL);

@@ -113,6 +113,7 @@ static void load_runs(loader_t *l, config_t *cfg)
         (int)get_int(l, "MAX_CONCURRENT_RUNS_PER_WORKSPACE", 10, 1, 100000);
     cfg->sse_max_buffer = (size_t)get_int(l, "SSE_MAX_BUFFER_BYTES", 1 << 20, 1024, 1LL << 30);
     cfg->sse_ping_ms = (int)get_int(l, "SSE_PING_SECONDS", 15, 1, 3600) * 1000;
+    cfg->sse_stall_ms = (int)get_int(l, "SSE_STALL_SECONDS", 10, 1, 3600) * 1000;
     cfg->model_connect_timeout_s = (int)get_int(l, "MODEL_CONNECT_TIMEOUT_SECONDS", 10, 1, 600);
     cfg->model_stall_timeout_s = (int)get_int(l, "MODEL_STALL_TIMEOUT_SECONDS", 60, 1, 3600);
     cfg->model_max_retries = (int)get_int(l, "MODEL_MAX_RETRIES", 3, 0, 10);

@@ -36,6 +36,7 @@ typedef struct config {
     int max_runs_per_workspace;  /* MAX_CONCURRENT_RUNS_PER_WORKSPACE */
     size_t sse_max_buffer;       /* SSE_MAX_BUFFER_BYTES */
     int sse_ping_ms;             /* SSE_PING_SECONDS */
+    int sse_stall_ms;            /* SSE_STALL_SECONDS */
     int model_connect_timeout_s; /* MODEL_CONNECT_TIMEOUT_SECONDS */
     int model_stall_timeout_s;   /* MODEL_STALL_TIMEOUT_SECONDS */
     int model_max_retries;       /* MODEL_MAX_RETRIES */

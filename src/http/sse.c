@@ -13,12 +13,16 @@ struct http_sse {
     char *pending;
     size_t pending_len, pending_cap;
     size_t max_buffer;
-    int ping_ms;
-    int sending, ended, closed;
-    uint64_t last_write_ms;
+    int ping_ms, stall_ms;
+    int sending, ended, closed, backlogged;
+    uint64_t last_write_ms; /* a write started */
+    uint64_t last_done_ms;  /* a write completed: the client is reading */
     void (*on_close)(void *ud, http_sse_close_t why);
+    void (*on_drain)(void *ud);
     void *ud;
 };
+
+#define SSE_TICK_MS 500
 
 static void sse_release(http_sse_t *s)
 {
@@ -61,13 +65,29 @@ static void flush(http_sse_t *s)
     h2o_send(s->req, &buf, buf.len > 0 ? 1 : 0, state);
 }
 
+static size_t queued(const http_sse_t *s)
+{
+    return s->pending_len + s->inflight_len;
+}
+
+int http_sse_backlogged(const http_sse_t *s)
+{
+    return queued(s) >= s->max_buffer / 4;
+}
+
 static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
 {
     (void)req;
     http_sse_t *s = (http_sse_t *)gen;
     s->sending = 0;
     s->inflight_len = 0;
+    s->last_done_ms = uv_now(s->ping.loop);
     flush(s);
+    if (s->backlogged && queued(s) < s->max_buffer / 8 && !s->closed) {
+        s->backlogged = 0;
+        if (s->on_drain != NULL)
+            s->on_drain(s->ud);
+    }
 }
 
 static void on_stop(h2o_generator_t *gen, h2o_req_t *req)
@@ -89,10 +109,17 @@ static void on_timer_closed(uv_handle_t *h)
     sse_release(h->data);
 }
 
-static void on_ping(uv_timer_t *t)
+/* A reader that takes nothing for stall_ms while bytes wait is cut off;
+ * a silent stream gets a ping. */
+static void on_tick(uv_timer_t *t)
 {
     http_sse_t *s = t->data;
-    if (uv_now(t->loop) - s->last_write_ms >= (uint64_t)s->ping_ms)
+    uint64_t now = uv_now(t->loop);
+    if (s->stall_ms > 0 && s->sending && now - s->last_done_ms >= (uint64_t)s->stall_ms) {
+        close_early(s, HTTP_SSE_TOO_SLOW);
+        return;
+    }
+    if (s->ping_ms > 0 && now - s->last_write_ms >= (uint64_t)s->ping_ms)
         http_sse_comment(s, "ping");
 }
 
@@ -108,13 +135,15 @@ http_sse_t *http_sse_start(http_request_t *r, const http_sse_opts_t *opts)
     s->refs = 3;
     s->max_buffer = opts->max_buffer;
     s->ping_ms = opts->ping_ms;
+    s->stall_ms = opts->stall_ms;
     s->on_close = opts->on_close;
+    s->on_drain = opts->on_drain;
     s->ud = opts->ud;
     uv_timer_init(req->conn->ctx->loop, &s->ping);
     s->ping.data = s;
-    s->last_write_ms = uv_now(s->ping.loop);
-    if (s->ping_ms > 0)
-        uv_timer_start(&s->ping, on_ping, (uint64_t)s->ping_ms, (uint64_t)s->ping_ms);
+    s->last_write_ms = s->last_done_ms = uv_now(s->ping.loop);
+    if (s->ping_ms > 0 || s->stall_ms > 0)
+        uv_timer_start(&s->ping, on_tick, SSE_TICK_MS, SSE_TICK_MS);
     http_sse_t **slot = h2o_mem_alloc_shared(&req->pool, sizeof(*slot), on_request_disposed);
     *slot = s;
     req->res.status = 200;
@@ -160,6 +189,8 @@ static int append(http_sse_t *s, const char *const *parts, const size_t *lens, s
         s->pending_len += lens[i];
     }
     flush(s);
+    if (http_sse_backlogged(s))
+        s->backlogged = 1;
     return 0;
 }
 

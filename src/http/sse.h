@@ -20,8 +20,12 @@ typedef enum {
 typedef struct http_sse_opts {
     size_t max_buffer; /* bytes queued before a reader counts as too slow */
     int ping_ms;       /* a ": ping" after this long without a write; 0: never */
+    int stall_ms;      /* queued bytes and no write done this long: too slow */
     /* Called once when the stream is over early (never after http_sse_end). */
     void (*on_close)(void *ud, http_sse_close_t why);
+    /* Called when the queue, once backlogged, has drained below half of
+     * the high-water mark: the producer may go on. May be NULL. */
+    void (*on_drain)(void *ud);
     void *ud;
 } http_sse_opts_t;
 
@@ -32,6 +36,10 @@ http_sse_t *http_sse_start(http_request_t *r, const http_sse_opts_t *opts);
 int http_sse_event(http_sse_t *s, const char *name, const char *data, size_t len);
 /* Queues a ": <text>" comment line. */
 int http_sse_comment(http_sse_t *s, const char *text);
+/* 1 while a quarter of max_buffer or more waits for the client: a producer
+ * that can wait should (and hear on_drain), so the cap is for those that
+ * cannot. */
+int http_sse_backlogged(const http_sse_t *s);
 /* Ends the stream after what is queued, and lets go of s. */
 void http_sse_end(http_sse_t *s);
 

@@ -208,7 +208,20 @@ static uint64_t now_ms(void)
 
 /* ---- a recorder for one call ---- */
 
-enum { ACT_NONE, ACT_CANCEL_SELF, ACT_ABORT, ACT_FREE_CLIENT, ACT_START_OTHER };
+enum {
+    ACT_NONE,
+    ACT_CANCEL_SELF,
+    ACT_ABORT,
+    ACT_FREE_CLIENT,
+    ACT_START_OTHER,
+    ACT_RESUME_OTHER,
+    ACT_RESUME_CANCEL_OTHER,
+    ACT_RESUME_FREE,
+};
+
+/* PAUSE_ALTERNATE: every other delivery is refused once; PAUSE_FIRST: only
+ * the first. A refused delivery is resumed pause_ms later (never when 0). */
+enum { PAUSE_NONE, PAUSE_ALTERNATE, PAUSE_FIRST };
 
 typedef struct fx fx_t;
 
@@ -228,6 +241,13 @@ typedef struct rec {
     const char *other_key;
     struct rec *cancel_on_done;
     int free_on_done;
+    int pause_mode;
+    uint64_t pause_ms;
+    uv_timer_t pacer; /* resumes the call; initialised by pace() */
+    int pacer_on;
+    buf_t held;     /* the refused bytes, to compare with their redelivery */
+    int redelivery; /* the next delivery must start with held */
+    int pauses, resumes;
 } rec_t;
 
 struct fx {
@@ -250,10 +270,76 @@ typedef struct req {
 
 static http_call_t *start(fx_t *fx, rec_t *r, const req_t *q);
 
-static int rec_on_data(void *ud, const char *p, size_t len)
+static void on_pacer(uv_timer_t *t)
+{
+    rec_t *r = t->data;
+    assert_true(http_call_paused(r->call));
+    http_call_resume(r->call);
+    r->resumes++;
+    /* The held bytes came back inside the resume and were taken. */
+    assert_int_equal(r->redelivery, 0);
+    if (r->done)
+        return; /* ended inside the resume (an abort): the call is gone */
+    assert_false(http_call_paused(r->call));
+    http_call_resume(r->call); /* not paused: nothing happens */
+}
+
+static void pace(fx_t *fx, rec_t *r, int mode, uint64_t pause_ms)
+{
+    r->pause_mode = mode;
+    r->pause_ms = pause_ms;
+    uv_timer_init(&fx->loop, &r->pacer);
+    r->pacer.data = r;
+    r->pacer_on = 1;
+}
+
+/* 1 when this delivery is refused (paused). */
+static int rec_pause(rec_t *r, const char *p, size_t len)
+{
+    if (r->redelivery) {
+        /* The refused bytes come first, unchanged; more may follow them. */
+        assert_true(len >= r->held.len);
+        assert_memory_equal(p, r->held.p, r->held.len);
+        r->redelivery = 0;
+        r->held.len = 0;
+        return 0;
+    }
+    int refuse = r->pause_mode == PAUSE_ALTERNATE
+                     ? r->data_calls % 2 == 0
+                     : r->pause_mode == PAUSE_FIRST && r->data_calls == 0;
+    if (!refuse)
+        return 0;
+    buf_write((char *)p, 1, len, &r->held);
+    r->redelivery = 1;
+    r->pauses++;
+    if (r->pause_ms)
+        uv_timer_start(&r->pacer, on_pacer, r->pause_ms, 0);
+    return 1;
+}
+
+static void resume_other(rec_t *r, int cancel, int free_client)
+{
+    assert_true(http_call_paused(r->other->call));
+    http_call_resume(r->other->call);
+    /* Inside a curl callback: deferred, the held bytes wait. */
+    assert_int_equal(r->other->redelivery, 1);
+    assert_true(http_call_paused(r->other->call));
+    if (cancel)
+        http_call_cancel(r->other->call);
+    if (free_client) {
+        http_client_free(r->fx->client);
+        r->fx->client = NULL;
+    }
+}
+
+static int in_on_data; /* curl must never nest body callbacks */
+
+static int rec_on_data_inner(void *ud, const char *p, size_t len)
 {
     rec_t *r = ud;
     assert_int_equal(r->done, 0);
+    if (rec_pause(r, p, len))
+        return HTTP_DATA_PAUSE;
     buf_write((char *)p, 1, len, &r->data);
     if (r->data_calls++ > 0)
         return 0;
@@ -272,8 +358,22 @@ static int rec_on_data(void *ud, const char *p, size_t len)
         assert_non_null(start(r->fx, r->other, &q));
         return 0;
     }
+    case ACT_RESUME_OTHER:
+    case ACT_RESUME_CANCEL_OTHER:
+    case ACT_RESUME_FREE:
+        resume_other(r, r->act == ACT_RESUME_CANCEL_OTHER, r->act == ACT_RESUME_FREE);
+        return 0;
     }
     return 0;
+}
+
+static int rec_on_data(void *ud, const char *p, size_t len)
+{
+    assert_int_equal(in_on_data, 0);
+    in_on_data = 1;
+    int rc = rec_on_data_inner(ud, p, len);
+    in_on_data = 0;
+    return rc;
 }
 
 static void rec_on_done(void *ud, int result, long status, const char *err, const char *body,
@@ -370,11 +470,17 @@ static int loop_dead(void *arg)
 static int teardown(void **state)
 {
     fx_t *fx = *state;
+    in_on_data = 0; /* a failed assert may have left it set */
+    for (size_t i = 0; i < sizeof(fx->recs) / sizeof(fx->recs[0]); i++)
+        if (fx->recs[i].pacer_on)
+            uv_close((uv_handle_t *)&fx->recs[i].pacer, NULL);
     http_client_free(fx->client);
     assert_int_equal(run_until(&fx->loop, loop_dead, &fx->loop, 5000), 0);
     assert_int_equal(uv_loop_close(&fx->loop), 0);
-    for (size_t i = 0; i < sizeof(fx->recs) / sizeof(fx->recs[0]); i++)
+    for (size_t i = 0; i < sizeof(fx->recs) / sizeof(fx->recs[0]); i++) {
         free(fx->recs[i].data.p);
+        free(fx->recs[i].held.p);
+    }
     free(fx);
     return 0;
 }
@@ -851,6 +957,230 @@ static void test_get_and_bad_urls(void **state)
     assert_int_equal(http_client_active(fx->client), 0);
 }
 
+/* ---- back-pressure: pause and resume ---- */
+
+/* The stream with every digit run as '#': ids and timestamps differ from
+ * one request to the next. */
+static char *normalized(const buf_t *b)
+{
+    char *out = malloc(b->len + 1);
+    size_t n = 0;
+    assert_non_null(out);
+    for (size_t i = 0; i < b->len; i++) {
+        int digit = b->p[i] >= '0' && b->p[i] <= '9';
+        if (!digit || n == 0 || out[n - 1] != '#')
+            out[n++] = digit ? '#' : b->p[i];
+    }
+    out[n] = '\0';
+    return out;
+}
+
+static int both_done(void *arg)
+{
+    rec_t *r = arg;
+    return r[0].done && r[1].done;
+}
+
+static const char *const PACED_STEP =
+    "[{\"text\":\"one two three four five six seven eight nine ten eleven twelve thirteen "
+    "fourteen fifteen sixteen seventeen eighteen nineteen twenty\",\"chunk_delay_ms\":10}]";
+
+static void test_pause_every_other_chunk(void **state)
+{
+    fx_t *fx = *state;
+    rec_t *ref = &fx->recs[0], *r = &fx->recs[1];
+    script("sk-test-pace-ref", PACED_STEP);
+    script("sk-test-pace", PACED_STEP);
+    pace(fx, r, PAUSE_ALTERNATE, 50);
+    req_t qr = {.key = "sk-test-pace-ref"}, q = {.key = "sk-test-pace"};
+    assert_non_null(start(fx, ref, &qr));
+    assert_non_null(start(fx, r, &q));
+    assert_int_equal(run_until(&fx->loop, both_done, fx->recs, 10000), 0);
+    assert_int_equal(ref->result, HTTP_CALL_OK);
+    assert_int_equal(r->result, HTTP_CALL_OK);
+    assert_int_equal(r->status, 200);
+    assert_string_equal(r->err, "");
+    assert_true(r->pauses >= 3);
+    assert_int_equal(r->resumes, r->pauses);
+    assert_true(r->t_done - r->t0 >= (uint64_t)r->pauses * 50);
+    /* Every byte once, in order: the same stream as without pauses. */
+    char *want = normalized(&ref->data), *got = normalized(&r->data);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+    assert_int_equal(count_of(r->data.p, "data: "), 24);
+    assert_int_equal(http_client_active(fx->client), 0);
+    assert_false(http_call_paused(NULL));
+    http_call_resume(NULL);
+}
+
+static void test_pause_longer_than_stall_timeout(void **state)
+{
+    fx_t *fx = *state;
+    rec_t *r = &fx->recs[0];
+    script("sk-test-pstall", "[{\"text\":\"a b c d\",\"chunk_delay_ms\":50}]");
+    pace(fx, r, PAUSE_FIRST, 2500);
+    req_t q = {.key = "sk-test-pstall", .stall_s = 1};
+    assert_non_null(start(fx, r, &q));
+    assert_int_equal(run_until(&fx->loop, rec_done, r, 8000), 0);
+    if (r->result != HTTP_CALL_OK)
+        fail_msg("result %d: %s", r->result, r->err);
+    assert_int_equal(r->pauses, 1);
+    assert_int_equal(r->resumes, 1);
+    assert_true(r->t_done - r->t0 >= 2500);
+    /* role, 4 words, finish, usage, [DONE] */
+    assert_int_equal(count_of(r->data.p, "data: "), 8);
+    assert_int_equal(request_count("sk-test-pstall"), 1);
+}
+
+static void test_total_timeout_applies_while_paused(void **state)
+{
+    fx_t *fx = *state;
+    rec_t *r = &fx->recs[0];
+    script("sk-test-ptotal", "[{\"text\":\"a b c d\"}]");
+    pace(fx, r, PAUSE_FIRST, 0);
+    req_t q = {.key = "sk-test-ptotal", .total_ms = 800};
+    assert_non_null(start(fx, r, &q));
+    assert_int_equal(run_until(&fx->loop, rec_done, r, 5000), 0);
+    assert_int_equal(r->result, HTTP_CALL_FAILED);
+    assert_int_equal(r->status, 200);
+    assert_true(r->err[0] != '\0');
+    assert_true(r->t_done - r->t0 >= 750);
+    assert_true(r->t_done - r->t0 < 2000);
+    assert_int_equal(r->data.len, 0);
+}
+
+static int first_paused(void *arg)
+{
+    return http_call_paused(((rec_t *)arg)->call);
+}
+
+/* a pauses on its first bytes; b, started then, acts on a from inside
+ * its own on_data. */
+static void start_paused_and_other(fx_t *fx, const char *key_a, const char *key_b, int act)
+{
+    rec_t *a = &fx->recs[0], *b = &fx->recs[1];
+    script(key_a, "[{\"text\":\"held back\"}]");
+    script(key_b, "[{\"text\":\"a b c d e f\",\"chunk_delay_ms\":50}]");
+    pace(fx, a, PAUSE_FIRST, 0);
+    req_t qa = {.key = key_a}, qb = {.key = key_b};
+    assert_non_null(start(fx, a, &qa));
+    assert_int_equal(run_until(&fx->loop, first_paused, a, 5000), 0);
+    /* Paused: neither the watchdog nor curl end it meanwhile. */
+    run_until(&fx->loop, NULL, NULL, 200);
+    assert_true(http_call_paused(a->call));
+    assert_int_equal(a->data.len, 0);
+    b->act = act;
+    b->other = a;
+    assert_non_null(start(fx, b, &qb));
+}
+
+static void test_resume_from_another_on_data(void **state)
+{
+    fx_t *fx = *state;
+    rec_t *a = &fx->recs[0], *b = &fx->recs[1];
+    start_paused_and_other(fx, "sk-test-pres-a", "sk-test-pres-b", ACT_RESUME_OTHER);
+    assert_int_equal(run_until(&fx->loop, both_done, fx->recs, 5000), 0);
+    assert_int_equal(a->result, HTTP_CALL_OK);
+    assert_int_equal(b->result, HTTP_CALL_OK);
+    assert_int_equal(a->pauses, 1);
+    assert_non_null(strstr(a->data.p, "\" back\""));
+    assert_non_null(strstr(a->data.p, "data: [DONE]"));
+    assert_true(a->t_done >= b->t0);
+}
+
+static void test_abort_on_redelivery(void **state)
+{
+    fx_t *fx = *state;
+    rec_t *r = &fx->recs[0];
+    script("sk-test-pabort", "[{\"text\":\"a b c d e f\",\"chunk_delay_ms\":20}]");
+    pace(fx, r, PAUSE_FIRST, 50);
+    r->act = ACT_ABORT;
+    req_t q = {.key = "sk-test-pabort", .max_retries = 2};
+    assert_non_null(start(fx, r, &q));
+    assert_int_equal(run_until(&fx->loop, rec_done, r, 5000), 0);
+    assert_int_equal(r->done, 1);
+    assert_int_equal(r->result, HTTP_CALL_ABORTED);
+    assert_int_equal(r->data_calls, 1);
+    run_until(&fx->loop, NULL, NULL, 200);
+    assert_int_equal(r->done, 1);
+    assert_int_equal(r->data_calls, 1);
+    assert_int_equal(request_count("sk-test-pabort"), 1);
+}
+
+static void test_cancel_while_paused(void **state)
+{
+    fx_t *fx = *state;
+    rec_t *r = &fx->recs[0];
+    script("sk-test-pcancel", "[{\"text\":\"a b c d e f\",\"chunk_delay_ms\":20}]");
+    pace(fx, r, PAUSE_FIRST, 0);
+    req_t q = {.key = "sk-test-pcancel"};
+    assert_non_null(start(fx, r, &q));
+    assert_int_equal(run_until(&fx->loop, first_paused, r, 5000), 0);
+    http_call_cancel(r->call);
+    assert_int_equal(http_client_active(fx->client), 0);
+    run_until(&fx->loop, NULL, NULL, 300);
+    assert_int_equal(r->done, 0);
+    assert_int_equal(r->data.len, 0);
+}
+
+static void test_resume_then_cancel_inside_on_data(void **state)
+{
+    fx_t *fx = *state;
+    rec_t *a = &fx->recs[0], *b = &fx->recs[1];
+    start_paused_and_other(fx, "sk-test-prc-a", "sk-test-prc-b", ACT_RESUME_CANCEL_OTHER);
+    assert_int_equal(run_until(&fx->loop, rec_done, b, 5000), 0);
+    assert_int_equal(b->result, HTTP_CALL_OK);
+    run_until(&fx->loop, NULL, NULL, 200);
+    /* The cancel won over the deferred resume: a got nothing, no on_done. */
+    assert_int_equal(a->done, 0);
+    assert_int_equal(a->data.len, 0);
+    assert_int_equal(http_client_active(fx->client), 0);
+}
+
+static int two_paused(void *arg)
+{
+    rec_t *r = arg;
+    return http_call_paused(r[0].call) && http_call_paused(r[1].call);
+}
+
+static void test_free_while_paused(void **state)
+{
+    fx_t *fx = *state;
+    script("sk-test-pfree", "[{\"text\":\"a b c d\"},{\"text\":\"a b c d\"},"
+                            "{\"text\":\"a b c d e f g h\",\"chunk_delay_ms\":100}]");
+    req_t q = {.key = "sk-test-pfree"};
+    for (int i = 0; i < 3; i++) {
+        if (i < 2)
+            pace(fx, &fx->recs[i], PAUSE_FIRST, 0);
+        assert_non_null(start(fx, &fx->recs[i], &q));
+    }
+    assert_int_equal(run_until(&fx->loop, two_paused, fx->recs, 5000), 0);
+    http_client_free(fx->client);
+    fx->client = NULL;
+    for (int i = 0; i < 2; i++)
+        uv_close((uv_handle_t *)&fx->recs[i].pacer, NULL);
+    for (int i = 0; i < 2; i++)
+        fx->recs[i].pacer_on = 0;
+    assert_int_equal(run_until(&fx->loop, loop_dead, &fx->loop, 5000), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(fx->recs[i].done, 0);
+}
+
+static void test_free_with_resume_pending(void **state)
+{
+    fx_t *fx = *state;
+    rec_t *a = &fx->recs[0], *b = &fx->recs[1];
+    start_paused_and_other(fx, "sk-test-prf-a", "sk-test-prf-b", ACT_RESUME_FREE);
+    uv_close((uv_handle_t *)&a->pacer, NULL);
+    a->pacer_on = 0;
+    assert_int_equal(run_until(&fx->loop, loop_dead, &fx->loop, 5000), 0);
+    assert_null(fx->client);
+    assert_int_equal(a->done, 0);
+    assert_int_equal(b->done, 0);
+    assert_int_equal(a->data.len, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -877,6 +1207,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_free_from_inside_on_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_from_inside_on_done, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_and_bad_urls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_every_other_chunk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_longer_than_stall_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_total_timeout_applies_while_paused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_from_another_on_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abort_on_redelivery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_while_paused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_then_cancel_inside_on_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_while_paused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_with_resume_pending, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
