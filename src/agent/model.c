@@ -191,6 +191,34 @@ json_t *model_request_body(const model_config_t *cfg, const json_t *messages, co
     return model_openai_body(cfg, messages, tools);
 }
 
+struct curl_slist *model_headers(const char *const *fixed, size_t n, const char *auth_prefix,
+                                 const char *api_key)
+{
+    struct curl_slist *h = NULL, *next;
+    for (size_t i = 0; i < n; i++) {
+        if ((next = curl_slist_append(h, fixed[i])) == NULL)
+            goto fail;
+        h = next;
+    }
+    if (api_key) {
+        size_t len = strlen(auth_prefix) + strlen(api_key) + 1;
+        char *line = malloc(len);
+        if (!line)
+            goto fail;
+        snprintf(line, len, "%s%s", auth_prefix, api_key);
+        next = curl_slist_append(h, line);
+        memset(line, 0, len);
+        free(line);
+        if (!next)
+            goto fail;
+        h = next;
+    }
+    return h;
+fail:
+    curl_slist_free_all(h);
+    return NULL;
+}
+
 void model_request_forbid_tools(const model_config_t *cfg, json_t *body)
 {
     if (cfg->kind == MODEL_ANTHROPIC)

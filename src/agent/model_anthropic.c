@@ -206,33 +206,10 @@ json_t *model_anthropic_body(const model_config_t *cfg, const json_t *messages, 
 
 struct curl_slist *model_anthropic_headers(const char *api_key)
 {
-    struct curl_slist *h = NULL, *n;
-    const char *fixed[] = {"content-type: application/json", "accept: text/event-stream",
-                           "anthropic-version: 2023-06-01"};
-    for (size_t i = 0; i < 3; i++) {
-        n = curl_slist_append(h, fixed[i]);
-        if (!n)
-            goto fail;
-        h = n;
-    }
-    if (api_key) {
-        size_t len = strlen("x-api-key: ") + strlen(api_key) + 1;
-        char *line = malloc(len);
-        if (!line)
-            goto fail;
-        strcpy(line, "x-api-key: ");
-        strcat(line, api_key);
-        n = curl_slist_append(h, line);
-        memset(line, 0, len);
-        free(line);
-        if (!n)
-            goto fail;
-        h = n;
-    }
-    return h;
-fail:
-    curl_slist_free_all(h);
-    return NULL;
+    static const char *const fixed[] = {"content-type: application/json",
+                                        "accept: text/event-stream",
+                                        "anthropic-version: 2023-06-01"};
+    return model_headers(fixed, 3, "x-api-key: ", api_key);
 }
 
 /* ---- stream ---- */

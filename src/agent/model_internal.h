@@ -80,6 +80,10 @@ int model_stream_set_stop(model_stream_t *s, const char *reason);
 
 /* Provider hooks. Each event handler returns 0, or -1 after failing s. */
 json_t *model_openai_body(const model_config_t *cfg, const json_t *messages, const json_t *tools);
+/* The fixed headers, then auth_prefix + api_key when there is a key (the
+ * line is wiped after curl copies it). NULL when out of memory. */
+struct curl_slist *model_headers(const char *const *fixed, size_t n, const char *auth_prefix,
+                                 const char *api_key);
 struct curl_slist *model_openai_headers(const char *api_key);
 int model_openai_event(model_stream_t *s, const char *event, const char *data, size_t len);
 

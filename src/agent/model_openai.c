@@ -154,32 +154,9 @@ json_t *model_openai_body(const model_config_t *cfg, const json_t *messages, con
 
 struct curl_slist *model_openai_headers(const char *api_key)
 {
-    struct curl_slist *h = NULL, *n;
-    const char *fixed[] = {"Content-Type: application/json", "Accept: text/event-stream"};
-    for (size_t i = 0; i < 2; i++) {
-        n = curl_slist_append(h, fixed[i]);
-        if (!n)
-            goto fail;
-        h = n;
-    }
-    if (api_key) {
-        size_t len = strlen("Authorization: Bearer ") + strlen(api_key) + 1;
-        char *line = malloc(len);
-        if (!line)
-            goto fail;
-        strcpy(line, "Authorization: Bearer ");
-        strcat(line, api_key);
-        n = curl_slist_append(h, line);
-        memset(line, 0, len);
-        free(line);
-        if (!n)
-            goto fail;
-        h = n;
-    }
-    return h;
-fail:
-    curl_slist_free_all(h);
-    return NULL;
+    static const char *const fixed[] = {"Content-Type: application/json",
+                                        "Accept: text/event-stream"};
+    return model_headers(fixed, 2, "Authorization: Bearer ", api_key);
 }
 
 /* ---- stream ---- */

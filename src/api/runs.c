@@ -305,19 +305,7 @@ static void cancel_reply(http_request_t *r, api_job_t *job)
 /* A job on the run named by the path (agent id in id, run id in id2). */
 static api_job_t *run_job(http_request_t *r, store_work_fn work, api_reply_fn reply)
 {
-    char *agent = api_path_id(r, 0, API_ID_MAX - 1);
-    char *run = agent ? api_path_id(r, 1, API_ID_MAX - 1) : NULL;
-    if (run == NULL)
-        return NULL;
-    api_job_t *job = api_job_new(r, work, reply);
-    if (job == NULL) {
-        http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
-        return NULL;
-    }
-    strcpy(job->id, agent);
-    strcpy(job->id2, run);
-    job->not_found = "Run not found";
-    return job;
+    return api_path_job(r, work, reply, "Run not found");
 }
 
 void runs_cancel(http_request_t *r)

@@ -197,17 +197,7 @@ static void runs_reply(http_request_t *r, api_job_t *job)
 /* A job on the session named by the path. */
 static api_job_t *session_job(http_request_t *r, store_work_fn work, api_reply_fn reply)
 {
-    char *id = api_path_id(r, 0, API_ID_MAX - 1);
-    if (id == NULL)
-        return NULL;
-    api_job_t *job = api_job_new(r, work, reply);
-    if (job == NULL) {
-        http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
-        return NULL;
-    }
-    strcpy(job->id, id);
-    job->not_found = NOT_FOUND;
-    return job;
+    return api_path_job(r, work, reply, NOT_FOUND);
 }
 
 void sessions_get(http_request_t *r)

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "api/app.h"
+#include "api/body.h"
 #include "api/store_job.h"
 #include "api/tenant.h"
 #include "core/log.h"
@@ -36,6 +37,26 @@ void api_job_free(api_job_t *job)
     json_decref(job->out);
     json_decref(job->out2);
     free(job);
+}
+
+api_job_t *api_path_job(http_request_t *r, store_work_fn work, api_reply_fn reply,
+                        const char *not_found)
+{
+    char *ids[2] = {NULL, NULL};
+    for (size_t i = 0; i < r->nparams && i < 2; i++)
+        if ((ids[i] = api_path_id(r, i, API_ID_MAX - 1)) == NULL)
+            return NULL;
+    api_job_t *job = api_job_new(r, work, reply);
+    if (job == NULL) {
+        http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
+        return NULL;
+    }
+    if (ids[0] != NULL)
+        strcpy(job->id, ids[0]);
+    if (ids[1] != NULL)
+        strcpy(job->id2, ids[1]);
+    job->not_found = not_found;
+    return job;
 }
 
 void api_reply_store_error(http_request_t *r, store_rc_t rc, const char *not_found)

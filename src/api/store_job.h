@@ -35,6 +35,10 @@ struct api_job {
 
 /* A job for r's workspace and user, with an empty object in `in`. */
 api_job_t *api_job_new(http_request_t *r, store_work_fn work, api_reply_fn reply);
+/* A job on the resource the path names: its first parameter in id, its
+ * second (if any) in id2. NULL when it has replied (422, 503). */
+api_job_t *api_path_job(http_request_t *r, store_work_fn work, api_reply_fn reply,
+                        const char *not_found);
 /* Frees a job that was not submitted (NULL is fine). */
 void api_job_free(api_job_t *job);
 /* Runs the job (job NULL: out of memory); replies 503 when it cannot be

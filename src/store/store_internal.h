@@ -131,6 +131,11 @@ void store_sql_like(store_sql_t *q, const char *substring);
 void store_sql_free(store_sql_t *q);
 
 /* Runs q (and frees it). rows, if not NULL, gets a new array. */
+/* The first row of rows (taking them), or if_none when there is none. */
+store_rc_t store_one_row(store_rc_t rc, json_t *rows, store_rc_t if_none, json_t **out);
+/* One row by key: tmpl selects "WHERE workspace_id = ? AND <key> = ?". */
+store_rc_t store_get_row(store_conn_t *c, const char *ws, const char *tmpl, const char *id,
+                         json_t **out);
 store_rc_t store_sql_exec(store_conn_t *c, store_sql_t *q, json_t **rows, long long *changes);
 /* One statement that writes, in a write transaction where the back end
  * wants one. */

@@ -49,3 +49,35 @@ json_t *store_json_first(json_t *rows)
     json_decref(rows);
     return row;
 }
+
+store_rc_t store_one_row(store_rc_t rc, json_t *rows, store_rc_t if_none, json_t **out)
+{
+    json_t *row = rc == STORE_OK ? store_json_first(rows) : NULL;
+    if (rc == STORE_OK && row == NULL)
+        rc = if_none;
+    if (out != NULL && rc == STORE_OK)
+        *out = row;
+    else
+        json_decref(row);
+    return rc;
+}
+
+store_rc_t store_get_row(store_conn_t *c, const char *ws, const char *tmpl, const char *id,
+                         json_t **out)
+{
+    if (out != NULL)
+        *out = NULL;
+    store_rc_t rc = store_check(c, ws);
+    if (rc != STORE_OK)
+        return rc;
+    if (id == NULL)
+        return STORE_ERROR;
+    store_sql_t q;
+    store_sql_init(&q, c->store);
+    store_sql_add(&q, tmpl);
+    store_sql_text(&q, ws);
+    store_sql_text(&q, id);
+    json_t *rows;
+    rc = store_sql_exec(c, &q, &rows, NULL);
+    return store_one_row(rc, rows, STORE_NOT_FOUND, out);
+}

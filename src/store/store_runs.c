@@ -8,18 +8,6 @@ static const char *const run_text_keys[] = {
     "model",      "model_provider", "owner",   NULL,
 };
 
-static store_rc_t run_row(store_rc_t rc, json_t *rows, store_rc_t if_none, json_t **out)
-{
-    json_t *row = rc == STORE_OK ? store_json_first(rows) : NULL;
-    if (rc == STORE_OK && row == NULL)
-        rc = if_none;
-    if (out != NULL && rc == STORE_OK)
-        *out = row;
-    else
-        json_decref(row);
-    return rc;
-}
-
 store_rc_t store_run_create(store_conn_t *c, const char *ws, const json_t *run, json_t **out)
 {
     const char *id, *text[9];
@@ -58,7 +46,7 @@ store_rc_t store_run_create(store_conn_t *c, const char *ws, const json_t *run, 
     store_sql_int(&q, now);
     json_t *rows;
     rc = store_sql_write(c, &q, &rows, NULL);
-    return run_row(rc, rows, STORE_CONFLICT, out);
+    return store_one_row(rc, rows, STORE_CONFLICT, out);
 }
 
 /* Adds ", key = ?" and binds the patch's value; -1 for a bad value. */
@@ -109,21 +97,8 @@ store_rc_t store_run_update(store_conn_t *c, const char *ws, const char *run_id,
 
 store_rc_t store_run_get(store_conn_t *c, const char *ws, const char *run_id, json_t **out)
 {
-    if (out != NULL)
-        *out = NULL;
-    store_rc_t rc = store_check(c, ws);
-    if (rc != STORE_OK)
-        return rc;
-    if (run_id == NULL)
-        return STORE_ERROR;
-    store_sql_t q;
-    store_sql_init(&q, c->store);
-    store_sql_add(&q, "SELECT * FROM {S}runs WHERE workspace_id = ? AND run_id = ?");
-    store_sql_text(&q, ws);
-    store_sql_text(&q, run_id);
-    json_t *rows;
-    rc = store_sql_exec(c, &q, &rows, NULL);
-    return run_row(rc, rows, STORE_NOT_FOUND, out);
+    return store_get_row(c, ws, "SELECT * FROM {S}runs WHERE workspace_id = ? AND run_id = ?",
+                         run_id, out);
 }
 
 store_rc_t store_run_list(store_conn_t *c, const char *ws, const char *session_id,

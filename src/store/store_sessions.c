@@ -7,18 +7,6 @@
 
 #define DEFAULT_LIMIT 20
 
-static store_rc_t one_row(store_rc_t rc, json_t *rows, store_rc_t if_none, json_t **out)
-{
-    json_t *row = rc == STORE_OK ? store_json_first(rows) : NULL;
-    if (rc == STORE_OK && row == NULL)
-        rc = if_none;
-    if (out != NULL && rc == STORE_OK)
-        *out = row;
-    else
-        json_decref(row);
-    return rc;
-}
-
 store_rc_t store_session_create(store_conn_t *c, const char *ws, const json_t *session,
                                 json_t **out)
 {
@@ -52,26 +40,14 @@ store_rc_t store_session_create(store_conn_t *c, const char *ws, const json_t *s
     store_sql_int(&q, now);
     json_t *rows;
     rc = store_sql_write(c, &q, &rows, NULL);
-    return one_row(rc, rows, STORE_CONFLICT, out);
+    return store_one_row(rc, rows, STORE_CONFLICT, out);
 }
 
 store_rc_t store_session_get(store_conn_t *c, const char *ws, const char *session_id, json_t **out)
 {
-    if (out != NULL)
-        *out = NULL;
-    store_rc_t rc = store_check(c, ws);
-    if (rc != STORE_OK)
-        return rc;
-    if (session_id == NULL)
-        return STORE_ERROR;
-    store_sql_t q;
-    store_sql_init(&q, c->store);
-    store_sql_add(&q, "SELECT * FROM {S}sessions WHERE workspace_id = ? AND session_id = ?");
-    store_sql_text(&q, ws);
-    store_sql_text(&q, session_id);
-    json_t *rows;
-    rc = store_sql_exec(c, &q, &rows, NULL);
-    return one_row(rc, rows, STORE_NOT_FOUND, out);
+    return store_get_row(c, ws,
+                         "SELECT * FROM {S}sessions WHERE workspace_id = ? AND session_id = ?",
+                         session_id, out);
 }
 
 /* The WHERE clause shared by the page and its count. */
@@ -203,7 +179,7 @@ store_rc_t store_session_update(store_conn_t *c, const char *ws, const char *ses
     store_sql_text(&q, session_id);
     json_t *rows;
     rc = store_sql_write(c, &q, &rows, NULL);
-    return one_row(rc, rows, STORE_NOT_FOUND, out);
+    return store_one_row(rc, rows, STORE_NOT_FOUND, out);
 }
 
 /* In the caller's transaction. *n: sessions deleted (0 or 1). */

@@ -667,74 +667,7 @@ static void test_command_after_loop_stall(void **state)
 
 /* ---- with a private redis-server (password changes) ---- */
 
-typedef struct server {
-    char dir[64];
-    int port;
-} server_t;
-
-static void support_script(char *out, size_t n, const char *name)
-{
-    char here[1024];
-    snprintf(here, sizeof here, "%s", __FILE__);
-    for (int i = 0; i < 2; i++) { /* tests/unit/test_redis.c -> tests */
-        char *slash = strrchr(here, '/');
-        if (slash)
-            *slash = '\0';
-    }
-    snprintf(out, n, "%s/support/%s", here, name);
-}
-
-static void server_start(server_t *s, int port)
-{
-    char script[1200], cmd[1400], line[32] = "";
-    if (!s->dir[0]) {
-        snprintf(s->dir, sizeof s->dir, "/tmp/agentos-redis-XXXXXX");
-        assert_non_null(mkdtemp(s->dir));
-    }
-    support_script(script, sizeof script, "redis_start.sh");
-    if (port > 0)
-        snprintf(cmd, sizeof cmd, "sh '%s' '%s' %d", script, s->dir, port);
-    else
-        snprintf(cmd, sizeof cmd, "sh '%s' '%s'", script, s->dir);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    char *got = fgets(line, sizeof line, p);
-    int rc = pclose(p);
-    if (!got || rc != 0)
-        fail_msg("%s failed", cmd);
-    s->port = atoi(line);
-    assert_true(s->port > 0);
-}
-
-static void server_stop(server_t *s)
-{
-    char script[1200], cmd[1400];
-    support_script(script, sizeof script, "redis_stop.sh");
-    snprintf(cmd, sizeof cmd, "sh '%s' '%s'", script, s->dir);
-    assert_int_equal(system(cmd), 0);
-}
-
-static int server_setup(void **state)
-{
-    server_t *s = calloc(1, sizeof *s);
-    *state = s;
-    return s ? 0 : -1;
-}
-
-/* Runs even when the test failed, so no redis-server outlives it. */
-static int server_teardown(void **state)
-{
-    server_t *s = *state;
-    if (s->dir[0]) {
-        char cmd[128];
-        server_stop(s);
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
-        if (system(cmd) != 0)
-            return -1;
-    }
-    free(s);
-    return 0;
-}
+#include "test_redis_support.h"
 
 static int down_or_connected(void *c)
 {
