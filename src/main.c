@@ -19,7 +19,7 @@
 
 /* Stopped loops are not torn down (see http_server_wait); keeping the server
  * reachable until exit tells leak checkers its memory is not lost. */
-static http_server_t *running_server;
+static http_server_t *volatile running_server; /* volatile: the store must not be optimised away */
 
 static int load_config(config_t *cfg)
 {
