@@ -67,6 +67,7 @@ struct http_call {
     char *body;
     size_t body_len;
     long connect_ms, stall_s, retry_base_ms, retry_max_ms, buffer_size;
+    int attempted; /* easy has carried an attempt */
     int max_retries;
     uint64_t deadline; /* loop ms; 0: no total timeout */
     http_call_cbs_t cbs;
@@ -461,10 +462,21 @@ static int call_add(http_call_t *call)
     call->retry_after_ms = -1;
     call->err_len = 0;
     call->errbuf[0] = '\0';
-    curl_easy_reset(call->easy);
-    if (set_options(call) != CURLE_OK ||
-        curl_multi_add_handle(call->c->multi, call->easy) != CURLM_OK)
+    /* A fresh handle for each attempt: after a transfer, curl 7.88 refuses
+     * to change CURLOPT_BUFFERSIZE on a reset handle. */
+    if (call->attempted) {
+        curl_easy_cleanup(call->easy);
+        if ((call->easy = curl_easy_init()) == NULL)
+            return -1;
+    }
+    call->attempted = 1;
+    CURLcode so = set_options(call);
+    CURLMcode ma = so == CURLE_OK ? curl_multi_add_handle(call->c->multi, call->easy) : CURLM_OK;
+    if (so != CURLE_OK || ma != CURLM_OK) {
+        log_msg(LOG_WARN, "http call could not start: %s / %s", curl_easy_strerror(so),
+                curl_multi_strerror(ma));
         return -1;
+    }
     call->state = CALL_RUNNING;
     call->last_activity = uv_now(call->c->loop);
     uv_timer_start(&call->timer, on_watchdog, (uint64_t)call->stall_s * 1000, 0);

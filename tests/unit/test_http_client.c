@@ -258,6 +258,7 @@ struct fx {
 
 typedef struct req {
     const char *key;
+    long buffer_size;
     int anthropic;
     int max_retries;
     long stall_s;
@@ -440,6 +441,7 @@ static http_call_t *start(fx_t *fx, rec_t *r, const req_t *q)
         .total_timeout_ms = q->total_ms,
         .max_retries = q->max_retries,
         .retry_base_ms = q->retry_base_ms,
+        .buffer_size = q->buffer_size,
     };
     http_call_cbs_t cbs = {.on_data = rec_on_data, .on_done = rec_on_done, .ud = r};
     r->fx = fx;
@@ -739,6 +741,22 @@ static int refusing_port(int *fd)
     assert_int_equal(bind(*fd, (struct sockaddr *)&a, sizeof(a)), 0);
     assert_int_equal(getsockname(*fd, (struct sockaddr *)&a, &alen), 0);
     return ntohs(a.sin_port);
+}
+
+/* A retry after a transfer with a small receive buffer (what a paced
+ * model stream uses): curl 7.88 refuses to set CURLOPT_BUFFERSIZE again on
+ * a reset handle, so each attempt needs a fresh one. */
+static void test_retry_with_small_buffer(void **state)
+{
+    fx_t *fx = *state;
+    rec_t *r = &fx->recs[0];
+    script("sk-test-smallbuf", "[{\"status\":500},{\"text\":\"second attempt\"}]");
+    req_t q = {
+        .key = "sk-test-smallbuf", .max_retries = 2, .retry_base_ms = 10, .buffer_size = 1024};
+    assert_non_null(start(fx, r, &q));
+    assert_int_equal(run_until(&fx->loop, rec_done, r, 5000), 0);
+    assert_int_equal(r->result, HTTP_CALL_OK);
+    assert_int_equal(request_count("sk-test-smallbuf"), 2);
 }
 
 static void test_connect_refused_retried_then_failed(void **state)
@@ -1147,13 +1165,15 @@ static int two_paused(void *arg)
 static void test_free_while_paused(void **state)
 {
     fx_t *fx = *state;
-    script("sk-test-pfree", "[{\"text\":\"a b c d\"},{\"text\":\"a b c d\"},"
-                            "{\"text\":\"a b c d e f g h\",\"chunk_delay_ms\":100}]");
-    req_t q = {.key = "sk-test-pfree"};
+    /* The running call has a queue of its own: which request takes which
+     * step of a shared queue is up to the server's threads. */
+    script("sk-test-pfree", "[{\"text\":\"a b c d\"},{\"text\":\"a b c d\"}]");
+    script("sk-test-pfree2", "[{\"text\":\"a b c d e f g h\",\"chunk_delay_ms\":100}]");
+    req_t q = {.key = "sk-test-pfree"}, slow = {.key = "sk-test-pfree2"};
     for (int i = 0; i < 3; i++) {
         if (i < 2)
             pace(fx, &fx->recs[i], PAUSE_FIRST, 0);
-        assert_non_null(start(fx, &fx->recs[i], &q));
+        assert_non_null(start(fx, &fx->recs[i], i < 2 ? &q : &slow));
     }
     assert_int_equal(run_until(&fx->loop, two_paused, fx->recs, 5000), 0);
     http_client_free(fx->client);
@@ -1187,6 +1207,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_openai_stream_delivers_every_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_anthropic_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_after_429_then_success, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_with_small_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_after_ms_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_500_exhausts_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_400_is_not_retried, setup, teardown),
