@@ -855,6 +855,8 @@ def test_provider_error_event_is_a_run_error(srv, agent, user):
 def test_connect_refused_is_a_run_error(srv, user, provider):
     end, _ = failed_run(srv, f"dead-{provider}", user, within=5.0)
     assert "could not reach the model" in end["content"], end
+    # The retries really went out: the reason is the connect error itself.
+    assert "onnect" in end["content"] and "restart" not in end["content"], end
 
 
 def test_failed_non_streamed_run_says_error(srv, oa, user):
