@@ -26,40 +26,7 @@
 
 /* ---- loop helpers ---- */
 
-typedef int (*pred_fn)(void *arg);
-
-static uv_loop_t *loop_new(void)
-{
-    uv_loop_t *l = malloc(sizeof *l);
-    assert_non_null(l);
-    assert_int_equal(uv_loop_init(l), 0);
-    return l;
-}
-
-static int pump(uv_loop_t *l, pred_fn pred, void *arg, int timeout_ms)
-{
-    uint64_t end = uv_hrtime() + (uint64_t)timeout_ms * 1000000u;
-    for (;;) {
-        uv_run(l, UV_RUN_NOWAIT);
-        if (pred && pred(arg))
-            return 0;
-        if (uv_hrtime() >= end)
-            return pred ? -1 : 0;
-        usleep(1000);
-    }
-}
-
-static int loop_idle(void *arg)
-{
-    return !uv_loop_alive(arg);
-}
-
-static void loop_finish(uv_loop_t *l)
-{
-    assert_int_equal(pump(l, loop_idle, l, 5000), 0);
-    assert_int_equal(uv_loop_close(l), 0);
-    free(l);
-}
+#include "test_redis_support.h"
 
 static int is_connected(void *c)
 {
@@ -485,8 +452,6 @@ static void test_free_with_checks_in_flight(void **state)
 }
 
 /* ---- with a private redis-server: stop it, start it again ---- */
-
-#include "test_redis_support.h"
 
 static void test_redis_restart(void **state)
 {

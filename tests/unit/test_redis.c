@@ -21,43 +21,7 @@
 
 /* ---- loop helpers ---- */
 
-typedef int (*pred_fn)(void *arg);
-
-static uv_loop_t *loop_new(void)
-{
-    uv_loop_t *l = malloc(sizeof *l);
-    assert_non_null(l);
-    assert_int_equal(uv_loop_init(l), 0);
-    return l;
-}
-
-/* Runs the loop until pred holds or timeout_ms pass; pred NULL runs it for
- * the whole time. 0 when pred held. */
-static int pump(uv_loop_t *l, pred_fn pred, void *arg, int timeout_ms)
-{
-    uint64_t end = uv_hrtime() + (uint64_t)timeout_ms * 1000000u;
-    for (;;) {
-        uv_run(l, UV_RUN_NOWAIT);
-        if (pred && pred(arg))
-            return 0;
-        if (uv_hrtime() >= end)
-            return pred ? -1 : 0;
-        usleep(1000);
-    }
-}
-
-static int loop_idle(void *arg)
-{
-    return !uv_loop_alive(arg);
-}
-
-/* Every handle and request of the client must be gone after its free. */
-static void loop_finish(uv_loop_t *l)
-{
-    assert_int_equal(pump(l, loop_idle, l, 5000), 0);
-    assert_int_equal(uv_loop_close(l), 0);
-    free(l);
-}
+#include "test_redis_support.h"
 
 static int is_connected(void *c)
 {
@@ -666,8 +630,6 @@ static void test_command_after_loop_stall(void **state)
 }
 
 /* ---- with a private redis-server (password changes) ---- */
-
-#include "test_redis_support.h"
 
 static int down_or_connected(void *c)
 {

@@ -1,12 +1,53 @@
 /* A private redis-server for the Redis tests that stop and restart it,
  * through tests/support/redis_start.sh and redis_stop.sh. Header-only, so
- * CMake does not build it as a test of its own; include it after cmocka. */
+ * CMake does not build it as a test of its own; include it after cmocka.
+ * Also a loop pump the Redis tests share. */
 #ifndef AGENTOS_TEST_REDIS_SUPPORT_H
 #define AGENTOS_TEST_REDIS_SUPPORT_H
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+typedef int (*pred_fn)(void *arg);
+
+static uv_loop_t *loop_new(void)
+{
+    uv_loop_t *l = malloc(sizeof *l);
+    assert_non_null(l);
+    assert_int_equal(uv_loop_init(l), 0);
+    return l;
+}
+
+/* Runs the loop until pred holds or timeout_ms pass; pred NULL runs it for
+ * the whole time. 0 when pred held. */
+static int pump(uv_loop_t *l, pred_fn pred, void *arg, int timeout_ms)
+{
+    uint64_t end = uv_hrtime() + (uint64_t)timeout_ms * 1000000u;
+    for (;;) {
+        uv_run(l, UV_RUN_NOWAIT);
+        if (pred && pred(arg))
+            return 0;
+        if (uv_hrtime() >= end)
+            return pred ? -1 : 0;
+        usleep(1000);
+    }
+}
+
+static int loop_idle(void *arg)
+{
+    return !uv_loop_alive(arg);
+}
+
+/* Every handle and request of the client must be gone after its free. */
+static void loop_finish(uv_loop_t *l)
+{
+    assert_int_equal(pump(l, loop_idle, l, 5000), 0);
+    assert_int_equal(uv_loop_close(l), 0);
+    free(l);
+}
 
 typedef struct server {
     char dir[64];
