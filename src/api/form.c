@@ -7,30 +7,12 @@
 #include "api/form.h"
 #include "http/reply.h"
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 static json_t *decoded(const char *s, size_t len)
 {
     char *out = malloc(len + 1);
-    size_t o = 0;
     if (out == NULL)
         return NULL;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '+')
-            out[o++] = ' ';
-        else if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else
-            out[o++] = s[i];
-    }
-    json_t *v = json_stringn(out, o);
+    json_t *v = json_stringn(out, http_url_decode(out, s, len));
     free(out);
     return v;
 }

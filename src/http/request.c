@@ -35,10 +35,8 @@ static int hexval(char c)
     return -1;
 }
 
-/* Decodes application/x-www-form-urlencoded text into the pool. */
-static char *url_decode(h2o_mem_pool_t *pool, const char *s, size_t len)
+size_t http_url_decode(char *out, const char *s, size_t len)
 {
-    char *out = h2o_mem_alloc_pool(pool, len + 1);
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '+') {
@@ -51,7 +49,7 @@ static char *url_decode(h2o_mem_pool_t *pool, const char *s, size_t len)
         }
     }
     out[o] = '\0';
-    return out;
+    return o;
 }
 
 char *http_request_query(http_request_t *r, const char *key)
@@ -69,7 +67,9 @@ char *http_request_query(http_request_t *r, const char *key)
         const char *kend = eq ? eq : pend;
         if ((size_t)(kend - q) == klen && memcmp(q, key, klen) == 0) {
             const char *v = eq ? eq + 1 : pend;
-            return url_decode(&req->pool, v, (size_t)(pend - v));
+            char *out = h2o_mem_alloc_pool(&req->pool, (size_t)(pend - v) + 1);
+            http_url_decode(out, v, (size_t)(pend - v));
+            return out;
         }
         q = pend + 1;
     }

@@ -35,6 +35,9 @@ void http_request_continue(http_request_t *r);
 char *http_request_param(http_request_t *r, size_t i);
 /* The value of header name (lower case), or {NULL, 0}. */
 h2o_iovec_t http_request_header(http_request_t *r, const char *name);
+/* Decodes application/x-www-form-urlencoded text into out (len + 1 bytes),
+ * NUL-terminated; returns the decoded length. */
+size_t http_url_decode(char *out, const char *s, size_t len);
 /* The query-string value of key, decoded into the pool, or NULL. */
 char *http_request_query(http_request_t *r, const char *key);
 

@@ -517,13 +517,5 @@ int main(void)
         cmocka_unit_test(test_free_with_checks_in_flight),
         cmocka_unit_test_setup_teardown(test_redis_restart, server_setup, server_teardown),
     };
-    int failed = cmocka_run_group_tests_name("ratelimit (no server)", offline, NULL, NULL);
-    if (!redis_url() || !redis_url()[0]) {
-        printf("SKIPPED %zu Redis-backed tests: TEST_REDIS_URL is not set "
-               "(make test sets it; or tests/support/redis_start.sh DIR prints a port)\n",
-               sizeof with_redis / sizeof with_redis[0]);
-        return failed;
-    }
-    failed += cmocka_run_group_tests_name("ratelimit (TEST_REDIS_URL)", with_redis, NULL, NULL);
-    return failed;
+    return RUN_REDIS_GROUPS("ratelimit", offline, with_redis);
 }

@@ -707,13 +707,5 @@ int main(void)
         cmocka_unit_test(test_command_after_loop_stall),
         cmocka_unit_test_setup_teardown(test_auth, server_setup, server_teardown),
     };
-    int failed = cmocka_run_group_tests_name("redis (no server)", offline, NULL, NULL);
-    if (!redis_url() || !redis_url()[0]) {
-        printf("SKIPPED %zu Redis-backed tests: TEST_REDIS_URL is not set "
-               "(make test sets it; or tests/support/redis_start.sh DIR prints a port)\n",
-               sizeof with_redis / sizeof with_redis[0]);
-        return failed;
-    }
-    failed += cmocka_run_group_tests_name("redis (TEST_REDIS_URL)", with_redis, NULL, NULL);
-    return failed;
+    return RUN_REDIS_GROUPS("redis", offline, with_redis);
 }
