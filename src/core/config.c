@@ -118,6 +118,26 @@ static void load_runs(loader_t *l, config_t *cfg)
     cfg->model_stall_timeout_s = (int)get_int(l, "MODEL_STALL_TIMEOUT_SECONDS", 60, 1, 3600);
     cfg->model_max_retries = (int)get_int(l, "MODEL_MAX_RETRIES", 3, 0, 10);
     cfg->model_retry_base_ms = (int)get_int(l, "MODEL_RETRY_BASE_MS", 500, 1, 60000);
+    cfg->run_timeout_s = (int)get_int(l, "RUN_TIMEOUT_SECONDS", 600, 1, 86400);
+    cfg->model_max_reply =
+        (size_t)get_int(l, "MODEL_MAX_REPLY_BYTES", 4 << 20, 1024, 1LL << 30);
+}
+
+static void load_limits(loader_t *l, config_t *cfg)
+{
+    cfg->max_header_bytes = (size_t)get_int(l, "MAX_HEADER_BYTES", 32 << 10, 1024, 1 << 20);
+    cfg->max_request_line = (size_t)get_int(l, "MAX_REQUEST_LINE_BYTES", 8 << 10, 256, 1 << 20);
+    if (cfg->max_request_line > cfg->max_header_bytes)
+        fail(l, "MAX_REQUEST_LINE_BYTES", "must not exceed MAX_HEADER_BYTES");
+    cfg->max_connections = (int)get_int(l, "MAX_CONNECTIONS", 10000, 1, 1000000);
+    cfg->max_reply_bytes = (size_t)get_int(l, "MAX_REPLY_BYTES", 8 << 20, 4096, 1LL << 31);
+    cfg->store_queue_max = (int)get_int(l, "STORE_QUEUE_MAX", 1024, 1, 1000000);
+    char *h2 = get_str(l, "HTTP2", "off");
+    if (h2 != NULL && strcmp(h2, "on") == 0)
+        cfg->http2 = 1;
+    else if (h2 != NULL && strcmp(h2, "off") != 0)
+        fail(l, "HTTP2", "must be on or off");
+    free(h2);
 }
 
 int config_load(config_t *cfg, const config_source_t *src, char *err, size_t errlen)
@@ -140,6 +160,7 @@ int config_load(config_t *cfg, const config_source_t *src, char *err, size_t err
     cfg->rate_limit_per_minute = (int)get_int(&l, "RATE_LIMIT_PER_MINUTE", 600, 0, 1000000);
     cfg->cors_origins = get_str(&l, "CORS_ORIGINS", NULL);
     load_runs(&l, cfg);
+    load_limits(&l, cfg);
     if (l.failed) {
         config_free(cfg);
         return -1;

@@ -42,6 +42,14 @@ typedef struct config {
     int model_max_retries;       /* MODEL_MAX_RETRIES */
     int model_retry_base_ms;     /* MODEL_RETRY_BASE_MS */
     char *cors_origins;          /* extra allowed origins, comma separated */
+    size_t max_header_bytes;     /* MAX_HEADER_BYTES: a request head, 431 past it */
+    size_t max_request_line;     /* MAX_REQUEST_LINE_BYTES: 414 past it */
+    int max_connections;         /* MAX_CONNECTIONS: open connections per process */
+    int http2;                   /* HTTP2=on: cleartext HTTP/2 (h2c) accepted */
+    size_t max_reply_bytes;      /* MAX_REPLY_BYTES: one JSON reply, 413 past it */
+    int store_queue_max;         /* STORE_QUEUE_MAX: store jobs waiting, 503 past it */
+    int run_timeout_s;           /* RUN_TIMEOUT_SECONDS: a run's deadline */
+    size_t model_max_reply;      /* MODEL_MAX_REPLY_BYTES: one model turn's reply */
 } config_t;
 
 /* Looks a name up: the process environment first, then the .env pairs. */

@@ -2,19 +2,17 @@
 #include <string.h>
 
 #include "http/sse.h"
+#include "http/sse_queue.h"
 
 struct http_sse {
     h2o_generator_t gen;
     h2o_req_t *req; /* NULL once h2o disposed of the request */
     uv_timer_t ping;
-    int refs;       /* the producer, the request, the timer handle */
-    char *inflight; /* owned by h2o between h2o_send and proceed */
-    size_t inflight_len;
-    char *pending;
-    size_t pending_len, pending_cap;
+    int refs; /* the producer, the request, the timer handle */
+    http_sse_queue_t q;
     size_t max_buffer;
     int ping_ms, stall_ms;
-    int sending, ended, closed, backlogged;
+    int ended, closed, backlogged;
     uint64_t last_write_ms; /* a write started */
     uint64_t last_done_ms;  /* a write completed: the client is reading */
     void (*on_close)(void *ud, http_sse_close_t why);
@@ -28,8 +26,7 @@ static void sse_release(http_sse_t *s)
 {
     if (--s->refs > 0)
         return;
-    free(s->inflight);
-    free(s->pending);
+    http_sse_queue_free(&s->q);
     free(s);
 }
 
@@ -45,19 +42,14 @@ static void close_early(http_sse_t *s, http_sse_close_t why)
 
 static void flush(http_sse_t *s)
 {
-    if (s->sending || s->req == NULL)
+    if (s->req == NULL)
         return;
     int final = s->ended || s->closed;
-    if (s->pending_len == 0 && !final)
+    const char *bytes;
+    size_t len;
+    if (!http_sse_queue_take(&s->q, final, &bytes, &len))
         return;
-    char *tmp = s->inflight;
-    s->inflight = s->pending;
-    s->inflight_len = s->pending_len;
-    s->pending = tmp;
-    s->pending_len = 0;
-    s->pending_cap = tmp != NULL ? s->pending_cap : 0;
-    h2o_iovec_t buf = h2o_iovec_init(s->inflight, s->inflight_len);
-    s->sending = 1;
+    h2o_iovec_t buf = h2o_iovec_init(bytes, len);
     s->last_write_ms = uv_now(s->ping.loop);
     h2o_send_state_t state = !final                   ? H2O_SEND_STATE_IN_PROGRESS
                              : s->closed && !s->ended ? H2O_SEND_STATE_ERROR
@@ -67,7 +59,7 @@ static void flush(http_sse_t *s)
 
 static size_t queued(const http_sse_t *s)
 {
-    return s->pending_len + s->inflight_len;
+    return http_sse_queue_len(&s->q);
 }
 
 int http_sse_backlogged(const http_sse_t *s)
@@ -79,8 +71,7 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
 {
     (void)req;
     http_sse_t *s = (http_sse_t *)gen;
-    s->sending = 0;
-    s->inflight_len = 0;
+    http_sse_queue_done(&s->q);
     s->last_done_ms = uv_now(s->ping.loop);
     flush(s);
     if (s->backlogged && queued(s) < s->max_buffer / 8 && !s->closed) {
@@ -115,7 +106,7 @@ static void on_tick(uv_timer_t *t)
 {
     http_sse_t *s = t->data;
     uint64_t now = uv_now(t->loop);
-    if (s->stall_ms > 0 && s->sending && now - s->last_done_ms >= (uint64_t)s->stall_ms) {
+    if (s->stall_ms > 0 && s->q.sending && now - s->last_done_ms >= (uint64_t)s->stall_ms) {
         close_early(s, HTTP_SSE_TOO_SLOW);
         return;
     }
@@ -134,6 +125,7 @@ http_sse_t *http_sse_start(http_request_t *r, const http_sse_opts_t *opts)
     s->req = req;
     s->refs = 3;
     s->max_buffer = opts->max_buffer;
+    http_sse_queue_init(&s->q, opts->max_buffer);
     s->ping_ms = opts->ping_ms;
     s->stall_ms = opts->stall_ms;
     s->on_close = opts->on_close;
@@ -157,7 +149,7 @@ http_sse_t *http_sse_start(http_request_t *r, const http_sse_opts_t *opts)
     h2o_start_response(req, &s->gen);
     /* The headers go out now, so a client sees the stream open at once. */
     h2o_iovec_t none = h2o_iovec_init(NULL, 0);
-    s->sending = 1;
+    s->q.sending = 1; /* until proceed: nothing of ours is in flight */
     h2o_send(req, &none, 0, H2O_SEND_STATE_IN_PROGRESS);
     return s;
 }
@@ -165,28 +157,20 @@ http_sse_t *http_sse_start(http_request_t *r, const http_sse_opts_t *opts)
 static int append(http_sse_t *s, const char *const *parts, const size_t *lens, size_t n)
 {
     if (s->closed || s->ended)
-        return -1;
-    size_t add = 0;
-    for (size_t i = 0; i < n; i++)
-        add += lens[i];
-    if (s->pending_len + s->inflight_len + add > s->max_buffer) {
+        return HTTP_SSE_ERR_CLOSED;
+    switch (http_sse_queue_append(&s->q, parts, lens, n)) {
+    case HTTP_SSE_Q_OK:
+        break;
+    case HTTP_SSE_Q_TOO_LARGE: /* the producer may split it or report it */
+        return HTTP_SSE_ERR_TOO_LARGE;
+    case HTTP_SSE_Q_FULL:
         close_early(s, HTTP_SSE_TOO_SLOW);
         flush(s);
-        return -1;
-    }
-    if (s->pending_len + add > s->pending_cap) {
-        size_t cap = s->pending_cap ? s->pending_cap : 4096;
-        while (cap < s->pending_len + add)
-            cap *= 2;
-        char *p = realloc(s->pending, cap);
-        if (p == NULL)
-            return -1;
-        s->pending = p;
-        s->pending_cap = cap;
-    }
-    for (size_t i = 0; i < n; i++) {
-        memcpy(s->pending + s->pending_len, parts[i], lens[i]);
-        s->pending_len += lens[i];
+        return HTTP_SSE_ERR_CLOSED;
+    case HTTP_SSE_Q_NOMEM:
+        close_early(s, HTTP_SSE_FAILED);
+        flush(s);
+        return HTTP_SSE_ERR_CLOSED;
     }
     flush(s);
     if (http_sse_backlogged(s))
@@ -215,4 +199,9 @@ void http_sse_end(http_sse_t *s)
     flush(s);
     uv_close((uv_handle_t *)&s->ping, on_timer_closed);
     sse_release(s);
+}
+
+size_t http_sse_max_frame(const http_sse_t *s)
+{
+    return s->max_buffer;
 }

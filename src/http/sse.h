@@ -15,7 +15,11 @@ typedef struct http_sse http_sse_t;
 typedef enum {
     HTTP_SSE_CLIENT_GONE = 1, /* the request ended before the stream did */
     HTTP_SSE_TOO_SLOW,        /* the reader fell more than max_buffer behind */
+    HTTP_SSE_FAILED,          /* out of memory */
 } http_sse_close_t;
+
+#define HTTP_SSE_ERR_CLOSED (-1)    /* the stream is over */
+#define HTTP_SSE_ERR_TOO_LARGE (-2) /* one frame over max_buffer: refused, stream open */
 
 typedef struct http_sse_opts {
     size_t max_buffer; /* bytes queued before a reader counts as too slow */
@@ -32,7 +36,10 @@ typedef struct http_sse_opts {
 /* Sends 200 with text/event-stream and starts the stream. */
 http_sse_t *http_sse_start(http_request_t *r, const http_sse_opts_t *opts);
 /* Queues "event: <name>\ndata: <data>\n\n"; data must be one line (compact
- * JSON). -1 once the stream is closed. */
+ * JSON). HTTP_SSE_ERR_CLOSED once the stream is closed (a queue over
+ * max_buffer closes it: the reader is too slow); HTTP_SSE_ERR_TOO_LARGE for
+ * one frame that alone exceeds max_buffer, which is refused and leaves the
+ * stream open, so the producer can split it or report it. */
 int http_sse_event(http_sse_t *s, const char *name, const char *data, size_t len);
 /* Queues a ": <text>" comment line. */
 int http_sse_comment(http_sse_t *s, const char *text);
@@ -40,6 +47,8 @@ int http_sse_comment(http_sse_t *s, const char *text);
  * that can wait should (and hear on_drain), so the cap is for those that
  * cannot. */
 int http_sse_backlogged(const http_sse_t *s);
+/* The largest frame the stream takes (name, data and framing). */
+size_t http_sse_max_frame(const http_sse_t *s);
 /* Ends the stream after what is queued, and lets go of s. */
 void http_sse_end(http_sse_t *s);
 
