@@ -119,8 +119,7 @@ static void load_runs(loader_t *l, config_t *cfg)
     cfg->model_max_retries = (int)get_int(l, "MODEL_MAX_RETRIES", 3, 0, 10);
     cfg->model_retry_base_ms = (int)get_int(l, "MODEL_RETRY_BASE_MS", 500, 1, 60000);
     cfg->run_timeout_s = (int)get_int(l, "RUN_TIMEOUT_SECONDS", 600, 1, 86400);
-    cfg->model_max_reply =
-        (size_t)get_int(l, "MODEL_MAX_REPLY_BYTES", 4 << 20, 1024, 1LL << 30);
+    cfg->model_max_reply = (size_t)get_int(l, "MODEL_MAX_REPLY_BYTES", 4 << 20, 1024, 1LL << 30);
 }
 
 static void load_limits(loader_t *l, config_t *cfg)

@@ -32,8 +32,8 @@ static void test_swap_keeps_each_capacity(void **state)
     http_sse_queue_init(&q, 1 << 20);
     const char *b;
     size_t len;
-    assert_int_equal(put(&q, 'a', 100), HTTP_SSE_Q_OK); /* 4 KiB pending */
-    assert_true(http_sse_queue_take(&q, 0, &b, &len));  /* 4 KiB out */
+    assert_int_equal(put(&q, 'a', 100), HTTP_SSE_Q_OK);   /* 4 KiB pending */
+    assert_true(http_sse_queue_take(&q, 0, &b, &len));    /* 4 KiB out */
     assert_int_equal(put(&q, 'b', 60000), HTTP_SSE_Q_OK); /* 64 KiB pending */
     http_sse_queue_done(&q);
     assert_true(http_sse_queue_take(&q, 0, &b, &len)); /* 64 KiB out, 4 KiB back */
