@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "agent/http_headers.h"
 #include "core/log.h"
 
 #ifndef AGENTOS_VERSION
@@ -24,6 +25,9 @@
 #define DEFAULT_STALL_S 60L
 #define DEFAULT_RETRY_BASE_MS 500L
 #define DEFAULT_RETRY_MAX_MS 20000L
+/* A reply's head past this is hostile or broken; curl's own limit ends it
+ * as "Out of memory", which says nothing true. */
+#define RESPONSE_HEAD_MAX (256 * 1024)
 
 typedef struct http_sock {
     uv_poll_t poll;
@@ -79,6 +83,8 @@ struct http_call {
     long retry_after_ms; /* -1: the server said nothing */
     char *err_body;
     size_t err_len;
+    size_t head_bytes; /* of this attempt's reply head(s) */
+    int head_too_big;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -306,6 +312,11 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     if (call->cancelled)
         return 0;
     call->last_activity = uv_now(call->c->loop);
+    call->head_bytes += len;
+    if (call->head_bytes > RESPONSE_HEAD_MAX) {
+        call->head_too_big = 1;
+        return 0; /* curl ends the transfer: CURLE_WRITE_ERROR */
+    }
     if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
         /* A new status line: a 100 Continue's headers are not the answer's. */
         call->status = 0;
@@ -461,6 +472,8 @@ static int call_add(http_call_t *call)
     call->resume_pending = 0;
     call->retry_after_ms = -1;
     call->err_len = 0;
+    call->head_bytes = 0;
+    call->head_too_big = 0;
     call->errbuf[0] = '\0';
     /* A fresh handle for each attempt: after a transfer, curl 7.88 refuses
      * to change CURLOPT_BUFFERSIZE on a reset handle. */
@@ -592,7 +605,14 @@ static void call_finish(http_call_t *call, CURLcode res)
     if (call->status < 200 && retryable_curl(res) && call_retry(call, res))
         return;
     char err[CURL_ERROR_SIZE + 64];
-    snprintf(err, sizeof(err), "%s", call->errbuf[0] ? call->errbuf : curl_easy_strerror(res));
+    /* curl refuses one header line over 100 KiB as "out of memory": with
+     * a head begun and not ended, that is what it means. */
+    int too_big = call->head_too_big ||
+                  (res == CURLE_OUT_OF_MEMORY && call->head_bytes > 0 && call->status == 0);
+    snprintf(err, sizeof(err), "%s",
+             too_big           ? "response headers too large"
+             : call->errbuf[0] ? call->errbuf
+                               : curl_easy_strerror(res));
     call_complete(call, HTTP_CALL_FAILED, err);
 }
 
@@ -802,6 +822,28 @@ static http_call_t *call_new(http_client_t *c, const http_call_opts_t *o,
     return call;
 }
 
+/* A call whose headers failed the check ends on the next loop turn, as a
+ * failure that says why, never on the wire. */
+static void on_refused(uv_timer_t *t)
+{
+    http_call_t *call = t->data;
+    call_complete(call, HTTP_CALL_FAILED, call->errbuf);
+}
+
+static int refuse_bad_headers(http_call_t *call)
+{
+    char name[64];
+    if (http_headers_check(call->headers, name, sizeof(name)) == 0)
+        return 0;
+    snprintf(call->errbuf, sizeof(call->errbuf), "refused to send: header %s holds CR, LF or NUL",
+             name);
+    log_json(LOG_WARN, "outgoing header refused",
+             json_pack("{s:s?, s:s}", "host", call->host, "header", name));
+    call->state = CALL_IDLE;
+    uv_timer_start(&call->timer, on_refused, 0, 0);
+    return 1;
+}
+
 http_call_t *http_client_start(http_client_t *c, const http_call_opts_t *opts,
                                const http_call_cbs_t *cbs)
 {
@@ -816,7 +858,9 @@ http_call_t *http_client_start(http_client_t *c, const http_call_opts_t *opts,
     http_call_t *call = call_new(c, opts, cbs);
     if (call == NULL)
         return NULL;
-    if (c->in_curl) {
+    if (refuse_bad_headers(call)) {
+        /* not sent: on_done reports it */
+    } else if (c->in_curl) {
         /* curl refuses new handles from inside its callbacks. */
         c->dirty = 1;
     } else if (call_add(call) != 0) {

@@ -14,11 +14,19 @@ json_t *api_body_object(http_request_t *r);
  * value, borrowed); -1 after replying 422 when it has another type or is
  * longer than max. */
 int api_field_string(http_request_t *r, json_t *obj, const char *key, size_t max, const char **out);
+/* Optional id field (session_id, agent_id, ...): like api_field_string, and
+ * a non-empty value must pass the id rule (ids_valid), else 422. */
+int api_field_id(http_request_t *r, json_t *obj, const char *key, const char **out);
 /* Optional object field, likewise. */
 int api_field_object(http_request_t *r, json_t *obj, const char *key, json_t **out);
 /* Query integer in [min, max], def when absent; -1 after replying 422. */
 int api_query_int(http_request_t *r, const char *key, int def, int min, int max, int *out);
-/* A path parameter no longer than max; NULL after replying 422. */
+/* Optional query value that is an id: *out NULL when absent or empty, else
+ * the decoded value (in the pool); -1 after replying 422 when it breaks the
+ * id rule. */
+int api_query_id(http_request_t *r, const char *key, const char **out);
+/* A path parameter (as h2o decoded it) no longer than max that passes the id
+ * rule; NULL after replying 422. */
 char *api_path_id(http_request_t *r, size_t i, size_t max);
 
 #endif

@@ -17,19 +17,36 @@ static json_t *decoded(const char *s, size_t len)
     return v;
 }
 
-static json_t *urlencoded(const char *s, size_t len)
+static void reply_not_utf8(http_request_t *r, json_t *key)
+{
+    char detail[160];
+    snprintf(detail, sizeof(detail), "%.100s: is not valid UTF-8",
+             key != NULL ? json_string_value(key) : "a form field name");
+    http_reply_error(r, 422, "VALIDATION_ERROR", detail);
+}
+
+/* NULL after replying 422 for a name or value that is not UTF-8: jansson
+ * refuses it, and a dropped field would read as a missing one. */
+static json_t *urlencoded(http_request_t *r, const char *s, size_t len)
 {
     json_t *o = json_object();
+    if (o == NULL)
+        http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
     const char *end = s + len;
-    while (s < end) {
+    while (o != NULL && s < end) {
         const char *amp = memchr(s, '&', (size_t)(end - s));
         const char *pend = amp ? amp : end;
         const char *eq = memchr(s, '=', (size_t)(pend - s));
         const char *kend = eq ? eq : pend;
         json_t *k = decoded(s, (size_t)(kend - s));
         json_t *v = eq ? decoded(eq + 1, (size_t)(pend - eq - 1)) : json_string("");
-        if (k != NULL && v != NULL && json_string_length(k) > 0)
+        if (k == NULL || v == NULL) {
+            reply_not_utf8(r, k);
+            json_decref(o);
+            o = NULL;
+        } else if (json_string_length(k) > 0) {
             json_object_set(o, json_string_value(k), v);
+        }
         json_decref(k);
         json_decref(v);
         s = pend + 1;
@@ -42,8 +59,9 @@ static const char *find(const char *hay, size_t hlen, const char *needle, size_t
     return nlen <= hlen ? memmem(hay, hlen, needle, nlen) : NULL;
 }
 
-/* name="..." of a part's Content-Disposition; NULL for a file part. */
-static json_t *part_name(const char *head, size_t len)
+/* name="..." of a part's Content-Disposition; NULL for a file part. *named:
+ * the part is a field (so NULL then means a name that is not UTF-8). */
+static json_t *part_name(const char *head, size_t len, int *named)
 {
     if (find(head, len, "filename=", 9) != NULL)
         return NULL;
@@ -52,10 +70,14 @@ static json_t *part_name(const char *head, size_t len)
         return NULL;
     n += 6;
     const char *q = memchr(n, '"', (size_t)(head + len - n));
+    *named = q != NULL;
     return q ? json_stringn(n, (size_t)(q - n)) : NULL;
 }
 
-static json_t *multipart(const char *s, size_t len, const char *boundary)
+/* NULL when the boundary is unusable; *bad_key set (and NULL returned) for
+ * a field whose name or value is not UTF-8. */
+static json_t *multipart(const char *s, size_t len, const char *boundary, int *not_utf8,
+                         json_t **bad_key)
 {
     char delim[128];
     int dlen = snprintf(delim, sizeof(delim), "--%s", boundary);
@@ -78,8 +100,15 @@ static json_t *multipart(const char *s, size_t len, const char *boundary)
         size_t blen = (size_t)(next - body);
         if (blen >= 2 && body[blen - 2] == '\r' && body[blen - 1] == '\n')
             blen -= 2;
-        json_t *k = part_name(p, (size_t)(head_end - p));
+        int named = 0;
+        json_t *k = part_name(p, (size_t)(head_end - p), &named);
         json_t *v = k ? json_stringn(body, blen) : NULL;
+        if (named && v == NULL) {
+            *not_utf8 = 1;
+            *bad_key = k;
+            json_decref(o);
+            return NULL;
+        }
         if (k != NULL && v != NULL)
             json_object_set(o, json_string_value(k), v);
         json_decref(k);
@@ -111,24 +140,43 @@ static const char *boundary_of(const char *ctype, size_t len, char *out, size_t 
     return out;
 }
 
+/* The media type of a Content-Type is exactly type: parameters may follow,
+ * but application/jsonx is not application/json. */
+static int media_is(h2o_iovec_t ct, const char *type)
+{
+    size_t n = strlen(type);
+    if (ct.len < n || strncasecmp(ct.base, type, n) != 0)
+        return 0;
+    return ct.len == n || ct.base[n] == ';' || ct.base[n] == ' ' || ct.base[n] == '\t';
+}
+
+static json_t *multipart_fields(http_request_t *r, h2o_iovec_t ct, const char *s, size_t len)
+{
+    char boundary[100];
+    int not_utf8 = 0;
+    json_t *bad_key = NULL;
+    json_t *o = boundary_of(ct.base, ct.len, boundary, sizeof(boundary))
+                    ? multipart(s, len, boundary, &not_utf8, &bad_key)
+                    : NULL;
+    if (not_utf8)
+        reply_not_utf8(r, bad_key);
+    else if (o == NULL)
+        http_reply_error(r, 400, "BAD_FORM", "The multipart body has no usable boundary");
+    json_decref(bad_key);
+    return o;
+}
+
 json_t *form_fields(http_request_t *r)
 {
     h2o_iovec_t ct = http_request_header(r, "content-type");
     h2o_iovec_t body = r->req->entity;
     const char *s = body.base ? body.base : "";
-    if (ct.base == NULL || (ct.len >= 16 && strncasecmp(ct.base, "application/json", 16) == 0))
+    if (ct.base == NULL || media_is(ct, "application/json"))
         return api_body_object(r);
-    if (ct.len >= 33 && strncasecmp(ct.base, "application/x-www-form-urlencoded", 33) == 0)
-        return urlencoded(s, body.len);
-    char boundary[100];
-    if (ct.len >= 19 && strncasecmp(ct.base, "multipart/form-data", 19) == 0) {
-        json_t *o = boundary_of(ct.base, ct.len, boundary, sizeof(boundary))
-                        ? multipart(s, body.len, boundary)
-                        : NULL;
-        if (o == NULL)
-            http_reply_error(r, 400, "BAD_FORM", "The multipart body has no usable boundary");
-        return o;
-    }
+    if (media_is(ct, "application/x-www-form-urlencoded"))
+        return urlencoded(r, s, body.len);
+    if (media_is(ct, "multipart/form-data"))
+        return multipart_fields(r, ct, s, body.len);
     http_reply_error(r, 415, "UNSUPPORTED_MEDIA_TYPE",
                      "Send JSON, application/x-www-form-urlencoded or multipart/form-data");
     return NULL;

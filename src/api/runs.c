@@ -153,7 +153,7 @@ typedef struct run_input {
 static int parse_input(http_request_t *r, json_t *fields, run_input_t *in)
 {
     if (api_field_string(r, fields, "message", MESSAGE_MAX, &in->message) ||
-        api_field_string(r, fields, "session_id", API_ID_MAX - 1, &in->session_id) ||
+        api_field_id(r, fields, "session_id", &in->session_id) ||
         form_bool(r, fields, "stream", 1, &in->stream) ||
         form_bool(r, fields, "background", 0, &in->background))
         return -1;
@@ -355,14 +355,21 @@ static void list_reply(http_request_t *r, api_job_t *job)
 
 void runs_list(http_request_t *r)
 {
+    app_loop_t *loop = r->loop_data;
     char *agent = api_path_id(r, 0, API_ID_MAX - 1);
     if (agent == NULL)
         return;
-    const char *session = http_request_query(r, "session_id");
+    if (registry_find(&loop->app->agents, agent) == NULL) {
+        http_reply_error(r, 404, "NOT_FOUND", "Agent not found");
+        return;
+    }
+    const char *session;
+    if (api_query_id(r, "session_id", &session) != 0)
+        return;
     api_job_t *job = api_job_new(r, list_work, list_reply);
     if (job != NULL) {
         strcpy(job->id, agent);
-        if (session != NULL && *session != '\0' && strlen(session) < API_ID_MAX)
+        if (session != NULL)
             json_object_set_new(job->in, "session_id", json_string(session));
     }
     api_job_submit(r, job);

@@ -33,6 +33,25 @@ static int copy_query(http_request_t *r, api_job_t *job, const char *key, const 
     return 0;
 }
 
+/* A query value that is an id (component_id, user_id): the id rule. */
+static int copy_query_id(http_request_t *r, api_job_t *job, const char *key, const char **out)
+{
+    const char *v;
+    *out = NULL;
+    if (api_query_id(r, key, &v) != 0)
+        return -1;
+    if (v == NULL)
+        return 0;
+    json_t *s = json_string(v);
+    if (s == NULL) {
+        http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
+        return -1;
+    }
+    json_object_set_new(job->in, key, s);
+    *out = json_string_value(s);
+    return 0;
+}
+
 static int parse_type(http_request_t *r, api_job_t *job)
 {
     if (copy_query(r, job, "type", &job->query.session_type) != 0)
@@ -72,8 +91,8 @@ static int parse_list_query(http_request_t *r, api_job_t *job)
 {
     store_session_query_t *q = &job->query;
     return parse_type(r, job) || parse_sort(r, job) ||
-                   copy_query(r, job, "component_id", &q->component_id) ||
-                   copy_query(r, job, "user_id", &q->user_id) ||
+                   copy_query_id(r, job, "component_id", &q->component_id) ||
+                   copy_query_id(r, job, "user_id", &q->user_id) ||
                    copy_query(r, job, "session_name", &q->session_name) ||
                    api_query_int(r, "limit", 20, 1, 1000, &q->limit) ||
                    api_query_int(r, "page", 1, 1, 1000000, &q->page)
@@ -134,9 +153,9 @@ static int parse_create(http_request_t *r, api_job_t *job, json_t *body)
 {
     const char *id, *name, *agent;
     json_t *state, *meta;
-    if (api_field_string(r, body, "session_id", API_ID_MAX, &id) ||
+    if (api_field_id(r, body, "session_id", &id) ||
         api_field_string(r, body, "session_name", SESSION_NAME_MAX, &name) ||
-        api_field_string(r, body, "agent_id", API_ID_MAX, &agent) ||
+        api_field_id(r, body, "agent_id", &agent) ||
         api_field_object(r, body, "session_state", &state) ||
         api_field_object(r, body, "metadata", &meta))
         return -1;
@@ -320,11 +339,12 @@ static int parse_bulk(http_request_t *r, api_job_t *job, json_t *body)
     size_t i, n = json_array_size(ids);
     json_t *id;
     int ok = json_is_array(ids) && n > 0 && n <= API_MAX_BULK_IDS;
-    json_array_foreach(ids, i, id) ok = ok && json_is_string(id) && json_string_length(id) > 0 &&
-                                        json_string_length(id) < API_ID_MAX;
+    json_array_foreach(ids, i, id) ok =
+        ok && json_is_string(id) && ids_valid(json_string_value(id), json_string_length(id));
     if (!ok) {
         http_reply_error(r, 422, "VALIDATION_ERROR",
-                         "session_ids: must be a list of 1 to 1000 session ids");
+                         "session_ids: must be a list of 1 to 1000 session ids (each 1 to 128 "
+                         "bytes of printable UTF-8)");
         return -1;
     }
     json_object_set(job->in, "session_ids", ids);

@@ -15,6 +15,8 @@
 #include <orcania.h>
 #include <rhonabwy.h>
 
+#include "core/ids.h"
+
 /* Clamp for NumericDate values (about 8.9 million years): keeps every
  * subtraction and leeway addition far from overflow. */
 #define JWT_TIME_LIMIT (1LL << 48)
@@ -285,30 +287,65 @@ static int audience_ok(const jwt_verifier_t *v, const json_t *claims)
 
 /* JSON null counts as absent for optional claims: better-auth's payload
  * carries `workspaceId: null` when a user has no active organization.
- * Embedded NULs are refused so the C string is the whole claim. */
-static int copy_claim(const json_t *claims, const char *key, char *dst, size_t cap, int required)
+ * Embedded NULs are refused so the C string is the whole claim. NULL when
+ * the claim is absent or unusable (*bad then says which). */
+static const char *claim_str(const json_t *claims, const char *key, size_t *n, int *bad)
 {
     const json_t *j = json_object_get(claims, key);
-    dst[0] = '\0';
+    *bad = 0;
     if (j == NULL || json_is_null(j))
-        return required ? -1 : 0;
-    if (!json_is_string(j))
-        return -1;
-    size_t n = json_string_length(j);
+        return NULL;
     const char *s = json_string_value(j);
-    if (n >= cap || memchr(s, '\0', n) != NULL || (required && n == 0))
+    *n = json_string_length(j);
+    *bad = s == NULL || memchr(s, '\0', *n) != NULL;
+    return *bad ? NULL : s;
+}
+
+/* An id claim (sub, sessionId, workspaceId) obeys the id rule: it reaches
+ * outgoing headers, log lines and queries. */
+static int copy_id_claim(const json_t *claims, const char *key, char dst[AUTH_ID_MAX], int required)
+{
+    size_t n = 0;
+    int bad;
+    const char *s = claim_str(claims, key, &n, &bad);
+    dst[0] = '\0';
+    if (s == NULL)
+        return bad || required ? -1 : 0;
+    if (n == 0)
+        return required ? -1 : 0;
+    if (!ids_valid(s, n))
         return -1;
     memcpy(dst, s, n + 1);
     return 0;
 }
 
+/* A display claim (email, name) longer than the tenant holds is cut at a
+ * UTF-8 boundary: a real user's long name must not void the login. */
+static int copy_text_claim(const json_t *claims, const char *key, char dst[AUTH_TEXT_MAX])
+{
+    size_t n = 0;
+    int bad;
+    const char *s = claim_str(claims, key, &n, &bad);
+    dst[0] = '\0';
+    if (s == NULL)
+        return bad ? -1 : 0;
+    if (n >= AUTH_TEXT_MAX) {
+        n = AUTH_TEXT_MAX - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+            n--; /* s[n] would start the next character: cut before it */
+    }
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    return 0;
+}
+
 static int map_tenant(const json_t *claims, auth_tenant_t *out)
 {
-    if (copy_claim(claims, "sub", out->user_id, sizeof out->user_id, 1) != 0 ||
-        copy_claim(claims, "sessionId", out->session_id, sizeof out->session_id, 0) != 0 ||
-        copy_claim(claims, "workspaceId", out->workspace_id, sizeof out->workspace_id, 0) != 0 ||
-        copy_claim(claims, "email", out->email, sizeof out->email, 0) != 0 ||
-        copy_claim(claims, "name", out->name, sizeof out->name, 0) != 0)
+    if (copy_id_claim(claims, "sub", out->user_id, 1) != 0 ||
+        copy_id_claim(claims, "sessionId", out->session_id, 0) != 0 ||
+        copy_id_claim(claims, "workspaceId", out->workspace_id, 0) != 0 ||
+        copy_text_claim(claims, "email", out->email) != 0 ||
+        copy_text_claim(claims, "name", out->name) != 0)
         return -1;
     out->authenticated = 1;
     return 0;

@@ -3,8 +3,10 @@
 #ifndef AGENTOS_AUTH_TENANT_H
 #define AGENTOS_AUTH_TENANT_H
 
-#define AUTH_ID_MAX 128   /* user_id, session_id, workspace_id, incl. NUL */
-#define AUTH_TEXT_MAX 256 /* email, name, incl. NUL */
+#include "core/ids.h"
+
+#define AUTH_ID_MAX (IDS_MAX_BYTES + 1) /* user_id, session_id, workspace_id, incl. NUL */
+#define AUTH_TEXT_MAX 256               /* email, name, incl. NUL; longer ones are cut */
 
 typedef struct auth_tenant {
     int authenticated; /* 0: no Authorization header (public routes only) */

@@ -50,3 +50,43 @@ int ids_request_id_ok(const char *s, size_t len)
     }
     return 1;
 }
+
+/* Length of the UTF-8 sequence at s (at most n bytes), or 0 when it is not
+ * the shortest encoding of a scalar value. */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    size_t len = s[0] < 0x80             ? 1
+                 : (s[0] & 0xe0) == 0xc0 ? 2
+                 : (s[0] & 0xf0) == 0xe0 ? 3
+                 : (s[0] & 0xf8) == 0xf0 ? 4
+                                         : 0;
+    if (len == 0 || len > n)
+        return 0;
+    static const uint32_t lead_mask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    uint32_t c = s[0] & lead_mask[len];
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return len;
+}
+
+int ids_valid(const char *s, size_t len)
+{
+    if (s == NULL || len == 0 || len > IDS_MAX_BYTES)
+        return 0;
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        uint32_t c;
+        size_t n = utf8_seq(p + i, len - i, &c);
+        if (n == 0 || c < 0x20 || (c >= 0x7f && c <= 0x9f))
+            return 0;
+        i += n;
+    }
+    return 1;
+}

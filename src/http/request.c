@@ -10,7 +10,9 @@ void http_request_continue(http_request_t *r)
 
 char *http_request_param(http_request_t *r, size_t i)
 {
-    if (i >= r->nparams)
+    /* h2o's normalised path has %00 decoded: a NUL would make the C string
+     * name another id. */
+    if (i >= r->nparams || memchr(r->params[i].base, '\0', r->params[i].len) != NULL)
         return NULL;
     h2o_iovec_t v = h2o_strdup(&r->req->pool, r->params[i].base, r->params[i].len);
     return v.base;
@@ -54,6 +56,13 @@ size_t http_url_decode(char *out, const char *s, size_t len)
 
 char *http_request_query(http_request_t *r, const char *key)
 {
+    size_t len;
+    return http_request_query_n(r, key, &len);
+}
+
+char *http_request_query_n(http_request_t *r, const char *key, size_t *len)
+{
+    *len = 0;
     h2o_req_t *req = r->req;
     if (req->query_at == SIZE_MAX)
         return NULL;
@@ -68,7 +77,7 @@ char *http_request_query(http_request_t *r, const char *key)
         if ((size_t)(kend - q) == klen && memcmp(q, key, klen) == 0) {
             const char *v = eq ? eq + 1 : pend;
             char *out = h2o_mem_alloc_pool(&req->pool, (size_t)(pend - v) + 1);
-            http_url_decode(out, v, (size_t)(pend - v));
+            *len = http_url_decode(out, v, (size_t)(pend - v));
             return out;
         }
         q = pend + 1;

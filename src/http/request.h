@@ -31,7 +31,8 @@ typedef struct http_request {
  * HTTP_PENDING and has finished its asynchronous check. */
 void http_request_continue(http_request_t *r);
 
-/* A NUL-terminated copy of route parameter i in the request's pool. */
+/* A NUL-terminated copy of route parameter i (as h2o decoded it) in the
+ * request's pool; NULL when there is none or it holds a NUL. */
 char *http_request_param(http_request_t *r, size_t i);
 /* The value of header name (lower case), or {NULL, 0}. */
 h2o_iovec_t http_request_header(http_request_t *r, const char *name);
@@ -40,5 +41,7 @@ h2o_iovec_t http_request_header(http_request_t *r, const char *name);
 size_t http_url_decode(char *out, const char *s, size_t len);
 /* The query-string value of key, decoded into the pool, or NULL. */
 char *http_request_query(http_request_t *r, const char *key);
+/* Likewise, with the decoded length in *len (a %00 stays in the value). */
+char *http_request_query_n(http_request_t *r, const char *key, size_t *len);
 
 #endif

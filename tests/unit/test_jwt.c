@@ -692,16 +692,80 @@ static jwt_status_t verify_claim_of_len(const char *key, size_t n)
 static void test_claim_lengths(void **state)
 {
     (void)state;
+    /* The id rule: at most 128 bytes. */
     const char *ids[] = {"sub", "sessionId", "workspaceId"};
     for (size_t i = 0; i < 3; i++) {
-        assert_int_equal(verify_claim_of_len(ids[i], AUTH_ID_MAX - 1), JWT_OK);
-        assert_int_equal(verify_claim_of_len(ids[i], AUTH_ID_MAX), JWT_INVALID);
+        assert_int_equal(verify_claim_of_len(ids[i], 128), JWT_OK);
+        assert_int_equal(verify_claim_of_len(ids[i], 129), JWT_INVALID);
     }
+    /* Display claims are cut, never a reason to refuse a login. */
     const char *texts[] = {"email", "name"};
     for (size_t i = 0; i < 2; i++) {
         assert_int_equal(verify_claim_of_len(texts[i], AUTH_TEXT_MAX - 1), JWT_OK);
-        assert_int_equal(verify_claim_of_len(texts[i], AUTH_TEXT_MAX), JWT_INVALID);
+        assert_int_equal(verify_claim_of_len(texts[i], AUTH_TEXT_MAX), JWT_OK);
+        assert_int_equal(verify_claim_of_len(texts[i], 4000), JWT_OK);
     }
+}
+
+/* The tenant a token maps to (JWT_OK expected). */
+static auth_tenant_t tenant_of_claims(const char *claims_json)
+{
+    char *tok = sign_claims(claims_json, R_JWA_ALG_HS256);
+    jwt_config_t cfg = config(JWT_ALG_HS256);
+    auth_tenant_t t;
+    assert_int_equal(verify_cfg(&cfg, tok, NOW, &t, NULL), JWT_OK);
+    free(tok);
+    return t;
+}
+
+static void test_long_name_truncated_at_utf8_boundary(void **state)
+{
+    (void)state;
+    /* 300 ASCII bytes: the first 255 kept. */
+    char *claims = malloc(8192);
+    char val[1024];
+    memset(val, 'n', 300);
+    val[300] = '\0';
+    snprintf(claims, 8192, "{\"sub\":\"u\",\"name\":\"%s\",\"email\":\"%s@x.example\"}", val, val);
+    auth_tenant_t t = tenant_of_claims(claims);
+    assert_int_equal(strlen(t.name), AUTH_TEXT_MAX - 1);
+    assert_memory_equal(t.name, val, AUTH_TEXT_MAX - 1);
+    assert_int_equal(strlen(t.email), AUTH_TEXT_MAX - 1);
+    /* 200 two-byte characters (400 bytes): 255 would split one, so 254. */
+    size_t n = 0;
+    for (int i = 0; i < 200; i++)
+        n += (size_t)sprintf(val + n, "\xc3\xa9");
+    snprintf(claims, 8192, "{\"sub\":\"u\",\"name\":\"%s\"}", val);
+    t = tenant_of_claims(claims);
+    assert_int_equal(strlen(t.name), 254);
+    assert_memory_equal(t.name, val, 254);
+    /* A three-byte character across the cut: the cut moves before it. */
+    n = (size_t)sprintf(val, "%0253d", 0);
+    sprintf(val + n, "\xe2\x82\xactail");
+    snprintf(claims, 8192, "{\"sub\":\"u\",\"name\":\"%s\"}", val);
+    t = tenant_of_claims(claims);
+    assert_int_equal(strlen(t.name), 253);
+    free(claims);
+}
+
+/* sub, sessionId and workspaceId follow the id rule: printable, no control
+ * characters (they reach outgoing headers, log lines and queries). */
+static void test_id_claims_follow_the_id_rule(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "{\"sub\":\"u\",\"workspaceId\":\"ws-a\\r\\nX-Workspace-Id: ws-b\"}",
+        "{\"sub\":\"u\\nx\"}",
+        "{\"sub\":\"u\\u0001\"}",
+        "{\"sub\":\"u\\u007f\"}",
+        "{\"sub\":\"u\\u0085\"}",
+        "{\"sub\":\"u\",\"sessionId\":\"s\\tt\"}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(verify_claims(bad[i]), JWT_INVALID);
+    auth_tenant_t t = tenant_of_claims("{\"sub\":\"user 1 \\u00e9\",\"workspaceId\":\"org_X.1\"}");
+    assert_string_equal(t.user_id, "user 1 \xc3\xa9");
+    assert_string_equal(t.workspace_id, "org_X.1");
 }
 
 static void test_failure_clears_output(void **state)
@@ -856,6 +920,8 @@ int main(void)
         cmocka_unit_test(test_null_optional_claims_are_absent),
         cmocka_unit_test(test_embedded_nul_rejected),
         cmocka_unit_test(test_claim_lengths),
+        cmocka_unit_test(test_long_name_truncated_at_utf8_boundary),
+        cmocka_unit_test(test_id_claims_follow_the_id_rule),
         cmocka_unit_test(test_failure_clears_output),
         cmocka_unit_test(test_mint_then_verify),
         cmocka_unit_test(test_mint_omits_optional_claims),

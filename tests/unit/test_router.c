@@ -62,6 +62,20 @@ static void test_params(void **state)
     assert_memory_equal(m.params[0].base, "s1", 2);
 }
 
+/* h2o hands over the decoded path, so /sessions/victim%00x arrives with a
+ * NUL inside: the parameter keeps its whole length, for the id rule to see
+ * (a strlen would turn it into "victim"). */
+static void test_param_keeps_a_decoded_nul(void **state)
+{
+    (void)state;
+    static const char path[] = "/sessions/victim\0x/runs";
+    router_match_t m;
+    router_match(routes, N, "GET", 3, path, sizeof(path) - 1, &m);
+    assert_ptr_equal(m.route, &routes[5]);
+    assert_int_equal(m.params[0].len, 8);
+    assert_memory_equal(m.params[0].base, "victim\0x", 8);
+}
+
 static void test_not_found(void **state)
 {
     (void)state;
@@ -90,6 +104,7 @@ int main(void)
         cmocka_unit_test(test_exact_and_root),
         cmocka_unit_test(test_trailing_slash_ignored),
         cmocka_unit_test(test_params),
+        cmocka_unit_test(test_param_keeps_a_decoded_nul),
         cmocka_unit_test(test_not_found),
         cmocka_unit_test(test_method_not_allowed_lists_methods),
     };
