@@ -90,8 +90,9 @@ int model_stream_finish(model_stream_t *s, model_result_t *out);
 const char *model_stream_error(const model_stream_t *s);
 /* Bytes of body seen so far: 0 means nothing arrived yet. */
 size_t model_stream_bytes(const model_stream_t *s);
-/* Bytes of text and tool-call deltas so far: what a stall watchdog counts
- * (comments, pings, empty deltas and usage events add nothing). */
+/* Bytes of text, tool-call and reasoning deltas so far, and 1 for the
+ * first stop reason: what a stall watchdog counts (comments, pings, empty deltas,
+ * usage and repeated stop reasons add nothing). */
 size_t model_stream_progress(const model_stream_t *s);
 
 #endif

@@ -270,6 +270,10 @@ static int anthropic_block_delta(model_stream_t *s, const json_t *root)
         return json_is_string(t) ? model_stream_text(s, json_string_value(t), json_string_length(t))
                                  : 0;
     }
+    if (!strcmp(type, "thinking_delta")) { /* not kept, but the model at work */
+        s->progress += json_string_length(json_object_get(delta, "thinking"));
+        return 0;
+    }
     if (strcmp(type, "input_json_delta") != 0)
         return 0;
     /* A block we do not assemble (a server tool's) has no slot. */

@@ -61,7 +61,7 @@ struct model_stream {
     size_t bytes;
     size_t total;     /* assembled bytes, against max_reply */
     size_t max_reply; /* MODEL_MAX_REPLY_BYTES */
-    size_t progress;  /* text and tool-call bytes ever assembled (never reset) */
+    size_t progress;  /* text and tool-call bytes ever assembled, +1 at the stop reason */
     model_buf_t content;
     model_slot_t *slots;
     size_t nslots;

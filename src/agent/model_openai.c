@@ -213,6 +213,13 @@ static int openai_choice(model_stream_t *s, const json_t *choice)
     if (json_is_string(content) &&
         model_stream_text(s, json_string_value(content), json_string_length(content)) != 0)
         return -1;
+    /* Reasoning (vLLM, Ollama, DeepSeek) is not kept, but it is the model
+     * at work: it keeps the stall watchdog quiet. */
+    const json_t *reasoning = json_object_get(delta, "reasoning_content");
+    if (!json_is_string(reasoning))
+        reasoning = json_object_get(delta, "reasoning");
+    if (json_is_string(reasoning))
+        s->progress += json_string_length(reasoning);
     const json_t *calls = json_object_get(delta, "tool_calls");
     size_t i;
     const json_t *tc;

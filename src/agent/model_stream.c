@@ -174,6 +174,9 @@ int model_stream_set_stop(model_stream_t *s, const char *reason)
     char *r = strdup(reason);
     if (!r)
         return model_stream_fail(s, "out of memory reading the model's reply");
+    /* The reply's end is progress too, once: a repeated one is not. */
+    if (!s->stop_reason)
+        s->progress++;
     free(s->stop_reason);
     s->stop_reason = r;
     return 0;

@@ -819,6 +819,11 @@ static void test_stream_progress(void **state)
                        "\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}\n\n";
     assert_int_equal(model_stream_feed(st, call, strlen(call)), 0);
     assert_int_equal(model_stream_progress(st), 2 + 1 + 1 + 2);
+    /* The end counts once; the same end again and again does not. */
+    const char *stop = "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(model_stream_feed(st, stop, strlen(stop)), 0);
+    assert_int_equal(model_stream_progress(st), 2 + 1 + 1 + 2 + 1);
     model_stream_free(st);
 
     st = model_stream_new(MODEL_ANTHROPIC, NULL, 0);
@@ -830,6 +835,19 @@ static void test_stream_progress(void **state)
         assert_int_equal(model_stream_feed(st, empty, strlen(empty)), 0);
     }
     assert_int_equal(model_stream_progress(st), 0);
+    /* Thinking is not kept, but it is progress. */
+    const char *thinking =
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+        "\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hmm\"}}"
+        "\n\n";
+    assert_int_equal(model_stream_feed(st, thinking, strlen(thinking)), 0);
+    assert_int_equal(model_stream_progress(st), 3);
+    model_stream_free(st);
+
+    st = model_stream_new(MODEL_OPENAI, NULL, 0);
+    const char *reasoning = "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"hm\"}}]}\n\n";
+    assert_int_equal(model_stream_feed(st, reasoning, strlen(reasoning)), 0);
+    assert_int_equal(model_stream_progress(st), 2);
     model_stream_free(st);
 }
 
