@@ -3,7 +3,7 @@ server that misbehaves on purpose (tests/support/hostile_model.py): a model
 that asks for tools for ever, streams that never end (comments, empty
 deltas, a byte trickle, words without end), floods, one huge delta and a
 512 KiB tool name. Each test ends in seconds: the service runs with a 2 s
-stall timeout and a 4 s run deadline, and agents set their own."""
+stall timeout and a 6 s run deadline, and agents set their own."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from runs_support import RunStream, check_run_stream, content_of, write_agent
 
 HOSTILE = REPO / "tests" / "support" / "hostile_model.py"
 STALL_S = 2
-RUN_TIMEOUT_S = 4
+RUN_TIMEOUT_S = 6
 FOUR_MB = 4_000_000
 
 
@@ -126,7 +126,7 @@ def srv(hostile, slow_tool, tmp_path_factory):
           tools=[{"name": "slow", "description": "takes its time",
                   "parameters": {"type": "object", "properties": {}},
                   "url": f"{slow_tool.url}/slow", "timeout_ms": 30000}])
-    # The big answers take longer than the service's 4 s deadline under ASan.
+    # The big answers may take longer than the service's deadline under ASan.
     agent(agents, "h-flood", f"{h}/flood-{FOUR_MB}/v1", timeout_seconds=60)
     agent(agents, "h-flood-slow", f"{h}/flood-{FOUR_MB}-slow/v1", timeout_seconds=60)
     agent(agents, "h-bigdelta", f"{h}/bigdelta-800000x5/v1", timeout_seconds=60)
@@ -224,7 +224,7 @@ def test_bytes_without_deltas_are_a_stall(srv, ws, agent_id):
 
 
 def test_run_deadline_from_the_environment(srv, ws):
-    # Words every 0.3 s: never a stall, but RUN_TIMEOUT_SECONDS=4 ends it.
+    # Words every 0.3 s: never a stall, but RUN_TIMEOUT_SECONDS ends it.
     frames, took = run(srv, "h-words", ws)
     end = check_run_stream(frames, "RunError")
     assert end.get("error_type") == "timeout", end
