@@ -111,7 +111,14 @@ def agent(agents: Path, agent_id: str, base_url: str, provider: str = "openai", 
 
 
 @pytest.fixture(scope="module")
-def srv(hostile, slow_tool, tmp_path_factory):
+def srv(srv_env, tmp_path_factory):
+    s = launch(tmp_path_factory.mktemp("bounds-srv"), env=srv_env)
+    yield s
+    s.check_clean_exit()  # exit 0, and no sanitizer report
+
+
+@pytest.fixture(scope="module")
+def srv_env(hostile, slow_tool, tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("bounds")
     agents = tmp / "agents"
     agents.mkdir()
@@ -131,13 +138,11 @@ def srv(hostile, slow_tool, tmp_path_factory):
     agent(agents, "h-flood-slow", f"{h}/flood-{FOUR_MB}-slow/v1", timeout_seconds=60)
     agent(agents, "h-bigdelta", f"{h}/bigdelta-800000x5/v1", timeout_seconds=60)
     agent(agents, "h-bigname", f"{h}/bigname-524288/v1")
-    s = launch(tmp / "srv", env={"AGENTS_DIR": str(agents), "HOSTILE_KEY": "sk-hostile",
-                                 "RATE_LIMIT_PER_MINUTE": "0", "MODEL_MAX_RETRIES": "0",
-                                 "MODEL_STALL_TIMEOUT_SECONDS": str(STALL_S),
-                                 "RUN_TIMEOUT_SECONDS": str(RUN_TIMEOUT_S),
-                                 "SSE_PING_SECONDS": "1", "SHUTDOWN_GRACE_SECONDS": "5"})
-    yield s
-    s.check_clean_exit()  # exit 0, and no sanitizer report
+    return {"AGENTS_DIR": str(agents), "HOSTILE_KEY": "sk-hostile",
+            "RATE_LIMIT_PER_MINUTE": "0", "MODEL_MAX_RETRIES": "0",
+            "MODEL_STALL_TIMEOUT_SECONDS": str(STALL_S),
+            "RUN_TIMEOUT_SECONDS": str(RUN_TIMEOUT_S),
+            "SSE_PING_SECONDS": "1", "SHUTDOWN_GRACE_SECONDS": "5"}
 
 
 @pytest.fixture
@@ -278,6 +283,18 @@ def test_huge_single_deltas_are_split(srv, ws):
     assert text == "".join(chr(ord("a") + i) * 800000 for i in range(5)), len(text)
     assert all(len(f.data["content"]) <= 16384 for f in frames if f.event == "RunContent")
     assert row(srv, ws, end["run_id"])["status"] == "COMPLETED"
+
+
+def test_model_max_reply_bytes_is_configured(srv_env, start_server, ws):
+    # MODEL_MAX_REPLY_BYTES, not a compiled-in 4 MiB: a 4 MB answer past a
+    # 1 MB bound is a RunError, on the stream and on the row.
+    s = start_server(env={**srv_env, "MODEL_MAX_REPLY_BYTES": "1000000"})
+    frames, _ = run(s, "h-flood", ws)
+    end = check_run_stream(frames, "RunError")
+    assert "too large" in end["content"], end
+    assert len(content_of(frames)) <= 1_000_000
+    r = row(s, ws, end["run_id"])
+    assert r["status"] == "ERROR" and r["content"] == end["content"], r
 
 
 def test_huge_tool_name_is_a_clear_run_error(srv, ws):
