@@ -43,8 +43,9 @@ static void on_text(void *ud, const char *text, size_t len)
 
 /* A cancel asked for while curl reads a fast stream in one go lands here
  * (the loop gets no turn until curl returns); a client that has fallen
- * behind pauses the transfer until it drains (run_resume). Only text and
- * tool-call deltas count as the model's progress (run_clock.c). */
+ * behind pauses the transfer until it drains (run_resume). Only the
+ * model's deltas (model_stream_progress) keep the stall watchdog quiet
+ * (run_clock.c); comments and empty deltas do not. */
 static int on_data(void *ud, const char *buf, size_t len)
 {
     run_t *run = ud;
