@@ -72,9 +72,13 @@ typedef struct model_events {
 typedef struct model_stream model_stream_t;
 
 /* max_event_bytes bounds any one SSE event (0: 1 MiB); the text and tool
- * arguments of one reply are bounded too (4 MiB in all). */
+ * calls of one reply are bounded too (4 MiB in all unless set below), and a
+ * tool call's name and id (256 bytes each) and arguments (256 KiB). */
 model_stream_t *model_stream_new(model_kind_t kind, const model_events_t *ev,
                                  size_t max_event_bytes);
+/* The bound on one reply's text and tool calls (MODEL_MAX_REPLY_BYTES); 0
+ * keeps the default. */
+void model_stream_set_max_reply(model_stream_t *s, size_t max_reply);
 void model_stream_free(model_stream_t *s);
 /* Feeds raw bytes of the HTTP reply body, in chunks of any size. Returns 0,
  * or -1 on a protocol error or an error event (see model_stream_error). */
@@ -86,5 +90,9 @@ int model_stream_finish(model_stream_t *s, model_result_t *out);
 const char *model_stream_error(const model_stream_t *s);
 /* Bytes of body seen so far: 0 means nothing arrived yet. */
 size_t model_stream_bytes(const model_stream_t *s);
+/* Bytes of text, tool-call and reasoning deltas so far, and 1 for the
+ * first stop reason: what a stall watchdog counts (comments, pings, empty deltas,
+ * usage and repeated stop reasons add nothing). */
+size_t model_stream_progress(const model_stream_t *s);
 
 #endif

@@ -246,15 +246,15 @@ static int anthropic_block_start(model_stream_t *s, const json_t *root)
     if (!slot)
         return -1;
     const char *id = model_json_str(block, "id", ""), *name = model_json_str(block, "name", "");
-    if (model_stream_put(s, &slot->id, id, strlen(id)) != 0 ||
-        model_stream_put(s, &slot->name, name, strlen(name)) != 0)
+    if (model_stream_put_id(s, slot, id, strlen(id)) != 0 ||
+        model_stream_put_name(s, slot, name, strlen(name)) != 0)
         return -1;
     const json_t *input = json_object_get(block, "input");
     if (!json_is_object(input) || json_object_size(input) == 0)
         return 0;
     /* Input given whole at the start (not what streaming does today). */
     char *dump = json_dumps(input, JSON_COMPACT);
-    int rc = dump ? model_stream_put(s, &slot->args, dump, strlen(dump))
+    int rc = dump ? model_stream_put_args(s, slot, dump, strlen(dump))
                   : model_stream_fail(s, "out of memory reading the model's reply");
     free(dump);
     slot->args_from_start = 1;
@@ -270,6 +270,10 @@ static int anthropic_block_delta(model_stream_t *s, const json_t *root)
         return json_is_string(t) ? model_stream_text(s, json_string_value(t), json_string_length(t))
                                  : 0;
     }
+    if (!strcmp(type, "thinking_delta")) { /* not kept, but the model at work */
+        s->progress += json_string_length(json_object_get(delta, "thinking"));
+        return 0;
+    }
     if (strcmp(type, "input_json_delta") != 0)
         return 0;
     /* A block we do not assemble (a server tool's) has no slot. */
@@ -283,7 +287,7 @@ static int anthropic_block_delta(model_stream_t *s, const json_t *root)
         slot->args.len = 0;
         slot->args_from_start = 0;
     }
-    return model_stream_put(s, &slot->args, json_string_value(part), json_string_length(part));
+    return model_stream_put_args(s, slot, json_string_value(part), json_string_length(part));
 }
 
 /* Anthropic's stop reasons, in the words model_result uses (OpenAI's). */

@@ -8,9 +8,15 @@
 #include "agent/model.h"
 #include "agent/sse_parser.h"
 
-/* All text one reply may assemble (content, tool ids, names, arguments):
+/* What one reply may assemble (content, tool ids, names, arguments) unless
+ * model_stream_set_max_reply says otherwise (MODEL_MAX_REPLY_BYTES):
  * max_event_bytes bounds one event, this bounds their sum. */
-#define MODEL_MAX_REPLY_BYTES ((size_t)4 << 20)
+#define MODEL_DEFAULT_MAX_REPLY ((size_t)4 << 20)
+/* One tool call's id and name, and its arguments: bounded on their own so
+ * that no tool call can make an event larger than a client's stream takes. */
+#define MODEL_MAX_TOOL_ID 256
+#define MODEL_MAX_TOOL_NAME 256
+#define MODEL_MAX_TOOL_ARGS ((size_t)256 << 10)
 /* Parallel tool calls one reply may make. */
 #define MODEL_MAX_TOOL_CALLS 128
 /* Longest error text handed to a run (and so to a client). */
@@ -53,7 +59,9 @@ struct model_stream {
     model_events_t ev;
     sse_parser_t *sse;
     size_t bytes;
-    size_t total; /* assembled bytes, against MODEL_MAX_REPLY_BYTES */
+    size_t total;     /* assembled bytes, against max_reply */
+    size_t max_reply; /* MODEL_MAX_REPLY_BYTES */
+    size_t progress;  /* text and tool-call bytes ever assembled, +1 at the stop reason */
     model_buf_t content;
     model_slot_t *slots;
     size_t nslots;
@@ -76,6 +84,11 @@ int model_stream_text(model_stream_t *s, const char *text, size_t len);
 model_slot_t *model_stream_slot(model_stream_t *s, long index, int create);
 /* Appends to a slot's field, counted against the reply bound. */
 int model_stream_put(model_stream_t *s, model_buf_t *b, const char *text, size_t len);
+/* The same for a tool call's id, name or arguments, each with its own
+ * bound (MODEL_MAX_TOOL_*): past it the stream fails. */
+int model_stream_put_id(model_stream_t *s, model_slot_t *slot, const char *text, size_t len);
+int model_stream_put_name(model_stream_t *s, model_slot_t *slot, const char *text, size_t len);
+int model_stream_put_args(model_stream_t *s, model_slot_t *slot, const char *text, size_t len);
 int model_stream_set_stop(model_stream_t *s, const char *reason);
 
 /* Provider hooks. Each event handler returns 0, or -1 after failing s. */

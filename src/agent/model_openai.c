@@ -189,16 +189,16 @@ static int openai_tool_delta(model_stream_t *s, const json_t *tc)
     const char *id = model_json_str(tc, "id", "");
     const char *name = model_json_str(fn, "name", "");
     /* id and name come once, first; servers that repeat them repeat them whole. */
-    if (id[0] && slot->id.len == 0 && model_stream_put(s, &slot->id, id, strlen(id)) != 0)
+    if (id[0] && slot->id.len == 0 && model_stream_put_id(s, slot, id, strlen(id)) != 0)
         return -1;
-    if (name[0] && slot->name.len == 0 && model_stream_put(s, &slot->name, name, strlen(name)) != 0)
+    if (name[0] && slot->name.len == 0 && model_stream_put_name(s, slot, name, strlen(name)) != 0)
         return -1;
     const json_t *args = json_object_get(fn, "arguments");
     if (json_is_string(args))
-        return model_stream_put(s, &slot->args, json_string_value(args), json_string_length(args));
+        return model_stream_put_args(s, slot, json_string_value(args), json_string_length(args));
     if (json_is_object(args)) { /* some servers send the arguments parsed */
         char *dump = json_dumps(args, JSON_COMPACT);
-        int rc = dump ? model_stream_put(s, &slot->args, dump, strlen(dump))
+        int rc = dump ? model_stream_put_args(s, slot, dump, strlen(dump))
                       : model_stream_fail(s, "out of memory reading the model's reply");
         free(dump);
         return rc;
@@ -213,6 +213,13 @@ static int openai_choice(model_stream_t *s, const json_t *choice)
     if (json_is_string(content) &&
         model_stream_text(s, json_string_value(content), json_string_length(content)) != 0)
         return -1;
+    /* Reasoning (vLLM, Ollama, DeepSeek) is not kept, but it is the model
+     * at work: it keeps the stall watchdog quiet. */
+    const json_t *reasoning = json_object_get(delta, "reasoning_content");
+    if (!json_is_string(reasoning))
+        reasoning = json_object_get(delta, "reasoning");
+    if (json_is_string(reasoning))
+        s->progress += json_string_length(reasoning);
     const json_t *calls = json_object_get(delta, "tool_calls");
     size_t i;
     const json_t *tc;

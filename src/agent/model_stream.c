@@ -1,7 +1,8 @@
 /* Decoding one streamed reply: SSE events go to the provider's handler,
  * which adds text and tool-call pieces here; finish assembles the result.
  * Everything kept is bounded (per event by the SSE parser, in sum by
- * MODEL_MAX_REPLY_BYTES and MODEL_MAX_TOOL_CALLS). */
+ * max_reply and MODEL_MAX_TOOL_CALLS, each tool call's parts by
+ * MODEL_MAX_TOOL_*). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ model_stream_t *model_stream_new(model_kind_t kind, const model_events_t *ev,
     if (!s)
         return NULL;
     s->kind = kind;
+    s->max_reply = MODEL_DEFAULT_MAX_REPLY;
     if (ev)
         s->ev = *ev;
     s->sse = sse_parser_new(max_event_bytes ? max_event_bytes : MODEL_DEFAULT_EVENT_BYTES,
@@ -37,6 +39,12 @@ model_stream_t *model_stream_new(model_kind_t kind, const model_events_t *ev,
         return NULL;
     }
     return s;
+}
+
+void model_stream_set_max_reply(model_stream_t *s, size_t max_reply)
+{
+    if (s && max_reply > 0)
+        s->max_reply = max_reply;
 }
 
 static void model_stream_clear_slots(model_stream_t *s)
@@ -87,12 +95,40 @@ int model_stream_fail_text(model_stream_t *s, const char *prefix, const char *te
 
 int model_stream_put(model_stream_t *s, model_buf_t *b, const char *text, size_t len)
 {
-    if (len > MODEL_MAX_REPLY_BYTES - s->total)
+    if (s->total > s->max_reply || len > s->max_reply - s->total)
         return model_stream_fail(s, "the model's reply is too large");
     if (model_buf_append(b, text, len) != 0)
         return model_stream_fail(s, "out of memory reading the model's reply");
     s->total += len;
+    s->progress += len;
     return 0;
+}
+
+static int put_bounded(model_stream_t *s, model_buf_t *b, const char *text, size_t len, size_t cap,
+                       const char *what)
+{
+    if (b->len > cap || len > cap - b->len) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the model sent a tool call %s longer than %zu bytes", what,
+                 cap);
+        return model_stream_fail(s, msg);
+    }
+    return model_stream_put(s, b, text, len);
+}
+
+int model_stream_put_id(model_stream_t *s, model_slot_t *slot, const char *text, size_t len)
+{
+    return put_bounded(s, &slot->id, text, len, MODEL_MAX_TOOL_ID, "id");
+}
+
+int model_stream_put_name(model_stream_t *s, model_slot_t *slot, const char *text, size_t len)
+{
+    return put_bounded(s, &slot->name, text, len, MODEL_MAX_TOOL_NAME, "name");
+}
+
+int model_stream_put_args(model_stream_t *s, model_slot_t *slot, const char *text, size_t len)
+{
+    return put_bounded(s, &slot->args, text, len, MODEL_MAX_TOOL_ARGS, "arguments");
 }
 
 int model_stream_text(model_stream_t *s, const char *text, size_t len)
@@ -138,6 +174,9 @@ int model_stream_set_stop(model_stream_t *s, const char *reason)
     char *r = strdup(reason);
     if (!r)
         return model_stream_fail(s, "out of memory reading the model's reply");
+    /* The reply's end is progress too, once: a repeated one is not. */
+    if (!s->stop_reason)
+        s->progress++;
     free(s->stop_reason);
     s->stop_reason = r;
     return 0;
@@ -239,4 +278,9 @@ const char *model_stream_error(const model_stream_t *s)
 size_t model_stream_bytes(const model_stream_t *s)
 {
     return s ? s->bytes : 0;
+}
+
+size_t model_stream_progress(const model_stream_t *s)
+{
+    return s ? s->progress : 0;
 }

@@ -804,6 +804,24 @@ static int f_tool_call_limit(ctx_t *c, yaml_node_t *v, agent_def_t *a)
     return 0;
 }
 
+static int f_max_model_turns(ctx_t *c, yaml_node_t *v, agent_def_t *a)
+{
+    long n = 0;
+    if (get_int(c, v, "max_model_turns", 1, 100, &n))
+        return -1;
+    a->max_model_turns = (int)n;
+    return 0;
+}
+
+static int f_timeout(ctx_t *c, yaml_node_t *v, agent_def_t *a)
+{
+    long n = 0;
+    if (get_int(c, v, "timeout_seconds", 1, 86400, &n))
+        return -1;
+    a->timeout_seconds = (int)n;
+    return 0;
+}
+
 static int f_temperature(ctx_t *c, yaml_node_t *v, agent_def_t *a)
 {
     a->model.has_temperature = 1;
@@ -841,6 +859,8 @@ static const struct field {
     {"add_history_to_context", f_history},
     {"num_history_runs", f_num_history},
     {"tool_call_limit", f_tool_call_limit},
+    {"max_model_turns", f_max_model_turns},
+    {"timeout_seconds", f_timeout},
     {"temperature", f_temperature},
     {"max_tokens", f_max_tokens},
     {"metadata", f_metadata},
@@ -858,6 +878,7 @@ static int parse_agent(ctx_t *c, yaml_node_t *root, agent_def_t *a)
 {
     a->num_history_runs = 3;
     a->tool_call_limit = 10;
+    a->max_model_turns = 16;
     if (each_pair(c, root, "an agent definition", top_pair, a))
         return -1;
     if (!a->id)

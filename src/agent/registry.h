@@ -43,6 +43,8 @@ typedef struct agent_def {
     int add_history_to_context;
     int num_history_runs; /* default 3 */
     int tool_call_limit;  /* default 10 */
+    int max_model_turns;  /* model calls per run at most; default 16 */
+    int timeout_seconds;  /* the run's deadline; 0 (default): RUN_TIMEOUT_SECONDS */
     json_t *metadata;     /* object or NULL */
     char *file;           /* where it came from */
 } agent_def_t;

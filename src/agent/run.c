@@ -1,5 +1,6 @@
 /* A run's lifecycle: set up (session, history, row), model turns and tool
  * calls until an answer, then the final event and the row. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -24,8 +25,9 @@ static json_t *str_or_null(const char *s)
     return s != NULL ? json_string(s) : json_null();
 }
 
-/* Every frame carries these; fields (owned) adds the event's own. */
-void run_emit(run_t *run, const char *name, json_t *fields)
+/* Every frame carries these; fields (owned) adds the event's own. The
+ * sink's answer: 0 or RUN_SINK_TOO_LARGE. */
+static int emit(run_t *run, const char *name, json_t *fields)
 {
     json_t *ev = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "created_at", (json_int_t)run_now(),
                            "event", name, "agent_id", run->agent->id, "agent_name",
@@ -35,9 +37,22 @@ void run_emit(run_t *run, const char *name, json_t *fields)
         json_object_update(ev, fields);
         json_decref(fields);
     }
+    int rc = 0;
     if (run->sink.on_event != NULL)
-        run->sink.on_event(run->sink.ud, name, ev);
+        rc = run->sink.on_event(run->sink.ud, name, ev);
     json_decref(ev);
+    return rc;
+}
+
+/* An event the client cannot take would leave it with a gap: the run ends
+ * with a RunError instead, so the row says what the client was told. */
+void run_emit(run_t *run, const char *name, json_t *fields)
+{
+    if (emit(run, name, fields) == RUN_SINK_TOO_LARGE) {
+        char text[160];
+        snprintf(text, sizeof(text), "event_too_large: a %s event was too large to stream", name);
+        run_fail_soon(run, "event_too_large", text);
+    }
 }
 
 json_t *run_metrics(const run_t *run)
@@ -61,6 +76,7 @@ static void run_free(run_t *run)
     free(run->run_id);
     free(run->message);
     free(run->end_text);
+    free(run->fail_text);
     free(run->content);
     json_decref(run->messages);
     json_decref(run->run_messages);
@@ -77,14 +93,25 @@ static void on_finished(run_t *run)
     run_free(run);
 }
 
-static json_t *final_fields(run_t *run)
+static json_t *final_fields(run_t *run, int with_content)
 {
-    if (strcmp(run->status, "COMPLETED") == 0)
-        return json_pack("{s:s, s:s, s:o}", "content", run->content ? run->content : "",
-                         "content_type", "str", "metrics", run_metrics(run));
+    if (strcmp(run->status, "COMPLETED") == 0) {
+        json_t *f = json_pack("{s:s, s:o}", "content_type", "str", "metrics", run_metrics(run));
+        /* Too large for one frame: the client has it from the RunContent
+         * events, and the row keeps it whole. */
+        json_object_set_new(f, "content",
+                            with_content ? json_string(run->content ? run->content : "")
+                                         : json_null());
+        if (!with_content)
+            json_object_set_new(f, "content_omitted", json_true());
+        return f;
+    }
     if (strcmp(run->status, "CANCELLED") == 0)
         return json_pack("{s:s}", "reason", run->end_text ? run->end_text : "cancelled");
-    return json_pack("{s:s}", "content", run->end_text ? run->end_text : "the run failed");
+    json_t *f = json_pack("{s:s}", "content", run->end_text ? run->end_text : "the run failed");
+    if (run->error_type != NULL)
+        json_object_set_new(f, "error_type", json_string(run->error_type));
+    return f;
 }
 
 /* The one way out: the final event, then the row, then the sink's end. */
@@ -94,12 +121,14 @@ void run_finish(run_t *run, const char *status, const char *text)
         return;
     run->phase = PHASE_FINISH;
     run->status = status;
+    run_clock_stop(run);
     if (text != NULL && run->end_text == NULL)
         run->end_text = strdup(text);
     const char *name = strcmp(status, "COMPLETED") == 0   ? "RunCompleted"
                        : strcmp(status, "CANCELLED") == 0 ? "RunCancelled"
                                                           : "RunError";
-    run_emit(run, name, final_fields(run));
+    if (emit(run, name, final_fields(run, 1)) == RUN_SINK_TOO_LARGE)
+        emit(run, name, final_fields(run, 0));
     if (strcmp(status, "ERROR") == 0)
         log_json(LOG_WARN, "run failed",
                  json_pack("{s:s, s:s, s:s}", "run_id", run->run_id, "workspace_id", run->ws,
@@ -125,6 +154,10 @@ static void on_setup(run_t *run, store_rc_t rc)
 {
     if (run->cancel_pending) {
         run_finish(run, "CANCELLED", NULL);
+        return;
+    }
+    if (run->fail_text != NULL && rc == STORE_OK) { /* the deadline passed meanwhile */
+        run_finish(run, "ERROR", run->fail_text);
         return;
     }
     if (rc != STORE_OK) {
@@ -173,6 +206,10 @@ run_t *run_start(const run_env_t *env, const run_params_t *p, const run_sink_t *
         return NULL;
     }
     run->phase = PHASE_SETUP;
+    if (run_clock_start(run) != 0) {
+        run_free(run);
+        return NULL;
+    }
     run_store_setup(run, on_setup);
     return run;
 }

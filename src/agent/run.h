@@ -26,6 +26,9 @@ typedef struct run_env {
     int model_max_retries;
     long model_retry_base_ms;
     long model_buffer_size; /* the most model bytes handled at once (back-pressure) */
+    size_t model_max_reply; /* one model turn's text and tool calls; 0: 4 MiB */
+    long run_timeout_s;     /* the run's deadline unless its agent sets one; 0: 600 */
+    size_t content_chunk;   /* text longer than this goes out in several RunContent; 0: 16 KiB */
 } run_env_t;
 
 typedef struct run_params {
@@ -37,10 +40,15 @@ typedef struct run_params {
     const char *message;
 } run_params_t;
 
+#define RUN_SINK_TOO_LARGE 1
+
 typedef struct run_sink {
     /* Each event: name is the SSE event name and equals event["event"].
-     * The event is borrowed for the call. */
-    void (*on_event)(void *ud, const char *name, const json_t *event);
+     * The event is borrowed for the call. Returns 0, or RUN_SINK_TOO_LARGE
+     * when the event is too large for where it goes (nothing was sent): a
+     * RunCompleted then goes again without its content (the client had it
+     * in RunContent), any other event ends the run with RunError. */
+    int (*on_event)(void *ud, const char *name, const json_t *event);
     /* Once, after the final event and after the run row was written (or
      * could not be). The run is freed right after. */
     void (*on_end)(void *ud, run_t *run);

@@ -1,5 +1,6 @@
 /* Shared by the run's files: run.c (lifecycle and events), run_model.c
- * (model turns), run_tools.c (tool calls), run_store.c (the run row). */
+ * (model turns), run_tools.c (tool calls), run_store.c (the run row),
+ * run_clock.c (the deadline and the stall watchdog). */
 #ifndef AGENTOS_AGENT_RUN_INTERNAL_H
 #define AGENTOS_AGENT_RUN_INTERNAL_H
 
@@ -49,9 +50,17 @@ struct run {
     int cancel_requested; /* run_cancel_soon: acted on at the next safe point */
     int paused;           /* the model call waits for the client to drain */
     int finish_tries;
+    int model_turns;         /* model calls made, against agent->max_model_turns */
+    uv_timer_t *clock;       /* run_clock.c; its own allocation, freed when closed */
+    uint64_t clock_start_ms; /* loop ms */
+    uint64_t deadline_ms;    /* loop ms */
+    uint64_t last_delta_ms;  /* loop ms of the model's last text or tool delta */
+    char *fail_text;         /* run_fail_soon: the run ends with this RunError */
+    const char *error_type;  /* RunError's error_type ("timeout", ...), or NULL */
 };
 
 /* run.c */
+/* A refused event (RUN_SINK_TOO_LARGE) fails the run soon. */
 void run_emit(run_t *run, const char *name, json_t *fields);
 void run_finish(run_t *run, const char *status, const char *text);
 json_t *run_metrics(const run_t *run);
@@ -67,6 +76,15 @@ void run_model_resume(run_t *run);
 json_t *run_tool_schemas(const agent_def_t *agent);
 void run_tools_start(run_t *run, model_result_t *res);
 void run_tools_cancel(run_t *run);
+
+/* run_clock.c */
+int run_clock_start(run_t *run);
+void run_clock_stop(run_t *run);
+/* Ends the run with RunError (type, text) now: only from the loop, outside
+ * the run's own callbacks. */
+void run_fail(run_t *run, const char *type, const char *text);
+/* The same from anywhere, at the next loop turn (or the model's next bytes). */
+void run_fail_soon(run_t *run, const char *type, const char *text);
 
 /* run_store.c */
 void run_store_setup(run_t *run, void (*done)(run_t *run, store_rc_t rc));

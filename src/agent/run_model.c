@@ -7,36 +7,69 @@
 #include "agent/run_internal.h"
 #include "core/timeutil.h"
 
+#define RUN_CONTENT_CHUNK ((size_t)16 << 10)
+
+/* Where to cut text at most max bytes in: before a UTF-8 continuation
+ * byte never, so each piece is valid UTF-8 on its own. */
+static size_t utf8_cut(const char *text, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    size_t n = max;
+    while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+        n--;
+    return n > 0 ? n : max;
+}
+
+/* One delta may be as large as a model event (1 MiB): it goes out in
+ * pieces, so that no RunContent frame comes near the client's SSE cap. */
 static void on_text(void *ud, const char *text, size_t len)
 {
     run_t *run = ud;
     if (run->first_token_us == 0)
         run->first_token_us = timeutil_mono_us();
-    json_t *delta = json_stringn(text, len);
-    if (delta == NULL)
-        return; /* a split UTF-8 sequence is the provider's bug; skip the frame */
-    run_emit(run, "RunContent", json_pack("{s:o, s:s}", "content", delta, "content_type", "str"));
+    size_t chunk = run->env.content_chunk > 0 ? run->env.content_chunk : RUN_CONTENT_CHUNK;
+    while (len > 0 && run->fail_text == NULL) {
+        size_t n = utf8_cut(text, len, chunk);
+        json_t *delta = json_stringn(text, n);
+        if (delta == NULL)
+            return; /* a broken UTF-8 sequence is the provider's bug; skip the rest */
+        run_emit(run, "RunContent",
+                 json_pack("{s:o, s:s}", "content", delta, "content_type", "str"));
+        text += n;
+        len -= n;
+    }
 }
 
 /* A cancel asked for while curl reads a fast stream in one go lands here
  * (the loop gets no turn until curl returns); a client that has fallen
- * behind pauses the transfer until it drains (run_resume). */
+ * behind pauses the transfer until it drains (run_resume). Only the
+ * model's deltas (model_stream_progress) keep the stall watchdog quiet
+ * (run_clock.c); comments and empty deltas do not. */
 static int on_data(void *ud, const char *buf, size_t len)
 {
     run_t *run = ud;
-    if (run->cancel_requested)
+    if (run->cancel_requested || run->fail_text != NULL)
         return 1;
     if (run->sink.backlogged != NULL && run->sink.backlogged(run->sink.ud)) {
         run->paused = 1;
         return HTTP_DATA_PAUSE;
     }
-    return model_stream_feed(run->stream, buf, len) != 0;
+    uint64_t now = uv_now(run->env.loop);
+    if (model_stream_bytes(run->stream) == 0)
+        run->last_delta_ms = now; /* the body begins: the stall watch starts */
+    size_t before = model_stream_progress(run->stream);
+    int rc = model_stream_feed(run->stream, buf, len) != 0;
+    if (model_stream_progress(run->stream) != before)
+        run->last_delta_ms = now;
+    return rc || run->fail_text != NULL;
 }
 
 void run_model_resume(run_t *run)
 {
     if (run->call != NULL && run->paused) {
         run->paused = 0;
+        run->last_delta_ms = uv_now(run->env.loop); /* the wait was the client's */
         http_call_resume(run->call);
     }
 }
@@ -63,6 +96,18 @@ static void on_result(run_t *run, model_result_t *res)
     json_t *msg = assistant_message(res);
     json_array_append(run->messages, msg);
     json_array_append_new(run->run_messages, msg);
+    if (res->ntool_calls > 0 && run->tool_calls_used >= run->agent->tool_call_limit) {
+        /* Told not to call tools, it still does (local models often do):
+         * calling it again would loop for as long as it insists. */
+        char text[160];
+        snprintf(text, sizeof(text),
+                 "tool_call_limit_exceeded: the model asked for tools after the run's "
+                 "%d tool calls",
+                 run->agent->tool_call_limit);
+        run->error_type = "tool_call_limit_exceeded";
+        run_finish(run, "ERROR", text);
+        return;
+    }
     if (res->ntool_calls > 0) {
         run->phase = PHASE_TOOLS;
         run_tools_start(run, res);
@@ -112,6 +157,11 @@ static void on_done(void *ud, int result, long status, const char *err, const ch
         run_finish(run, "CANCELLED", NULL);
         return;
     }
+    if (run->fail_text != NULL) { /* an event the client could not take */
+        run_model_cancel(run);
+        run_finish(run, "ERROR", run->fail_text);
+        return;
+    }
     model_result_t res;
     char *fail = NULL;
     if (result != HTTP_CALL_OK)
@@ -138,6 +188,20 @@ void run_model_turn(run_t *run)
         run_finish(run, "CANCELLED", NULL);
         return;
     }
+    if (run->fail_text != NULL) {
+        run_finish(run, "ERROR", run->fail_text);
+        return;
+    }
+    if (run->model_turns >= run->agent->max_model_turns) {
+        char text[160];
+        snprintf(text, sizeof(text),
+                 "max_model_turns_exceeded: the run took its %d model turns without an answer",
+                 run->agent->max_model_turns);
+        run->error_type = "max_model_turns_exceeded";
+        run_finish(run, "ERROR", text);
+        return;
+    }
+    run->model_turns++;
     /* Past the limit the tools stay declared (Anthropic refuses tool
      * results without them) but the model may not call them. */
     int has_tools = json_array_size(run->tool_schemas) > 0;
@@ -150,6 +214,7 @@ void run_model_turn(run_t *run)
     char *url = model_request_url(&run->agent->model);
     model_events_t ev = {.on_text = on_text, .ud = run};
     run->stream = model_stream_new(run->agent->model.kind, &ev, env->max_event_bytes);
+    model_stream_set_max_reply(run->stream, env->model_max_reply);
     http_call_opts_t opts = {
         .method = "POST",
         .url = url,

@@ -66,15 +66,33 @@ void runs_on_cancel(void *loop_data, const char *run_id)
 
 /* ---- the sink ---- */
 
-static void on_event(void *ud, const char *name, const json_t *event)
+/* SSE framing around the data: "event: ", name, "\ndata: ", "\n\n". */
+static size_t frame_len(const char *name, size_t data_len)
+{
+    return 16 + strlen(name) + data_len;
+}
+
+/* A frame the stream cannot take now is refused rather than queued: one
+ * over the cap, or a large one (a quarter of the cap and more) that would
+ * overflow what is queued, so that a reader who keeps up is never cut off
+ * as too slow because of one frame's size. The run splits or reports it. */
+static int on_event(void *ud, const char *name, const json_t *event)
 {
     api_run_t *ar = ud;
     if (ar->sse == NULL || !ar->sse_open)
-        return;
+        return 0;
     char *data = json_dumps(event, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    if (data != NULL)
-        http_sse_event(ar->sse, name, data, strlen(data));
+    if (data == NULL)
+        return 0;
+    size_t len = strlen(data), frame = frame_len(name, len);
+    size_t max = http_sse_max_frame(ar->sse);
+    int rc = 0;
+    if (frame > max || (frame > max / 4 && frame > http_sse_room(ar->sse)))
+        rc = RUN_SINK_TOO_LARGE;
+    else if (http_sse_event(ar->sse, name, data, len) == HTTP_SSE_ERR_TOO_LARGE)
+        rc = RUN_SINK_TOO_LARGE;
     free(data);
+    return rc;
 }
 
 /* A failed run is an error reply that still carries the run. */
@@ -180,6 +198,10 @@ static run_env_t run_env(app_loop_t *loop, uv_loop_t *uvloop)
         /* A model chunk becomes about 2.5 times its size in frames: an
          * eighth of the SSE cap keeps one chunk's frames under the cap. */
         .model_buffer_size = (long)(cfg->sse_max_buffer / 8),
+        .model_max_reply = cfg->model_max_reply,
+        .run_timeout_s = cfg->run_timeout_s,
+        /* Text pieces well under the SSE cap, even escaped (6 bytes a byte). */
+        .content_chunk = cfg->sse_max_buffer / 64 < 16384 ? cfg->sse_max_buffer / 64 : 16384,
     };
 }
 

@@ -205,3 +205,9 @@ size_t http_sse_max_frame(const http_sse_t *s)
 {
     return s->max_buffer;
 }
+
+size_t http_sse_room(const http_sse_t *s)
+{
+    size_t q = queued(s);
+    return q < s->max_buffer ? s->max_buffer - q : 0;
+}

@@ -49,6 +49,8 @@ int http_sse_comment(http_sse_t *s, const char *text);
 int http_sse_backlogged(const http_sse_t *s);
 /* The largest frame the stream takes (name, data and framing). */
 size_t http_sse_max_frame(const http_sse_t *s);
+/* What may be queued now before the reader counts as too slow. */
+size_t http_sse_room(const http_sse_t *s);
 /* Ends the stream after what is queued, and lets go of s. */
 void http_sse_end(http_sse_t *s);
 

@@ -660,7 +660,7 @@ static void test_stream_bounds(void **state)
     assert_non_null(strstr(model_stream_error(st), "too large"));
     model_stream_free(st);
 
-    /* The same for tool arguments. */
+    /* The same for tool arguments, which are bounded on their own first. */
     off = snprintf(ev, 128,
                    "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,"
                    "\"function\":{\"arguments\":\"");
@@ -670,7 +670,8 @@ static void test_stream_bounds(void **state)
     for (i = 0, rc = 0; i < 16 && rc == 0; i++)
         rc = model_stream_feed(st, ev, strlen(ev));
     assert_int_equal(rc, -1);
-    assert_non_null(strstr(model_stream_error(st), "too large"));
+    assert_int_equal(i, 1);
+    assert_non_null(strstr(model_stream_error(st), "arguments longer than 262144 bytes"));
     model_stream_free(st);
     free(ev);
 
@@ -686,6 +687,167 @@ static void test_stream_bounds(void **state)
     }
     assert_int_equal(rc, -1);
     assert_non_null(strstr(model_stream_error(st), "too many tool calls"));
+    model_stream_free(st);
+}
+
+/* An OpenAI tool-call delta naming a tool of n bytes ('n' repeated). */
+static char *openai_named_call(size_t n, const char *id)
+{
+    size_t head = strlen(id) + 256;
+    char *ev = malloc(n + head);
+    int off = snprintf(ev, head,
+                       "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"%s\","
+                       "\"function\":{\"name\":\"",
+                       id);
+    memset(ev + off, 'n', n);
+    strcpy(ev + off + n, "\",\"arguments\":\"{}\"}}]}}]}\n\n");
+    return ev;
+}
+
+static void expect_tool_stream(model_kind_t kind, const char *ev, const char *error)
+{
+    model_stream_t *st = model_stream_new(kind, NULL, 1 << 20);
+    int rc = model_stream_feed(st, ev, strlen(ev));
+    if (error == NULL) {
+        assert_int_equal(rc, 0);
+    } else {
+        assert_int_equal(rc, -1);
+        assert_non_null(model_stream_error(st));
+        if (!strstr(model_stream_error(st), error))
+            fail_msg("error '%s' does not say '%s'", model_stream_error(st), error);
+    }
+    model_stream_free(st);
+}
+
+/* Tool names, ids and arguments are the model's untrusted input: each is
+ * bounded where it is decoded (a 512 KiB name would make events no client
+ * stream takes). */
+static void test_stream_tool_call_bounds(void **state)
+{
+    (void)state;
+    char *ev = openai_named_call(256, "c1");
+    expect_tool_stream(MODEL_OPENAI, ev, NULL);
+    free(ev);
+    ev = openai_named_call(257, "c1");
+    expect_tool_stream(MODEL_OPENAI, ev, "tool call name longer than 256 bytes");
+    free(ev);
+    ev = openai_named_call(512 * 1024, "c1");
+    expect_tool_stream(MODEL_OPENAI, ev, "tool call name longer than 256 bytes");
+    free(ev);
+
+    char id[300];
+    memset(id, 'i', 257);
+    id[257] = '\0';
+    ev = openai_named_call(4, id);
+    expect_tool_stream(MODEL_OPENAI, ev, "tool call id longer than 256 bytes");
+    free(ev);
+
+    size_t n = 512 * 1024;
+    char *an = malloc(n + 256);
+    int off = snprintf(an, 256,
+                       "event: content_block_start\ndata: {\"type\":\"content_block_start\","
+                       "\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\","
+                       "\"name\":\"");
+    memset(an + off, 'n', n);
+    strcpy(an + off + n, "\",\"input\":{}}}\n\n");
+    expect_tool_stream(MODEL_ANTHROPIC, an, "tool call name longer than 256 bytes");
+    free(an);
+
+    /* Arguments in many deltas add up against their own bound. */
+    model_stream_t *st = model_stream_new(MODEL_ANTHROPIC, NULL, 1 << 20);
+    const char *start = "event: content_block_start\ndata: {\"type\":\"content_block_start\","
+                        "\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\","
+                        "\"name\":\"f\",\"input\":{}}}\n\n";
+    assert_int_equal(model_stream_feed(st, start, strlen(start)), 0);
+    char *delta = malloc(64 * 1024 + 256);
+    off = snprintf(delta, 256,
+                   "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+                   "\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"");
+    memset(delta + off, 'a', 64 * 1024);
+    strcpy(delta + off + 64 * 1024, "\"}}\n\n");
+    int rc = 0, i;
+    for (i = 0; i < 8 && rc == 0; i++)
+        rc = model_stream_feed(st, delta, strlen(delta));
+    assert_int_equal(rc, -1);
+    assert_int_equal(i, 5); /* 4 x 64 KiB = 256 KiB fits, one more does not */
+    assert_non_null(strstr(model_stream_error(st), "arguments longer than 262144 bytes"));
+    model_stream_free(st);
+    free(delta);
+}
+
+/* MODEL_MAX_REPLY_BYTES comes from the configuration, not a macro. */
+static void test_stream_reply_bound_is_set(void **state)
+{
+    (void)state;
+    const char *ev = "data: {\"choices\":[{\"delta\":{\"content\":\"0123456789\"}}]}\n\n";
+    model_stream_t *st = model_stream_new(MODEL_OPENAI, NULL, 0);
+    model_stream_set_max_reply(st, 25);
+    assert_int_equal(model_stream_feed(st, ev, strlen(ev)), 0);
+    assert_int_equal(model_stream_feed(st, ev, strlen(ev)), 0);
+    assert_int_equal(model_stream_feed(st, ev, strlen(ev)), -1);
+    assert_non_null(strstr(model_stream_error(st), "too large"));
+    model_stream_free(st);
+
+    st = model_stream_new(MODEL_OPENAI, NULL, 0);
+    model_stream_set_max_reply(st, 0); /* 0 keeps the default (4 MiB) */
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(model_stream_feed(st, ev, strlen(ev)), 0);
+    model_stream_free(st);
+}
+
+/* What the stall watchdog counts: text and tool-call bytes only. */
+static void test_stream_progress(void **state)
+{
+    (void)state;
+    static const char *const idle[] = {
+        ": keep-alive\n\n",
+        "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n",
+        "data: {\"choices\":[{\"delta\":{}}]}\n\n",
+        "data: {\"choices\":[{\"delta\":{\"content\":null}}]}\n\n",
+        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1}}\n\n",
+    };
+    model_stream_t *st = model_stream_new(MODEL_OPENAI, NULL, 0);
+    for (int round = 0; round < 50; round++)
+        for (size_t i = 0; i < sizeof(idle) / sizeof(idle[0]); i++)
+            assert_int_equal(model_stream_feed(st, idle[i], strlen(idle[i])), 0);
+    assert_true(model_stream_bytes(st) > 1000);
+    assert_int_equal(model_stream_progress(st), 0);
+    const char *text = "data: {\"choices\":[{\"delta\":{\"content\":\"ab\"}}]}\n\n";
+    assert_int_equal(model_stream_feed(st, text, strlen(text)), 0);
+    assert_int_equal(model_stream_progress(st), 2);
+    const char *call = "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\","
+                       "\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}\n\n";
+    assert_int_equal(model_stream_feed(st, call, strlen(call)), 0);
+    assert_int_equal(model_stream_progress(st), 2 + 1 + 1 + 2);
+    /* The end counts once; the same end again and again does not. */
+    const char *stop = "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(model_stream_feed(st, stop, strlen(stop)), 0);
+    assert_int_equal(model_stream_progress(st), 2 + 1 + 1 + 2 + 1);
+    model_stream_free(st);
+
+    st = model_stream_new(MODEL_ANTHROPIC, NULL, 0);
+    const char *ping = "event: ping\ndata: {\"type\":\"ping\"}\n\n";
+    const char *empty = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+                        "\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"\"}}\n\n";
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(model_stream_feed(st, ping, strlen(ping)), 0);
+        assert_int_equal(model_stream_feed(st, empty, strlen(empty)), 0);
+    }
+    assert_int_equal(model_stream_progress(st), 0);
+    /* Thinking is not kept, but it is progress. */
+    const char *thinking =
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+        "\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hmm\"}}"
+        "\n\n";
+    assert_int_equal(model_stream_feed(st, thinking, strlen(thinking)), 0);
+    assert_int_equal(model_stream_progress(st), 3);
+    model_stream_free(st);
+
+    st = model_stream_new(MODEL_OPENAI, NULL, 0);
+    const char *reasoning = "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"hm\"}}]}\n\n";
+    assert_int_equal(model_stream_feed(st, reasoning, strlen(reasoning)), 0);
+    assert_int_equal(model_stream_progress(st), 2);
     model_stream_free(st);
 }
 
@@ -806,6 +968,9 @@ int main(void)
         cmocka_unit_test(test_stream_errors),
         cmocka_unit_test(test_stream_ended_early),
         cmocka_unit_test(test_stream_bounds),
+        cmocka_unit_test(test_stream_tool_call_bounds),
+        cmocka_unit_test(test_stream_reply_bound_is_set),
+        cmocka_unit_test(test_stream_progress),
         cmocka_unit_test(test_finish_twice_and_nameless_call),
         cmocka_unit_test(test_error_messages),
         cmocka_unit_test(test_error_message_capped),

@@ -126,6 +126,8 @@ static const char *const full_example =
     "add_history_to_context: true\n"
     "num_history_runs: 5\n"
     "tool_call_limit: 20\n"
+    "max_model_turns: 6\n"
+    "timeout_seconds: 90\n"
     "temperature: 0.2\n"
     "max_tokens: 1024\n"
     "metadata: {team: platform, version: 2, ratio: 0.5, beta: false, owner: null, "
@@ -154,6 +156,8 @@ static void test_full_example(void **state)
     assert_true(a->add_history_to_context);
     assert_int_equal(a->num_history_runs, 5);
     assert_int_equal(a->tool_call_limit, 20);
+    assert_int_equal(a->max_model_turns, 6);
+    assert_int_equal(a->timeout_seconds, 90);
     assert_string_equal(a->file, write_file("agent.yaml", ""));
 
     assert_int_equal(a->ntools, 2);
@@ -213,6 +217,8 @@ static void test_defaults(void **state)
     assert_false(a->add_history_to_context);
     assert_int_equal(a->num_history_runs, 3);
     assert_int_equal(a->tool_call_limit, 10);
+    assert_int_equal(a->max_model_turns, 16);
+    assert_int_equal(a->timeout_seconds, 0); /* RUN_TIMEOUT_SECONDS applies */
     assert_null(a->metadata);
     registry_free(&reg);
 }
@@ -384,6 +390,11 @@ static void test_errors_types_and_ranges(void **state)
     expect_error_at(MINIMAL "tool_call_limit: 0\n", 3, "tool_call_limit must be between 1 and 100");
     expect_error_at(MINIMAL "tool_call_limit: 1.5\n", 3, "must be an integer");
     expect_error_at(MINIMAL "tool_call_limit: 99999999999999999999\n", 3, "must be an integer");
+    expect_error_at(MINIMAL "max_model_turns: 0\n", 3, "max_model_turns must be between 1 and 100");
+    expect_error_at(MINIMAL "max_model_turns: 101\n", 3, "between 1 and 100");
+    expect_error_at(MINIMAL "timeout_seconds: 0\n", 3,
+                    "timeout_seconds must be between 1 and 86400");
+    expect_error_at(MINIMAL "timeout_seconds: 1.5\n", 3, "must be an integer");
     expect_error_at(MINIMAL "temperature: 2.5\n", 3, "temperature must be between 0 and 2");
     expect_error_at(MINIMAL "temperature: warm\n", 3, "temperature must be a number");
     expect_error_at(MINIMAL "max_tokens: 0\n", 3, "max_tokens must be between 1 and 200000");
