@@ -117,9 +117,13 @@ void run_store_setup(run_t *run, void (*done)(run_t *run, store_rc_t rc))
         job->run = run;
         job->done = done;
     }
-    if (job == NULL || store_submit(run->env.store, run->env.loop, setup_work, setup_done, job)) {
+    /* Bounded: a run's setup is work a request starts (its finish is not). */
+    int rc = job == NULL
+                 ? -1
+                 : store_submit_bounded(run->env.store, run->env.loop, setup_work, setup_done, job);
+    if (rc != 0) {
         free(job);
-        done(run, STORE_UNAVAILABLE);
+        done(run, rc == STORE_SUBMIT_BUSY ? STORE_BUSY : STORE_UNAVAILABLE);
     }
 }
 
