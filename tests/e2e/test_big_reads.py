@@ -106,8 +106,9 @@ def test_readers_leave_health_fast(big):
     fast, and memory stays bounded."""
     s, h = big
     paths = [f"/sessions/{SID}", f"/sessions/{SID}/runs", f"/agents/{AGENT}/runs",
-             f"/sessions/{SID}/runs?limit=40&page=2", f"/agents/{AGENT}/runs?session_id={SID}"]
+             f"/sessions/{SID}/runs?limit=30&page=2", f"/agents/{AGENT}/runs?session_id={SID}"]
     errors: list = []
+    sizes: list[int] = []
     done = threading.Event()
 
     def reader(k: int):
@@ -120,6 +121,7 @@ def test_readers_leave_health_fast(big):
                         errors.append((path, r.status_code, r.text[:200]))
                     else:
                         r.json()  # complete and valid
+                        sizes.append(len(r.content))
                 except httpx.HTTPError as e:
                     errors.append((path, repr(e)))
 
@@ -153,8 +155,9 @@ def test_readers_leave_health_fast(big):
     print(f"\nbig reads: {len(readers) * 6} reads in {took:.1f}s; /health n={len(lat)} "
           f"median={statistics.median(lat) * 1000:.1f}ms p99={p99 * 1000:.1f}ms "
           f"max={lat[-1] * 1000:.1f}ms; RSS before={rss0 // 1024}MB "
-          f"max={max(rss, default=0) // 1024}MB")
+          f"max={max(rss, default=0) // 1024}MB; biggest reply {max(sizes, default=0)} bytes")
     assert not errors, errors[:5]
+    assert max(sizes) <= 8 << 20, f"a reply of {max(sizes)} bytes: over MAX_REPLY_BYTES"
     assert lat, "no /health call was made"
     assert p99 < HEALTH_P99_S, f"/health p99 {p99:.2f}s during the reads"
     assert s.get("/health").status_code == 200
