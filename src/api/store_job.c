@@ -113,8 +113,10 @@ static void reply_ok(http_request_t *r, api_job_t *job)
     } else if (job->body != NULL) {
         http_reply_bytes(r, job->status, job->body, job->body_len);
         job->body = NULL; /* taken */
-    } else {
+    } else if (job->reply != NULL) {
         job->reply(r, job);
+    } else { /* a rendering job whose work answered without rendering */
+        http_reply_error(r, 500, "INTERNAL", "could not encode the reply");
     }
 }
 
