@@ -1,4 +1,5 @@
-/* Liveness, readiness and the service's identity: no auth, no database. */
+/* Liveness, readiness and the service's identity: no auth; only /ready
+ * reaches the database, through one cached probe per process. */
 #include <stdlib.h>
 
 #include "api/app.h"
