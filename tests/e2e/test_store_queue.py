@@ -123,8 +123,13 @@ def test_ready_answers_at_once_while_a_probe_hangs(start_server, dedicated_pg):
     wait_until(lambda: s.get("/ready").status_code == 200, 15, what="/ready 200 again")
 
 
-def test_full_store_queue_answers_store_busy(start_server, dedicated_pg):
-    s = pg_server(start_server, dedicated_pg, STORE_QUEUE_MAX="2")
+def test_full_store_queue_answers_store_busy(start_server, dedicated_pg, tmp_path):
+    agents = tmp_path / "agents"
+    agents.mkdir()
+    # never called: its run is refused before the model
+    (agents / "q.yaml").write_text(
+        "id: q\nname: Q\nmodel: {provider: openai, id: m, base_url: 'http://127.0.0.1:9/v1'}\n")
+    s = pg_server(start_server, dedicated_pg, STORE_QUEUE_MAX="2", AGENTS_DIR=str(agents))
     h = bearer(make_token(sub="user-q", workspaceId="ws-q"))
     with httpx.Client(base_url=s.base_url, timeout=10, headers=h) as c:
         for _ in range(8):  # every pool thread has its connection
@@ -152,6 +157,12 @@ def test_full_store_queue_answers_store_busy(start_server, dedicated_pg):
         for path in ("/sessions/any", "/sessions/any/runs"):
             assert_error(httpx.get(f"{s.base_url}{path}", headers=h, timeout=2), 503,
                          "STORE_BUSY")
+        # a run's setup is refused too: the run ends at once, its model never called
+        t0 = time.monotonic()
+        run = httpx.post(f"{s.base_url}/agents/q/runs", headers=h, timeout=5,
+                         data={"message": "hi", "stream": "false"})
+        assert time.monotonic() - t0 < 2.0
+        assert run.json()["status"] == "ERROR", run.text
         rd = httpx.get(f"{s.base_url}/ready", timeout=2)
         assert rd.status_code == 503, rd.text
         assert rd.json()["code"] == "STORE_BUSY", rd.text
