@@ -128,6 +128,7 @@ static int serve(const config_t *cfg)
         app_free(&app);
         return 1;
     }
+    store_set_queue_max(app.store, cfg->store_queue_max);
     http_server_config_t scfg = {
         .host = cfg->host,
         .port = cfg->port,

@@ -15,6 +15,8 @@
 typedef struct setup_job {
     run_t *run;
     void (*done)(run_t *run, store_rc_t rc);
+    uv_timer_t refused; /* a refused setup answers on the next loop turn */
+    store_rc_t rc;
 } setup_job_t;
 
 /* The first words of the first message, cut on a UTF-8 boundary. */
@@ -110,17 +112,36 @@ static void setup_done(store_rc_t rc, void *data)
     done(run, rc);
 }
 
+static void on_refused_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void on_refused(uv_timer_t *t)
+{
+    setup_job_t *job = t->data;
+    uv_close((uv_handle_t *)t, on_refused_closed);
+    job->done(job->run, job->rc);
+}
+
 void run_store_setup(run_t *run, void (*done)(run_t *run, store_rc_t rc))
 {
     setup_job_t *job = malloc(sizeof(*job));
-    if (job != NULL) {
-        job->run = run;
-        job->done = done;
-    }
-    if (job == NULL || store_submit(run->env.store, run->env.loop, setup_work, setup_done, job)) {
-        free(job);
+    if (job == NULL) {
         done(run, STORE_UNAVAILABLE);
+        return;
     }
+    job->run = run;
+    job->done = done;
+    /* Bounded: a run's setup is work a request starts (its finish is not). */
+    int rc = store_submit_bounded(run->env.store, run->env.loop, setup_work, setup_done, job);
+    if (rc == 0)
+        return;
+    /* Never done inside run_start: its caller has not seen the run yet. */
+    job->rc = rc == STORE_SUBMIT_BUSY ? STORE_BUSY : STORE_UNAVAILABLE;
+    job->refused.data = job;
+    uv_timer_init(run->env.loop, &job->refused); /* neither fails on a live loop */
+    uv_timer_start(&job->refused, on_refused, 0, 0);
 }
 
 /* ---- the end ---- */

@@ -346,33 +346,36 @@ void runs_cancel(http_request_t *r)
 
 /* ---- GET /agents/{agent_id}/runs[/{run_id}] ---- */
 
-static void get_reply(http_request_t *r, api_job_t *job)
+#define MAX_RUNS_PAGE 100
+
+/* On the pool: the run (404 under another agent), then the reply's bytes. */
+static store_rc_t get_view_work(store_conn_t *c, void *data)
 {
+    api_job_t *job = data;
+    store_rc_t rc = store_run_get(c, job->ws, job->id2, &job->out);
+    if (rc != STORE_OK)
+        return rc;
     const char *agent = json_string_value(json_object_get(job->out, "agent_id"));
-    if (agent == NULL || strcmp(agent, job->id) != 0) {
-        http_reply_error(r, 404, "NOT_FOUND", "Run not found");
-        return;
-    }
-    http_reply_json(r, 200, view_run(job->out));
+    if (agent == NULL || strcmp(agent, job->id) != 0)
+        return STORE_NOT_FOUND;
+    return api_job_render(job, 200, view_run(job->out));
 }
 
 void runs_get(http_request_t *r)
 {
-    api_job_t *job = run_job(r, get_run_work, get_reply);
+    api_job_t *job = run_job(r, get_view_work, NULL);
     if (job != NULL)
         api_job_submit(r, job);
 }
 
+/* On the pool: one page of the agent's runs, then the reply's bytes. */
 static store_rc_t list_work(store_conn_t *c, void *data)
 {
     api_job_t *job = data;
-    const char *session = json_string_value(json_object_get(job->in, "session_id"));
-    return store_run_list(c, job->ws, session, job->id, 1000, &job->out);
-}
-
-static void list_reply(http_request_t *r, api_job_t *job)
-{
-    http_reply_json(r, 200, view_runs(job->out));
+    job->runs.session_id = json_string_value(json_object_get(job->in, "session_id"));
+    job->runs.agent_id = job->id;
+    store_rc_t rc = store_run_page(c, job->ws, &job->runs, &job->out, NULL);
+    return rc == STORE_OK ? api_job_render(job, 200, view_runs(job->out)) : rc;
 }
 
 void runs_list(http_request_t *r)
@@ -388,11 +391,16 @@ void runs_list(http_request_t *r)
     const char *session;
     if (api_query_id(r, "session_id", &session) != 0)
         return;
-    api_job_t *job = api_job_new(r, list_work, list_reply);
+    api_job_t *job = api_job_new(r, list_work, NULL);
     if (job != NULL) {
         strcpy(job->id, agent);
         if (session != NULL)
             json_object_set_new(job->in, "session_id", json_string(session));
+        if (api_query_int(r, "limit", 20, 1, MAX_RUNS_PAGE, &job->runs.limit) ||
+            api_query_int(r, "page", 1, 1, 1000000, &job->runs.page)) {
+            api_job_free(job);
+            return;
+        }
     }
     api_job_submit(r, job);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/app.h"
 #include "api/body.h"
 #include "api/handlers.h"
 #include "api/store_job.h"
@@ -102,30 +103,29 @@ static int parse_list_query(http_request_t *r, api_job_t *job)
 
 /* ---- GET /sessions ---- */
 
+/* On the pool: the rows, then the reply's bytes. */
 static store_rc_t list_work(store_conn_t *c, void *data)
 {
     api_job_t *job = data;
-    return store_session_list(c, job->ws, &job->query, &job->out, &job->total);
-}
-
-static void list_reply(http_request_t *r, api_job_t *job)
-{
-    json_t *data = json_array();
+    store_rc_t rc = store_session_list(c, job->ws, &job->query, &job->out, &job->total);
+    if (rc != STORE_OK)
+        return rc;
+    json_t *rows = json_array();
     size_t i;
     json_t *row;
-    json_array_foreach(job->out, i, row) json_array_append_new(data, view_session(row));
+    json_array_foreach(job->out, i, row) json_array_append_new(rows, view_session(row));
     long long limit = job->query.limit;
     json_t *meta =
         json_pack("{s:i, s:i, s:I, s:I, s:f}", "page", job->query.page, "limit", job->query.limit,
                   "total_pages", (json_int_t)((job->total + limit - 1) / limit), "total_count",
                   (json_int_t)job->total, "search_time_ms",
-                  (double)(timeutil_mono_us() - r->start_us) / 1000.0);
-    http_reply_json(r, 200, json_pack("{s:o, s:o}", "data", data, "meta", meta));
+                  (double)(timeutil_mono_us() - job->start_us) / 1000.0);
+    return api_job_render(job, 200, json_pack("{s:o, s:o}", "data", rows, "meta", meta));
 }
 
 void sessions_list(http_request_t *r)
 {
-    api_job_t *job = api_job_new(r, list_work, list_reply);
+    api_job_t *job = api_job_new(r, list_work, NULL);
     if (job != NULL && parse_list_query(r, job) != 0) {
         api_job_free(job);
         return;
@@ -144,7 +144,7 @@ static store_rc_t create_work(store_conn_t *c, void *data)
 static void create_reply(http_request_t *r, api_job_t *job)
 {
     json_t *empty = json_array();
-    http_reply_json(r, 201, view_session_detail(job->out, empty));
+    http_reply_json(r, 201, view_session_detail(job->out, empty, 0));
     json_decref(empty);
 }
 
@@ -194,23 +194,43 @@ void sessions_create(http_request_t *r)
 
 /* ---- GET /sessions/{id} and /sessions/{id}/runs ---- */
 
+#define DEFAULT_HISTORY_RUNS 3 /* the registry's default num_history_runs */
+#define MAX_HISTORY_RUNS 100
+#define MAX_RUNS_PAGE 100
+
+/* chat_history covers the runs the session's agent remembers, unless the
+ * query asked for another number. */
+static int history_runs(const api_job_t *job)
+{
+    if (job->history_runs > 0)
+        return job->history_runs;
+    const char *agent_id = json_string_value(json_object_get(job->out, "agent_id"));
+    const agent_def_t *a = agent_id ? registry_find(&job->app->agents, agent_id) : NULL;
+    return a != NULL && a->num_history_runs > 0 ? a->num_history_runs : DEFAULT_HISTORY_RUNS;
+}
+
+/* On the pool: the session, its latest runs, then the reply's bytes. */
 static store_rc_t get_work(store_conn_t *c, void *data)
 {
     api_job_t *job = data;
     store_rc_t rc = store_session_get(c, job->ws, job->id, &job->out);
+    if (rc != STORE_OK)
+        return rc;
+    store_run_query_t q = {.session_id = job->id, .limit = history_runs(job), .page = 1};
+    rc = store_run_page(c, job->ws, &q, &job->out2, &job->total);
+    if (rc != STORE_OK)
+        return rc;
+    return api_job_render(job, 200, view_session_detail(job->out, job->out2, job->total));
+}
+
+/* On the pool: one page of the session's runs (404 without the session). */
+static store_rc_t runs_work(store_conn_t *c, void *data)
+{
+    api_job_t *job = data;
+    store_rc_t rc = store_session_get(c, job->ws, job->id, &job->out);
     if (rc == STORE_OK)
-        rc = store_run_list(c, job->ws, job->id, NULL, 0, &job->out2);
-    return rc;
-}
-
-static void get_reply(http_request_t *r, api_job_t *job)
-{
-    http_reply_json(r, 200, view_session_detail(job->out, job->out2));
-}
-
-static void runs_reply(http_request_t *r, api_job_t *job)
-{
-    http_reply_json(r, 200, view_runs(job->out2));
+        rc = store_run_page(c, job->ws, &job->runs, &job->out2, NULL);
+    return rc == STORE_OK ? api_job_render(job, 200, view_runs(job->out2)) : rc;
 }
 
 /* A job on the session named by the path. */
@@ -221,16 +241,28 @@ static api_job_t *session_job(http_request_t *r, store_work_fn work, api_reply_f
 
 void sessions_get(http_request_t *r)
 {
-    api_job_t *job = session_job(r, get_work, get_reply);
-    if (job != NULL)
-        api_job_submit(r, job);
+    api_job_t *job = session_job(r, get_work, NULL);
+    if (job == NULL)
+        return;
+    if (api_query_int(r, "num_history_runs", 0, 1, MAX_HISTORY_RUNS, &job->history_runs) != 0) {
+        api_job_free(job);
+        return;
+    }
+    api_job_submit(r, job);
 }
 
 void sessions_runs(http_request_t *r)
 {
-    api_job_t *job = session_job(r, get_work, runs_reply);
-    if (job != NULL)
-        api_job_submit(r, job);
+    api_job_t *job = session_job(r, runs_work, NULL);
+    if (job == NULL)
+        return;
+    job->runs.session_id = job->id;
+    if (api_query_int(r, "limit", 20, 1, MAX_RUNS_PAGE, &job->runs.limit) ||
+        api_query_int(r, "page", 1, 1, 1000000, &job->runs.page)) {
+        api_job_free(job);
+        return;
+    }
+    api_job_submit(r, job);
 }
 
 /* ---- POST /sessions/{id}/rename and PATCH /sessions/{id} ---- */

@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@ api_job_t *api_job_new(http_request_t *r, store_work_fn work, api_reply_fn reply
     job->work = work;
     job->reply = reply;
     job->not_found = "Not found";
+    job->app = ((const app_loop_t *)r->loop_data)->app;
+    job->start_us = r->start_us;
     job->in = json_object();
     if (job->in == NULL) {
         free(job);
@@ -36,6 +39,7 @@ void api_job_free(api_job_t *job)
     json_decref(job->in);
     json_decref(job->out);
     json_decref(job->out2);
+    free(job->body);
     free(job);
 }
 
@@ -71,9 +75,48 @@ void api_reply_store_error(http_request_t *r, store_rc_t rc, const char *not_fou
     case STORE_UNAVAILABLE:
         http_reply_error(r, 503, "STORE_UNAVAILABLE", "The database is unavailable; try again");
         break;
+    case STORE_BUSY:
+        h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                       H2O_STRLIT("1"));
+        http_reply_error(r, 503, "STORE_BUSY", "The store has too much work queued; try again");
+        break;
     default:
         http_reply_error(r, 500, "STORE_ERROR", "The database failed to answer");
         break;
+    }
+}
+
+store_rc_t api_job_render(api_job_t *job, int status, json_t *view)
+{
+    size_t cap = job->app->cfg->max_reply_bytes;
+    int rc = http_json_render(view, cap, &job->body, &job->body_len);
+    json_decref(view);
+    job->status = status;
+    job->too_large = rc == HTTP_RENDER_TOO_LARGE;
+    return rc == 0 || job->too_large ? STORE_OK : STORE_ERROR;
+}
+
+static void reply_too_large(http_request_t *r, const api_job_t *job)
+{
+    char detail[192];
+    snprintf(detail, sizeof(detail),
+             "The reply would be over MAX_REPLY_BYTES (%zu bytes); ask for a smaller page"
+             " (limit) or fewer runs",
+             job->app->cfg->max_reply_bytes);
+    http_reply_error(r, 413, "REPLY_TOO_LARGE", detail);
+}
+
+static void reply_ok(http_request_t *r, api_job_t *job)
+{
+    if (job->too_large) {
+        reply_too_large(r, job);
+    } else if (job->body != NULL) {
+        http_reply_bytes(r, job->status, job->body, job->body_len);
+        job->body = NULL; /* taken */
+    } else if (job->reply != NULL) {
+        job->reply(r, job);
+    } else { /* a rendering job whose work answered without rendering */
+        http_reply_error(r, 500, "INTERNAL", "could not encode the reply");
     }
 }
 
@@ -89,7 +132,9 @@ static void on_done(store_rc_t rc, void *data)
     http_request_t *r = http_pending_request(job->pending);
     job->rc = rc;
     if (r != NULL) {
-        if (rc == STORE_OK || job->reply_errors)
+        if (rc == STORE_OK)
+            reply_ok(r, job);
+        else if (job->reply_errors)
             job->reply(r, job);
         else
             api_reply_store_error(r, rc, job->not_found);
@@ -106,8 +151,10 @@ void api_job_submit(http_request_t *r, api_job_t *job)
         http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
         return;
     }
-    if (store_submit(loop->app->store, r->req->conn->ctx->loop, run_work, on_done, job) != 0) {
+    int rc =
+        store_submit_bounded(loop->app->store, r->req->conn->ctx->loop, run_work, on_done, job);
+    if (rc != 0) {
         api_job_free(job);
-        api_reply_store_error(r, STORE_UNAVAILABLE, NULL);
+        api_reply_store_error(r, rc == STORE_SUBMIT_BUSY ? STORE_BUSY : STORE_UNAVAILABLE, NULL);
     }
 }

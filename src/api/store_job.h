@@ -12,12 +12,13 @@
 #define API_MAX_BULK_IDS 1000
 
 typedef struct api_job api_job_t;
+struct app;
 typedef void (*api_reply_fn)(http_request_t *r, api_job_t *job);
 
 struct api_job {
     http_pending_t *pending;
     store_work_fn work;
-    api_reply_fn reply;    /* called on STORE_OK, or always with reply_errors */
+    api_reply_fn reply;    /* called on STORE_OK (unless rendered), or always with reply_errors */
     int reply_errors;      /* the reply reports failures itself, from job->rc */
     const char *not_found; /* detail for STORE_NOT_FOUND */
     store_rc_t rc;
@@ -31,6 +32,15 @@ struct api_job {
     long long total;
     size_t count;
     store_session_query_t query; /* its strings point into in */
+    store_run_query_t runs;      /* a runs page; its strings point into in or id */
+    int history_runs;            /* runs in a session's chat_history; 0: the agent's */
+    const struct app *app;       /* shared and read-only: the pool may read it */
+    uint64_t start_us;           /* the request's start */
+    /* The reply, rendered on the pool (api_job_render). */
+    char *body;
+    size_t body_len;
+    int status;
+    int too_large;
 };
 
 /* A job for r's workspace and user, with an empty object in `in`. */
@@ -44,7 +54,12 @@ void api_job_free(api_job_t *job);
 /* Runs the job (job NULL: out of memory); replies 503 when it cannot be
  * queued. Frees the job after. */
 void api_job_submit(http_request_t *r, api_job_t *job);
-/* Replies to a store failure: 404, 409, 503 STORE_UNAVAILABLE or 500. */
+/* On the pool: view (taken) becomes the serialised reply, sent as it is on
+ * the loop; past MAX_REPLY_BYTES the reply is 413 REPLY_TOO_LARGE instead.
+ * STORE_OK, or STORE_ERROR when out of memory. */
+store_rc_t api_job_render(api_job_t *job, int status, json_t *view);
+/* Replies to a store failure: 404, 409, 503 STORE_UNAVAILABLE or
+ * STORE_BUSY, or 500. */
 void api_reply_store_error(http_request_t *r, store_rc_t rc, const char *not_found);
 
 #endif

@@ -1,7 +1,8 @@
-/* Liveness, readiness and the service's identity: no auth, no database. */
+/* Liveness, readiness and the service's identity: no auth; only /ready
+ * reaches the database, through one cached probe per process. */
 #include "api/app.h"
 #include "api/handlers.h"
-#include "api/store_job.h"
+#include "api/ready_probe.h"
 #include "http/reply.h"
 
 static const app_t *app_of(http_request_t *r)
@@ -23,7 +24,8 @@ void system_root(http_request_t *r)
                               "version", AGENTOS_VERSION));
 }
 
-/* ---- /ready: the store answers a ping through the pool, like any request ---- */
+/* ---- /ready: the store answers a ping through the pool, at most about
+ * once a second (api/ready_probe.c); calls in between reuse the answer ---- */
 
 /* Redis never makes the service unready: without it, rate limits count
  * locally. The check says which. */
@@ -42,30 +44,31 @@ static json_t *redis_check(const app_loop_t *loop)
     return c;
 }
 
-static void ready_reply(http_request_t *r, api_job_t *job)
+static const char *store_status(store_rc_t rc)
+{
+    return rc == STORE_OK ? "ok" : rc == STORE_BUSY ? "busy" : "unavailable";
+}
+
+static void ready_reply(http_request_t *r, store_rc_t rc)
 {
     const app_t *app = app_of(r);
-    int ok = job->rc == STORE_OK;
+    int ok = rc == STORE_OK;
     json_t *checks = json_object();
     json_object_set_new(checks, "redis", redis_check(r->loop_data));
     json_object_set_new(checks, "store",
-                        json_pack("{s:s, s:s}", "status", ok ? "ok" : "unavailable", "backend",
+                        json_pack("{s:s, s:s}", "status", store_status(rc), "backend",
                                   store_backend_name(app->store)));
-    http_reply_json(
-        r, ok ? 200 : 503,
-        json_pack("{s:s, s:o}", "status", ok ? "ready" : "unavailable", "checks", checks));
-}
-
-static store_rc_t ping_work(store_conn_t *c, void *data)
-{
-    (void)data;
-    return store_ping(c);
+    json_t *body =
+        json_pack("{s:s, s:o}", "status", ok ? "ready" : "unavailable", "checks", checks);
+    if (rc == STORE_BUSY) {
+        json_object_set_new(body, "code", json_string("STORE_BUSY"));
+        json_object_set_new(body, "detail",
+                            json_string("The store has too much work queued; try again"));
+    }
+    http_reply_json(r, ok ? 200 : 503, body);
 }
 
 void system_ready(http_request_t *r)
 {
-    api_job_t *job = api_job_new(r, ping_work, ready_reply);
-    if (job != NULL)
-        job->reply_errors = 1; /* a failed ping is an answer: the check says so */
-    api_job_submit(r, job);
+    ready_probe(r, app_of(r)->store, ready_reply);
 }

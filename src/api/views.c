@@ -34,7 +34,7 @@ json_t *view_session(const json_t *row)
     return v;
 }
 
-/* The messages of every run, oldest first: what a chat client replays. */
+/* The messages of the runs given, oldest first: what a chat client replays. */
 static json_t *chat_history(const json_t *runs)
 {
     json_t *history = json_array();
@@ -49,12 +49,12 @@ static json_t *chat_history(const json_t *runs)
     return history;
 }
 
-json_t *view_session_detail(const json_t *row, const json_t *runs)
+json_t *view_session_detail(const json_t *row, const json_t *runs, long long runs_count)
 {
     json_t *v = view_session(row);
     json_object_set_new(v, "agent_session_id", json_deep_copy(json_object_get(v, "session_id")));
     json_object_set_new(v, "chat_history", chat_history(runs));
-    json_object_set_new(v, "runs_count", json_integer((json_int_t)json_array_size(runs)));
+    json_object_set_new(v, "runs_count", json_integer((json_int_t)runs_count));
     return v;
 }
 

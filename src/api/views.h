@@ -7,8 +7,9 @@
 
 /* A session row as a list item. */
 json_t *view_session(const json_t *row);
-/* A session row plus its runs as the detail view, with chat_history. */
-json_t *view_session_detail(const json_t *row, const json_t *runs);
+/* A session row plus its latest runs as the detail view: chat_history
+ * from those runs, runs_count all the session's runs. */
+json_t *view_session_detail(const json_t *row, const json_t *runs, long long runs_count);
 /* A run row as a session's run. */
 json_t *view_run(const json_t *row);
 /* An array of run rows. */

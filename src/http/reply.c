@@ -62,14 +62,15 @@ static void send_bytes(http_request_t *r, int status, const char *body, size_t l
 
 void http_reply_json(http_request_t *r, int status, json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = http_json_render(body, 0, &text, &len);
     json_decref(body);
-    if (text == NULL) {
+    if (rc != 0) {
         http_reply_error(r, 500, "INTERNAL", "could not encode the reply");
         return;
     }
-    send_bytes(r, status, text, strlen(text)); /* h2o_send_inline copies the body */
-    free(text);
+    http_reply_bytes(r, status, text, len);
 }
 
 char *http_error_body(const char *code, const char *detail, size_t *len)
@@ -100,4 +101,110 @@ void http_reply_empty(http_request_t *r, int status)
     req->res.status = status;
     req->res.reason = http_reason(status);
     h2o_send_inline(req, "", 0);
+}
+
+/* ---- big bodies: rendered off the loop, sent in pieces ---- */
+
+#define RENDER_CHUNK 4096
+#define REPLY_PIECE (64 * 1024) /* one h2o_send at most */
+
+typedef struct render {
+    char *buf;
+    size_t len, cap, max;
+    int too_large, oom;
+} render_t;
+
+static int render_append(const char *s, size_t n, void *ud)
+{
+    render_t *rd = ud;
+    if (rd->max > 0 && rd->len + n > rd->max) {
+        rd->too_large = 1;
+        return -1;
+    }
+    if (rd->len + n > rd->cap) {
+        size_t cap = rd->cap ? rd->cap : RENDER_CHUNK;
+        while (cap < rd->len + n)
+            cap *= 2;
+        char *b = realloc(rd->buf, cap);
+        if (b == NULL) {
+            rd->oom = 1;
+            return -1;
+        }
+        rd->buf = b;
+        rd->cap = cap;
+    }
+    memcpy(rd->buf + rd->len, s, n);
+    rd->len += n;
+    return 0;
+}
+
+int http_json_render(const json_t *body, size_t cap, char **out, size_t *len)
+{
+    render_t rd = {.max = cap};
+    *out = NULL;
+    *len = 0;
+    int rc = body != NULL ? json_dump_callback(body, render_append, &rd,
+                                               JSON_COMPACT | JSON_REAL_PRECISION(15))
+                          : -1;
+    if (rc != 0 || rd.len == 0) {
+        free(rd.buf);
+        return rd.too_large ? HTTP_RENDER_TOO_LARGE : -1;
+    }
+    *out = rd.buf;
+    *len = rd.len;
+    return 0;
+}
+
+typedef struct reply_body {
+    h2o_generator_t gen; /* first: the generator pointer is the body */
+    char *buf;
+    size_t len, sent;
+} reply_body_t;
+
+/* The pool outlives every piece in flight: the buffer goes with it. */
+static void body_dispose(void *p)
+{
+    free(((reply_body_t *)p)->buf);
+}
+
+static void send_piece(reply_body_t *b, h2o_req_t *req)
+{
+    size_t n = b->len - b->sent < REPLY_PIECE ? b->len - b->sent : REPLY_PIECE;
+    h2o_iovec_t v = h2o_iovec_init(b->buf + b->sent, n);
+    b->sent += n;
+    h2o_send(req, &v, 1, b->sent == b->len ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+}
+
+static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
+{
+    send_piece((reply_body_t *)gen, req);
+}
+
+static void on_stop(h2o_generator_t *gen, h2o_req_t *req)
+{
+    (void)gen;
+    (void)req;
+}
+
+void http_reply_bytes(http_request_t *r, int status, char *body, size_t len)
+{
+    if (len <= REPLY_PIECE) {
+        send_bytes(r, status, body, len); /* copied */
+        free(body);
+        return;
+    }
+    h2o_req_t *req = r->req;
+    reply_body_t *b = h2o_mem_alloc_shared(&req->pool, sizeof(*b), body_dispose);
+    b->gen.proceed = on_proceed;
+    b->gen.stop = on_stop;
+    b->buf = body;
+    b->len = len;
+    b->sent = 0;
+    req->res.status = status;
+    req->res.reason = http_reason(status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("application/json"));
+    req->res.content_length = len;
+    h2o_start_response(req, &b->gen);
+    send_piece(b, req);
 }

@@ -8,6 +8,16 @@
 
 /* Sends body as the whole reply; takes ownership of body. */
 void http_reply_json(http_request_t *r, int status, json_t *body);
+
+#define HTTP_RENDER_TOO_LARGE 1
+/* Serialises body (not taken) into *out (malloc'd, *len bytes, not
+ * NUL-terminated). cap > 0: past cap bytes it stops and returns
+ * HTTP_RENDER_TOO_LARGE with nothing kept, so a huge body never takes more
+ * than cap. -1: out of memory. Touches no request: any thread may call it. */
+int http_json_render(const json_t *body, size_t cap, char **out, size_t *len);
+/* Sends a JSON body already serialised (malloc'd; taken), through a
+ * generator in pieces when it is big: the loop never writes it in one go. */
+void http_reply_bytes(http_request_t *r, int status, char *body, size_t len);
 void http_reply_error(http_request_t *r, int status, const char *code, const char *detail);
 /* A reply with no body (204). */
 void http_reply_empty(http_request_t *r, int status);

@@ -19,6 +19,7 @@ typedef enum {
     STORE_CONFLICT,    /* the key exists already */
     STORE_UNAVAILABLE, /* the database cannot be reached or timed out: 503 */
     STORE_ERROR,       /* anything else: 500 */
+    STORE_BUSY,        /* the store queue is full: 503, try again */
 } store_rc_t;
 
 typedef struct store_config {
@@ -55,6 +56,20 @@ typedef void (*store_done_fn)(store_rc_t rc, void *data);
  * STORE_UNAVAILABLE. Returns 0, or -1 when it could not be queued (done is
  * then not called). */
 int store_submit(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn done, void *data);
+/* store_submit for work a request starts: refused (STORE_SUBMIT_BUSY, done
+ * not called) while the queue holds queue_max jobs or more. Internal writes
+ * that must not be lost (a run's finish, heartbeats, the sweep) use
+ * store_submit, which the bound never refuses but which still counts. */
+#define STORE_SUBMIT_BUSY (-2)
+int store_submit_bounded(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn done,
+                         void *data);
+/* The bound for store_submit_bounded (<= 0: none). Set at start-up. */
+void store_set_queue_max(store_t *s, int queue_max);
+/* Jobs submitted whose done has not run yet. */
+int store_queue_depth(const store_t *s);
+/* When (timeutil_mono_us) a job last ended STORE_UNAVAILABLE; 0: never. A
+ * cached "the store is up" older than this is wrong. */
+uint64_t store_unavailable_at_us(const store_t *s);
 
 /* ---- rows ----
  * Rows are JSON objects whose keys are the table's columns. Times are epoch
@@ -121,6 +136,19 @@ store_rc_t store_run_get(store_conn_t *c, const char *ws, const char *run_id, js
  * first. limit > 0: only the newest limit runs (still oldest first); 0: all. */
 store_rc_t store_run_list(store_conn_t *c, const char *ws, const char *session_id,
                           const char *agent_id, int limit, json_t **rows);
+
+typedef struct store_run_query {
+    const char *session_id; /* NULL: any */
+    const char *agent_id;   /* NULL: any */
+    int limit;              /* 1..; <= 0: 20 */
+    int page;               /* 1 is the newest limit runs; <= 0: 1 */
+} store_run_query_t;
+
+/* One page of runs, counted back from the newest (page 1: the newest
+ * limit runs, page 2 the limit before them), each page oldest first.
+ * *total (may be NULL): all matches. */
+store_rc_t store_run_page(store_conn_t *c, const char *ws, const store_run_query_t *q,
+                          json_t **rows, long long *total);
 
 /* Daily usage, one row per (workspace, day, agent, model, provider): one
  * call counts one run and adds its tokens; user_id (may be NULL) joins the

@@ -68,8 +68,11 @@ struct store {
     char prefix[STORE_SCHEMA_MAX + 4]; /* "\"schema\"." or "" */
     int connect_timeout_s;
     int statement_timeout_ms;
-    _Atomic uint64_t up_at_us; /* monotonic: a thread's last successful connect */
-    uv_mutex_t mu;             /* guards conns */
+    _Atomic uint64_t up_at_us;          /* monotonic: a thread's last successful connect */
+    _Atomic int queued;                 /* jobs submitted, done not yet run (store_submit.c) */
+    _Atomic int queue_max;              /* store_submit_bounded refuses at this many; <= 0: none */
+    _Atomic uint64_t unavailable_at_us; /* monotonic: the last job that met no database */
+    uv_mutex_t mu;                      /* guards conns */
     store_conn_t *conns;
 };
 

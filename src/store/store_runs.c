@@ -101,6 +101,42 @@ store_rc_t store_run_get(store_conn_t *c, const char *ws, const char *run_id, js
                          run_id, out);
 }
 
+/* " FROM runs WHERE ..." for the workspace and the filters that are set. */
+static void run_filters(store_sql_t *q, const char *ws, const char *session_id,
+                        const char *agent_id)
+{
+    store_sql_add(q, " FROM {S}runs WHERE workspace_id = ?");
+    store_sql_text(q, ws);
+    if (session_id != NULL) {
+        store_sql_add(q, " AND session_id = ?");
+        store_sql_text(q, session_id);
+    }
+    if (agent_id != NULL) {
+        store_sql_add(q, " AND agent_id = ?");
+        store_sql_text(q, agent_id);
+    }
+}
+
+/* The newest limit runs after skipping the newest offset (limit <= 0: all),
+ * returned oldest first. */
+static store_rc_t newest_runs(store_conn_t *c, const char *ws, const char *session_id,
+                              const char *agent_id, long long limit, long long offset,
+                              json_t **rows)
+{
+    store_sql_t q;
+    store_sql_init(&q, c->store);
+    store_sql_add(&q, "SELECT * FROM (SELECT *");
+    run_filters(&q, ws, session_id, agent_id);
+    store_sql_add(&q, " ORDER BY created_at DESC, run_id DESC");
+    if (limit > 0) {
+        store_sql_add(&q, " LIMIT ? OFFSET ?");
+        store_sql_int(&q, limit);
+        store_sql_int(&q, offset);
+    }
+    store_sql_add(&q, ") AS r ORDER BY created_at, run_id");
+    return store_sql_exec(c, &q, rows, NULL);
+}
+
 store_rc_t store_run_list(store_conn_t *c, const char *ws, const char *session_id,
                           const char *agent_id, int limit, json_t **rows)
 {
@@ -108,25 +144,43 @@ store_rc_t store_run_list(store_conn_t *c, const char *ws, const char *session_i
     store_rc_t rc = store_check(c, ws);
     if (rc != STORE_OK)
         return rc;
-    store_sql_t q;
-    store_sql_init(&q, c->store);
-    /* With a limit: the newest runs (the recent history), still returned
-     * oldest first. */
-    store_sql_add(&q, "SELECT * FROM (SELECT * FROM {S}runs WHERE workspace_id = ?");
-    store_sql_text(&q, ws);
-    if (session_id != NULL) {
-        store_sql_add(&q, " AND session_id = ?");
-        store_sql_text(&q, session_id);
+    return newest_runs(c, ws, session_id, agent_id, limit, 0, rows);
+}
+
+static store_rc_t run_count(store_conn_t *c, const char *ws, const store_run_query_t *q,
+                            long long *total)
+{
+    store_sql_t sql;
+    store_sql_init(&sql, c->store);
+    store_sql_add(&sql, "SELECT count(*) AS total");
+    run_filters(&sql, ws, q->session_id, q->agent_id);
+    json_t *rows;
+    store_rc_t rc = store_sql_exec(c, &sql, &rows, NULL);
+    if (rc == STORE_OK)
+        *total = json_integer_value(json_object_get(json_array_get(rows, 0), "total"));
+    json_decref(rows);
+    return rc;
+}
+
+store_rc_t store_run_page(store_conn_t *c, const char *ws, const store_run_query_t *q,
+                          json_t **rows, long long *total)
+{
+    *rows = NULL;
+    if (total != NULL)
+        *total = 0;
+    store_rc_t rc = store_check(c, ws);
+    if (rc != STORE_OK)
+        return rc;
+    if (q == NULL)
+        return STORE_ERROR;
+    long long limit = q->limit > 0 ? q->limit : 20;
+    long long page = q->page > 0 ? q->page : 1;
+    rc = newest_runs(c, ws, q->session_id, q->agent_id, limit, (page - 1) * limit, rows);
+    if (rc == STORE_OK && total != NULL)
+        rc = run_count(c, ws, q, total);
+    if (rc != STORE_OK) {
+        json_decref(*rows);
+        *rows = NULL;
     }
-    if (agent_id != NULL) {
-        store_sql_add(&q, " AND agent_id = ?");
-        store_sql_text(&q, agent_id);
-    }
-    store_sql_add(&q, " ORDER BY created_at DESC, run_id DESC");
-    if (limit > 0) {
-        store_sql_add(&q, " LIMIT ?");
-        store_sql_int(&q, limit);
-    }
-    store_sql_add(&q, ") AS r ORDER BY created_at, run_id");
-    return store_sql_exec(c, &q, rows, NULL);
+    return rc;
 }
