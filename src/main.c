@@ -190,13 +190,15 @@ static int stop_finisher(app_t *app, uint64_t signal_us)
 {
     uint64_t deadline = signal_us + (uint64_t)app->cfg->shutdown_grace_s * 1000000u;
     store_finisher_result_t res = store_finisher_stop(app->finisher, deadline, FINISH_JOIN_MS);
-    if (res.joined) {
+    if (res.joined)
         store_finisher_free(app->finisher);
-    } else {
-        /* A write still waits on the database: the store stays open under
-         * it, and the process exits. */
-        log_msg(LOG_WARN, "a finish write still in progress at exit (journalled)");
+    else
         busy_finisher = app->finisher;
+    if (!res.joined || res.in_flight > 0) {
+        /* A write still waits on the database (it was journalled too): the
+         * store stays open under it, and the process exits. */
+        log_json(LOG_WARN, "finish writes still in progress at exit (journalled)",
+                 json_pack("{s:I}", "writes", (json_int_t)res.in_flight));
         busy_store = app->store;
         app->store = NULL;
     }

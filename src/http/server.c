@@ -223,7 +223,10 @@ static void on_drain_tick(uv_timer_t *t)
     const http_server_config_t *cfg = w->server->cfg;
     uint64_t now = timeutil_mono_us();
     if (w->grace_over_us != 0) {
-        if (now - w->grace_over_us >= (uint64_t)HTTP_SERVER_FINAL_WINDOW_MS * 1000u)
+        /* The final window is for what the hook ended (their last bytes,
+         * their rows), not for other requests that outlast the grace. */
+        int ended = (busy == NULL || busy(w->loop_data) == 0) && w->in_flight == 0;
+        if (ended || now - w->grace_over_us >= (uint64_t)HTTP_SERVER_FINAL_WINDOW_MS * 1000u)
             finish_loop(w);
         return;
     }
@@ -231,6 +234,10 @@ static void on_drain_tick(uv_timer_t *t)
         return;
     if (cfg->loop_grace_over == NULL) {
         finish_loop(w);
+        return;
+    }
+    if (busy == NULL || busy(w->loop_data) == 0) {
+        finish_loop(w); /* nothing for the hook to end */
         return;
     }
     w->grace_over_us = now;

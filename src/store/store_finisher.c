@@ -246,6 +246,7 @@ static void journal_all(store_finisher_t *f, store_finisher_result_t *res)
     free(lines);
     for (entry_t *e = f->head, *next; e != NULL; e = next) {
         next = e->next;
+        res->in_flight += e->state != E_QUEUED;
         if (e->state != E_WRITING) {
             unlink_entry(f, e);
             entry_free(e);

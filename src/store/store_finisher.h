@@ -40,6 +40,7 @@ size_t store_finisher_pending(store_finisher_t *f);
 
 typedef struct store_finisher_result {
     size_t journalled, lost; /* lost: neither landed nor journalled */
+    size_t in_flight;        /* tries not back yet: the store is still in use */
     int joined;              /* the thread ended: store_finisher_free is safe */
 } store_finisher_result_t;
 
