@@ -6,6 +6,8 @@
 - The same with a SIGTERM during the outage: the row goes to the journal in
   the data dir, and the next start replays it (before its sweep could call the
   run interrupted).
+- The same with PostgreSQL frozen (SIGSTOP): the shutdown does not wait for
+  the blocked writes, and still exits 0 with the journal written.
 - A run still going when the grace period ends: its client gets RunCancelled
   ("shutdown"), its row says CANCELLED, and the process exits 0 in bounded
   time.
@@ -16,7 +18,10 @@ PostgreSQL here is the test's own (dedicated_pg), stopped and started again.
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -180,3 +185,47 @@ def test_sigterm_past_the_grace_period_cancels_the_run(setup, start_server):
     db = SqliteDB(setup.data / "agentos.db")
     rows = [r for r in db.runs(setup.ws) if r["run_id"] == started["run_id"]]
     assert [(r["status"], r["content"]) for r in rows] == [("CANCELLED", "shutdown")], rows
+
+
+def _cluster_pids(pg) -> list[int]:
+    """The postmaster and every process it forked."""
+    pm = int((pg.dir / "data" / "postmaster.pid").read_text().split()[0])
+    kids = subprocess.run(["pgrep", "-P", str(pm)], capture_output=True, text=True).stdout
+    return [pm, *(int(k) for k in kids.split())]
+
+
+def test_sigterm_with_postgres_frozen_journals_and_exits_in_bounded_time(
+        setup, start_server, dedicated_pg):
+    """PostgreSQL that answers nothing (SIGSTOP): the writes in progress block
+    until their own timeouts, so shutdown must not wait for them, nor close
+    the store under them."""
+    env = setup.pg_env(dedicated_pg, SHUTDOWN_GRACE_SECONDS=1)
+    first = start_server(env=env)
+    db = PgDB(dedicated_pg.url, "durable")
+    text = "an answer while the database is frozen"
+    setup.mock.script(setup.key, [{"text": text, "delay_first_byte_ms": 1500,
+                                   "usage": {"input_tokens": 11, "output_tokens": 7}}])
+    rs = setup.stream(first, "remember this")
+    started = rs.until("RunStarted").data
+    pids = _cluster_pids(dedicated_pg)
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        end = rs.until("RunCompleted").data  # the first try now blocks on the database
+        assert end["content"] == text
+        t0 = time.monotonic()
+        first.sigterm()
+        rc = first.proc.wait(20)
+        took = time.monotonic() - t0
+        rs.close()
+        assert rc == 0, first.stderr_text()
+        # grace 1 s + final window 3 s + a finisher write in progress 1 s, and slack
+        assert took < 1 + 3 + 1 + 3, f"shutdown took {took:.1f}s"
+        recs = [json.loads(x) for x in (setup.data / JOURNAL).read_text().splitlines()]
+        assert [r["run_id"] for r in recs] == [started["run_id"]], recs
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    second = start_server(env=env)
+    check_landed(db, setup.ws, started["run_id"], started["session_id"], text)
+    assert not (setup.data / JOURNAL).exists(), second.stderr_text()
