@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PgDB, SqliteDB, make_token, wait_until
+from conftest import PgDB, SqliteDB, bearer, make_token, wait_until
 from runs_support import MockModel, RunStream, check_run_stream, write_agent
 
 OLD_RETRY_WINDOW_S = 15   # what the old code retried for, about
@@ -168,11 +168,16 @@ def test_sigterm_during_an_outage_journals_the_row_and_the_next_start_replays_it
 
 
 def test_sigterm_past_the_grace_period_cancels_the_run(setup, start_server):
-    setup.mock.script(setup.key, [{"text": "never", "delay_first_byte_ms": 60000}])
+    never = {"text": "never", "delay_first_byte_ms": 60000}
+    setup.mock.script(setup.key, [never, never])
     s = start_server(env=setup.env(SHUTDOWN_GRACE_SECONDS=1))
     rs = setup.stream(s, "this will take forever")
     started = rs.until("RunStarted").data
-    setup.mock.wait_requests(setup.key, 1)
+    bg = s.request("POST", "/agents/durable/runs", headers=bearer(setup.token),
+                   json={"message": "so will this", "stream": False, "background": True})
+    assert bg.status_code == 202, bg.text
+    setup.mock.wait_requests(setup.key, 2)
+    s.close_http()
     t0 = time.monotonic()
     s.sigterm()
     frames = rs.read_all()
@@ -183,8 +188,9 @@ def test_sigterm_past_the_grace_period_cancels_the_run(setup, start_server):
     assert rc == 0, s.stderr_text()
     assert took < 1 + 3 + 3, f"shutdown took {took:.1f}s: grace 1 s, final window 3 s"
     db = SqliteDB(setup.data / "agentos.db")
-    rows = [r for r in db.runs(setup.ws) if r["run_id"] == started["run_id"]]
-    assert [(r["status"], r["content"]) for r in rows] == [("CANCELLED", "shutdown")], rows
+    rows = {r["run_id"]: (r["status"], r["content"]) for r in db.runs(setup.ws)}
+    assert rows == {started["run_id"]: ("CANCELLED", "shutdown"),
+                    bg.json()["run_id"]: ("CANCELLED", "shutdown")}, rows
 
 
 def _cluster_pids(pg) -> list[int]:
