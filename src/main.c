@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/run_store.h"
 #include "api/app.h"
 #include "api/routes.h"
 #include "api/middleware.h"
@@ -15,11 +16,25 @@
 #include "core/config.h"
 #include "cache/redis.h"
 #include "core/log.h"
+#include "core/timeutil.h"
 #include "http/server.h"
+#include "store/store_finish.h"
+#include "store/store_finisher.h"
+#include "store/store_journal.h"
+
+/* The finisher's back-off between tries while the database is away. */
+#define FINISH_RETRY_BASE_MS 250
+#define FINISH_RETRY_MAX_MS 5000
+/* How long shutdown waits for a finish write in progress on the
+ * finisher's thread once its records are journalled. */
+#define FINISH_JOIN_MS 1000
 
 /* Stopped loops are not torn down (see http_server_wait); keeping the server
  * reachable until exit tells leak checkers its memory is not lost. */
 static http_server_t *volatile running_server; /* volatile: the store must not be optimised away */
+/* The same for a store left open because a write on it had not returned. */
+static store_t *volatile busy_store;
+static store_finisher_t *volatile busy_finisher;
 
 static int load_config(config_t *cfg)
 {
@@ -42,12 +57,14 @@ typedef struct main_loop {
     uv_signal_t sigterm, sigint;
     http_server_t *server;
     upkeep_t *upkeep;
+    uint64_t signal_us; /* when the drain began (monotonic) */
 } main_loop_t;
 
 static void on_signal(uv_signal_t *sig, int signum)
 {
     main_loop_t *m = sig->data;
     log_msg(LOG_INFO, "received %s: draining", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    m->signal_us = timeutil_mono_us();
     http_server_stop(m->server);
     upkeep_stop(m->upkeep);
     m->upkeep = NULL;
@@ -55,8 +72,9 @@ static void on_signal(uv_signal_t *sig, int signum)
     uv_close((uv_handle_t *)&m->sigint, NULL);
 }
 
-/* Returns once a signal came and the upkeep's last job is back. */
-static void run_main_loop(http_server_t *server, const app_t *app)
+/* Returns once a signal came and the upkeep's last job is back: when the
+ * signal came (monotonic). */
+static uint64_t run_main_loop(http_server_t *server, const app_t *app)
 {
     main_loop_t m = {.server = server};
     uv_loop_init(&m.loop);
@@ -68,6 +86,7 @@ static void run_main_loop(http_server_t *server, const app_t *app)
     m.upkeep = upkeep_start(app, &m.loop);
     uv_run(&m.loop, UV_RUN_DEFAULT);
     uv_loop_close(&m.loop);
+    return m.signal_us;
 }
 
 /* libuv sizes its thread pool from the environment on first use: set it
@@ -95,6 +114,96 @@ static store_t *open_store(const config_t *cfg)
     else
         log_json(LOG_INFO, "store open", json_pack("{s:s}", "backend", store_backend_name(store)));
     return store;
+}
+
+/* ---- finish writes: the journal of the last run, the finisher ---- */
+
+typedef struct replay {
+    store_conn_t *conn;
+    store_finisher_t *finisher;
+    int down; /* the database went away: the rest is the finisher's */
+} replay_t;
+
+static store_journal_verdict_t replay_one(json_t *rec, void *ud)
+{
+    replay_t *r = ud;
+    store_rc_t rc = r->down ? STORE_UNAVAILABLE : store_finish_write(r->conn, rec);
+    if (rc == STORE_UNAVAILABLE) {
+        r->down = 1;
+        char *line = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        if (line == NULL || store_finisher_add(r->finisher, line, 1) == 0)
+            log_msg(LOG_ERROR, "journal: a record could not be held for retries");
+        free(line);
+        return STORE_JOURNAL_KEEP;
+    }
+    if (rc != STORE_OK)
+        log_json(LOG_WARN, "journal: a record that cannot land dropped",
+                 json_pack("{s:s?, s:s?, s:i}", "run_id",
+                           json_string_value(json_object_get(rec, "run_id")), "workspace_id",
+                           json_string_value(json_object_get(rec, "workspace_id")), "store_rc",
+                           (int)rc));
+    return STORE_JOURNAL_DONE;
+}
+
+/* Before anything serves (and before the sweep could call a journalled run
+ * interrupted): the rows the last process could not write, in order. What
+ * cannot land now stays in the file and goes to the finisher. */
+static void replay_journal(store_t *store, store_finisher_t *f, const char *path)
+{
+    replay_t r = {.conn = store_conn_get(store), .finisher = f, .down = 0};
+    store_journal_stats_t st;
+    char err[512] = "";
+    if (store_journal_replay(path, STORE_JOURNAL_MAX_BYTES, replay_one, &r, &st, err,
+                             sizeof(err)) != 0) {
+        log_json(LOG_ERROR, "journal: cannot be replayed (kept)", json_pack("{s:s}", "error", err));
+        return;
+    }
+    if (st.done + st.kept + st.skipped > 0)
+        log_json(st.kept > 0 ? LOG_WARN : LOG_INFO, "journal replayed",
+                 json_pack("{s:s, s:I, s:I, s:I}", "journal", path, "landed", (json_int_t)st.done,
+                           "pending", (json_int_t)st.kept, "skipped", (json_int_t)st.skipped));
+}
+
+static store_finisher_t *start_finisher(store_t *store, const config_t *cfg)
+{
+    char path[4096];
+    if (store_journal_path(cfg->data_dir, path, sizeof(path)) != 0) {
+        log_msg(LOG_ERROR, "journal: AGENTOS_DATA_DIR is too long");
+        return NULL;
+    }
+    store_finisher_config_t fc = {.store = store,
+                                  .journal_path = path,
+                                  .max_bytes = STORE_JOURNAL_MAX_BYTES,
+                                  .retry_base_ms = FINISH_RETRY_BASE_MS,
+                                  .retry_max_ms = FINISH_RETRY_MAX_MS};
+    store_finisher_t *f = store_finisher_start(&fc);
+    if (f == NULL)
+        log_msg(LOG_ERROR, "could not start the finisher");
+    else
+        replay_journal(store, f, path);
+    return f;
+}
+
+/* Pending finish writes get what is left of the grace period, then go to
+ * the journal. 0, or 1 when a row was neither written nor journalled. */
+static int stop_finisher(app_t *app, uint64_t signal_us)
+{
+    uint64_t deadline = signal_us + (uint64_t)app->cfg->shutdown_grace_s * 1000000u;
+    store_finisher_result_t res = store_finisher_stop(app->finisher, deadline, FINISH_JOIN_MS);
+    if (res.joined)
+        store_finisher_free(app->finisher);
+    else
+        busy_finisher = app->finisher;
+    if (!res.joined || res.in_flight > 0) {
+        /* A write still waits on the database (it was journalled too): the
+         * store stays open under it, and the process exits. */
+        log_json(LOG_WARN, "finish writes still in progress at exit (journalled)",
+                 json_pack("{s:I}", "writes", (json_int_t)res.in_flight));
+        busy_store = app->store;
+        app->store = NULL;
+    }
+    app->finisher = NULL;
+    return res.lost > 0;
 }
 
 static int serve(const config_t *cfg)
@@ -129,6 +238,12 @@ static int serve(const config_t *cfg)
         return 1;
     }
     store_set_queue_max(app.store, cfg->store_queue_max);
+    if ((app.finisher = start_finisher(app.store, cfg)) == NULL) {
+        store_close(app.store);
+        app_free(&app);
+        return 1;
+    }
+    run_store_use_finisher(app.finisher);
     http_server_config_t scfg = {
         .host = cfg->host,
         .port = cfg->port,
@@ -142,23 +257,28 @@ static int serve(const config_t *cfg)
         .loop_init = app_loop_init,
         .loop_free = app_loop_free,
         .loop_busy = app_loop_busy,
+        .loop_grace_over = app_loop_grace_over,
         .loop_arg = &app,
     };
     http_server_t *server = running_server = http_server_start(&scfg);
     if (server == NULL) {
-        store_close(app.store);
+        stop_finisher(&app, timeutil_mono_us());
+        if (app.store != NULL)
+            store_close(app.store);
         app_free(&app);
         return 1;
     }
     log_json(LOG_INFO, "listening",
              json_pack("{s:s, s:i, s:i, s:s, s:s}", "host", cfg->host, "port", cfg->port, "workers",
                        cfg->workers, "env", cfg->env, "version", AGENTOS_VERSION));
-    run_main_loop(server, &app);
+    uint64_t signal_us = run_main_loop(server, &app);
     int drained = http_server_wait(server) == 0;
-    store_close(app.store);
+    int lost = stop_finisher(&app, signal_us);
+    if (app.store != NULL)
+        store_close(app.store);
     app_free(&app);
     log_json(LOG_INFO, "stopped", json_pack("{s:b}", "drained", drained));
-    return 0;
+    return lost ? 1 : 0;
 }
 
 static int usage(FILE *out)

@@ -7,10 +7,11 @@
 #include <time.h>
 
 #include "agent/run_internal.h"
+#include "agent/run_store.h"
 #include "core/log.h"
+#include "store/store_finish.h"
 
 #define SESSION_NAME_CHARS 80
-#define FINISH_TRIES 5
 
 typedef struct setup_job {
     run_t *run;
@@ -146,95 +147,103 @@ void run_store_setup(run_t *run, void (*done)(run_t *run, store_rc_t rc))
 
 /* ---- the end ---- */
 
+/* Set before the loops start, read-only after. */
+static store_finisher_t *finisher;
+
+void run_store_use_finisher(store_finisher_t *f)
+{
+    finisher = f;
+}
+
 typedef struct finish_job {
     run_t *run;
     void (*done)(run_t *run);
-    json_t *patch;
-    char day[11];
-    uv_timer_t *retry;
+    json_t *rec;
+    uint64_t ticket; /* the finisher's, 0 without one */
 } finish_job_t;
 
 static store_rc_t finish_work(store_conn_t *c, void *data)
 {
-    finish_job_t *job = data;
-    run_t *run = job->run;
-    store_rc_t rc = store_run_update(c, run->ws, run->run_id, job->patch);
-    long long tokens = run->input_tokens + run->output_tokens;
-    if (rc == STORE_OK && tokens > 0)
-        rc = store_session_add_tokens(c, run->ws, run->session_id, tokens);
-    if (rc == STORE_OK && strcmp(run->status, "CANCELLED") != 0)
-        rc = store_usage_add(c, run->ws, job->day, run->agent->id, run->user, run->agent->model.id,
-                             run->agent->provider, run->input_tokens, run->output_tokens);
-    return rc;
+    return store_finish_write(c, ((finish_job_t *)data)->rec);
 }
 
-static void finish_submit(finish_job_t *job);
-
-static void on_retry_closed(uv_handle_t *h)
-{
-    free(h);
-}
-
-static void on_retry(uv_timer_t *t)
-{
-    finish_job_t *job = t->data;
-    uv_close((uv_handle_t *)t, on_retry_closed);
-    job->retry = NULL;
-    finish_submit(job);
-}
-
-static void finish_end(finish_job_t *job)
-{
-    run_t *run = job->run;
-    void (*done)(run_t *) = job->done;
-    json_decref(job->patch);
-    free(job);
-    done(run);
-}
-
-/* An acknowledged run must not be lost to a database blip: a few tries,
- * backing off, before giving up with an error in the log. */
+/* An acknowledged run must not be lost to a database outage: a first try
+ * here, then the finisher retries for as long as the process lives (and
+ * journals the row at shutdown). The run itself ends after the first try,
+ * so a client waits for no outage and the slot is freed. */
 static void finish_done(store_rc_t rc, void *data)
 {
     finish_job_t *job = data;
     run_t *run = job->run;
-    if (rc == STORE_UNAVAILABLE && ++run->finish_tries < FINISH_TRIES &&
-        (job->retry = malloc(sizeof(uv_timer_t))) != NULL) {
-        uv_timer_init(run->env.loop, job->retry);
-        job->retry->data = job;
-        uv_timer_start(job->retry, on_retry, 500u << run->finish_tries, 0);
-        return;
+    if (rc == STORE_UNAVAILABLE && job->ticket != 0) {
+        store_finisher_retry(finisher, job->ticket);
+        log_json(LOG_WARN, "run row pending: the database is unavailable, retrying",
+                 json_pack("{s:s, s:s}", "run_id", run->run_id, "workspace_id", run->ws));
+    } else {
+        if (job->ticket != 0)
+            store_finisher_landed(finisher, job->ticket);
+        if (rc != STORE_OK)
+            log_json(LOG_ERROR, "run row not saved",
+                     json_pack("{s:s, s:s, s:i}", "run_id", run->run_id, "workspace_id", run->ws,
+                               "store_rc", (int)rc));
     }
-    if (rc != STORE_OK)
-        log_json(LOG_ERROR, "run row not saved",
-                 json_pack("{s:s, s:s, s:i}", "run_id", run->run_id, "workspace_id", run->ws,
-                           "store_rc", (int)rc));
-    finish_end(job);
+    void (*done)(run_t *) = job->done;
+    json_decref(job->rec);
+    free(job);
+    done(run);
 }
 
-static void finish_submit(finish_job_t *job)
+/* Everything the finish write needs, apart from the run (store_finish.h):
+ * the same record is the journal's line. */
+static json_t *finish_record(run_t *run)
 {
-    if (store_submit(job->run->env.store, job->run->env.loop, finish_work, finish_done, job) != 0)
-        finish_done(STORE_UNAVAILABLE, job);
+    time_t now = time(NULL);
+    struct tm tm;
+    char day[11];
+    gmtime_r(&now, &tm);
+    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+    const char *content = run->content ? run->content : run->end_text;
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:O, s:O, s:o, s:I, "
+        "s:I}",
+        "workspace_id", run->ws, "run_id", run->run_id, "session_id", run->session_id, "agent_id",
+        run->agent->id, "user_id", run->user, "model", run->agent->model.id, "model_provider",
+        run->agent->provider, "status", run->status, "content", content, "day", day, "messages",
+        run->run_messages, "tools", run->tools_log, "metrics", run_metrics(run), "input_tokens",
+        (json_int_t)run->input_tokens, "output_tokens", (json_int_t)run->output_tokens);
+}
+
+/* Accounted for by the finisher before the first try, so that a shutdown
+ * in the middle of that try still journals it. */
+static uint64_t finish_ticket(const json_t *rec)
+{
+    if (finisher == NULL)
+        return 0;
+    char *line = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    uint64_t ticket = line != NULL ? store_finisher_add(finisher, line, 0) : 0;
+    free(line);
+    if (ticket == 0)
+        log_msg(LOG_WARN, "run row not held for retries: too many rows pending");
+    return ticket;
 }
 
 void run_store_finish(run_t *run, void (*done)(run_t *run))
 {
-    finish_job_t *job = calloc(1, sizeof(*job));
-    if (!run->row_written || job == NULL) {
+    finish_job_t *job = run->row_written ? calloc(1, sizeof(*job)) : NULL;
+    if (job != NULL && (job->rec = finish_record(run)) == NULL) {
         free(job);
+        job = NULL;
+    }
+    if (job == NULL) {
+        if (run->row_written)
+            log_json(LOG_ERROR, "run row not saved: out of memory",
+                     json_pack("{s:s, s:s}", "run_id", run->run_id, "workspace_id", run->ws));
         done(run);
         return;
     }
     job->run = run;
     job->done = done;
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(job->day, sizeof(job->day), "%Y-%m-%d", &tm);
-    const char *content = run->content ? run->content : run->end_text;
-    job->patch = json_pack("{s:s, s:s?, s:O, s:O, s:o}", "status", run->status, "content", content,
-                           "messages", run->run_messages, "tools", run->tools_log, "metrics",
-                           run_metrics(run));
-    finish_submit(job);
+    job->ticket = finish_ticket(job->rec);
+    if (store_submit(run->env.store, run->env.loop, finish_work, finish_done, job) != 0)
+        finish_done(STORE_UNAVAILABLE, job);
 }

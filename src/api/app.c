@@ -103,3 +103,11 @@ size_t app_loop_busy(void *loop_data)
 {
     return ((app_loop_t *)loop_data)->nruns;
 }
+
+void app_loop_grace_over(void *loop_data)
+{
+    app_loop_t *l = loop_data;
+    if (l->nruns > 0)
+        log_msg(LOG_WARN, "shutdown grace period over: cancelling %zu runs", l->nruns);
+    runs_cancel_all(l, "shutdown");
+}

@@ -14,10 +14,12 @@
 #include "core/ids.h"
 #include "core/timeutil.h"
 #include "store/store.h"
+#include "store/store_finisher.h"
 
 typedef struct app {
     const config_t *cfg;
     store_t *store;              /* opened by main */
+    store_finisher_t *finisher;  /* started by main: finish writes not landed yet */
     ratelimit_local_t *rl_local; /* the process's rate-limit counter, shared by the loops */
     agent_registry_t agents;     /* loaded by main */
     live_runs_t *live;           /* the runs in flight, across loops */
@@ -46,5 +48,8 @@ void *app_loop_init(int worker, uv_loop_t *loop, void *arg);
 void app_loop_free(void *loop_data);
 /* http_server_config_t's loop_busy: the runs this loop still runs. */
 size_t app_loop_busy(void *loop_data);
+/* http_server_config_t's loop_grace_over: the runs still going end
+ * CANCELLED ("shutdown"), their clients told, their rows written. */
+void app_loop_grace_over(void *loop_data);
 
 #endif

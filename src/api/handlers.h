@@ -25,5 +25,7 @@ void runs_list(http_request_t *r);
 void runs_get(http_request_t *r);
 /* The loop's inbox: cancel run_id if this loop runs it. */
 void runs_on_cancel(void *loop_data, const char *run_id);
+/* Shutdown: every run of the loop ends CANCELLED with this reason. */
+void runs_cancel_all(void *loop_data, const char *reason);
 
 #endif

@@ -64,6 +64,17 @@ void runs_on_cancel(void *loop_data, const char *run_id)
     }
 }
 
+void runs_cancel_all(void *loop_data, const char *reason)
+{
+    app_loop_t *loop = loop_data;
+    /* A cancel may end its run at once (on_end frees ar): next first. */
+    for (api_run_t *ar = loop->runs, *next; ar != NULL; ar = next) {
+        next = ar->next;
+        if (ar->run != NULL)
+            run_cancel(ar->run, reason);
+    }
+}
+
 /* ---- the sink ---- */
 
 /* SSE framing around the data: "event: ", name, "\ndata: ", "\n\n". */

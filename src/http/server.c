@@ -46,6 +46,7 @@ struct worker {
     size_t open_conns;
     size_t in_flight;
     uint64_t drain_started_us;
+    uint64_t grace_over_us; /* 0 until the grace period ended with work left */
     int drained;
 };
 
@@ -214,14 +215,33 @@ static void on_drain_tick(uv_timer_t *t)
     worker_t *w = t->data;
     size_t (*busy)(void *) = w->server->cfg->loop_busy;
     if (w->open_conns == 0 && (busy == NULL || busy(w->loop_data) == 0)) {
-        w->drained = 1;
+        w->drained = w->grace_over_us == 0;
         finish_loop(w);
         return;
     }
     close_idle_conns(w);
-    uint64_t grace_us = (uint64_t)w->server->cfg->shutdown_grace_s * 1000000u;
-    if (timeutil_mono_us() - w->drain_started_us >= grace_us)
+    const http_server_config_t *cfg = w->server->cfg;
+    uint64_t now = timeutil_mono_us();
+    if (w->grace_over_us != 0) {
+        /* The final window is for what the hook ended (their last bytes,
+         * their rows), not for other requests that outlast the grace. */
+        int ended = (busy == NULL || busy(w->loop_data) == 0) && w->in_flight == 0;
+        if (ended || now - w->grace_over_us >= (uint64_t)HTTP_SERVER_FINAL_WINDOW_MS * 1000u)
+            finish_loop(w);
+        return;
+    }
+    if (now - w->drain_started_us < (uint64_t)cfg->shutdown_grace_s * 1000000u)
+        return;
+    if (cfg->loop_grace_over == NULL) {
         finish_loop(w);
+        return;
+    }
+    if (busy == NULL || busy(w->loop_data) == 0) {
+        finish_loop(w); /* nothing for the hook to end */
+        return;
+    }
+    w->grace_over_us = now;
+    cfg->loop_grace_over(w->loop_data);
 }
 
 static void on_stop(uv_async_t *a)

@@ -17,6 +17,10 @@ enum {
 /* Runs before a matched route's handler. */
 typedef int (*http_middleware_fn)(http_request_t *r, const http_route_t *route);
 
+/* How long a loop goes on after its grace period, when loop_grace_over is
+ * set: the whole shutdown takes at most the grace period plus this. */
+#define HTTP_SERVER_FINAL_WINDOW_MS 3000
+
 typedef struct http_server_config {
     const char *host;
     int port;
@@ -33,6 +37,10 @@ typedef struct http_server_config {
     /* Work the loop still has beyond its connections (runs in the
      * background): the drain waits for it too. May be NULL. */
     size_t (*loop_busy)(void *loop_data);
+    /* Called once when the grace period ends with work left: the loop then
+     * runs for at most HTTP_SERVER_FINAL_WINDOW_MS more, for what this
+     * starts (final events, rows) to finish. May be NULL. */
+    void (*loop_grace_over)(void *loop_data);
     void *loop_arg;
 } http_server_config_t;
 

@@ -74,7 +74,8 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
     http_sse_queue_done(&s->q);
     s->last_done_ms = uv_now(s->ping.loop);
     flush(s);
-    if (s->backlogged && queued(s) < s->max_buffer / 8 && !s->closed) {
+    /* Once ended, ud may be gone (the run's end frees it). */
+    if (s->backlogged && queued(s) < s->max_buffer / 8 && !s->closed && !s->ended) {
         s->backlogged = 0;
         if (s->on_drain != NULL)
             s->on_drain(s->ud);

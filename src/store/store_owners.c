@@ -2,6 +2,7 @@
  * records a heartbeat; at start and then every minute, a sweep marks the
  * runs of owners that stopped beating as interrupted. Nothing here reads or
  * returns a workspace's data. */
+#include "store/store_finish.h"
 #include "store/store_internal.h"
 
 store_rc_t store_owner_heartbeat(store_conn_t *c, const char *owner)
@@ -29,7 +30,7 @@ store_rc_t store_runs_interrupt_orphans(store_conn_t *c, const char *self, long 
                       " updated_at = ? WHERE status IN ('RUNNING', 'PENDING') AND (owner IS NULL"
                       " OR (owner <> ? AND owner NOT IN"
                       " (SELECT owner FROM {S}run_owners WHERE heartbeat_at >= ?)))");
-    store_sql_text(&q, "interrupted: the process running it stopped");
+    store_sql_text(&q, STORE_INTERRUPTED_TEXT);
     store_sql_int(&q, now);
     store_sql_text(&q, self);
     store_sql_int(&q, now - stale_ms);

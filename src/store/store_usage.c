@@ -66,11 +66,15 @@ store_rc_t store_usage_add(store_conn_t *c, const char *ws, const char *day, con
         return rc;
     if (!day_ok(day))
         return STORE_ERROR;
-    rc = store_tx_begin(c);
+    /* Inside a caller's transaction (a run's finish write), part of it. */
+    int own_tx = !c->in_tx;
+    rc = own_tx ? store_tx_begin(c) : STORE_OK;
     if (rc == STORE_OK)
         rc = add_counts(c, ws, day, agent_id, model, provider, input_tokens, output_tokens);
     if (rc == STORE_OK && user_id != NULL)
         rc = add_user(c, ws, day, user_id);
+    if (!own_tx)
+        return rc;
     if (rc == STORE_OK)
         return store_tx_commit(c);
     store_tx_rollback(c);
