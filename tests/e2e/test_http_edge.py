@@ -254,8 +254,9 @@ def test_connections_are_capped_per_process(start_server):
     s.close_http()
     idle = [connect(s.port) for _ in range(8)]
     try:
-        # each accept is counted before the next: wait until all 8 are in
-        time.sleep(0.5)
+        for c in idle:  # a reply proves the connection was accepted and counted
+            c.sendall(head())
+            assert Responses(c).next().status == 200
         resp, closed = exchange(s.port, head(b"Connection: close\r\n"))
         assert_error(resp, 503, "SERVER_BUSY")  # refused unread: no request id to echo
         assert closed
