@@ -108,6 +108,19 @@ static void wrap(http_head_guard_t *g)
         g->sock->_cb.read = on_read;
 }
 
+/* Bytes pipelined behind the last request that h2o holds as an unfinished
+ * head: judged now, or an oversized one would wait for the next read. */
+static void judge_buffered(http_head_guard_t *g)
+{
+    if (g->closed || g->in_request || g->sock->_cb.read != on_read || g->sock->input->size == 0)
+        return;
+    http_head_result_t res;
+    http_head_error_t e;
+    http_head_check(g->sock->input->bytes, g->sock->input->size, &g->loop->limits, &res);
+    if (http_head_error(res.verdict, &e) == 0)
+        reject(g, &res);
+}
+
 static void rearm_all(http_head_guard_loop_t *gl)
 {
     while (!h2o_linklist_is_empty(&gl->rearm)) {
@@ -115,6 +128,7 @@ static void rearm_all(http_head_guard_loop_t *gl)
             H2O_STRUCT_FROM_MEMBER(http_head_guard_t, rearm_link, gl->rearm.next);
         h2o_linklist_unlink(&g->rearm_link);
         wrap(g);
+        judge_buffered(g);
     }
     uv_prepare_stop(&gl->prepare);
     uv_check_stop(&gl->check);
