@@ -150,9 +150,9 @@ void http_head_guard_loop_init(http_head_guard_loop_t *gl, uv_loop_t *loop,
     memset(gl, 0, sizeof(*gl));
     gl->limits = *lim;
     /* h2o answers a plain 400 of its own for a head that reaches H2O_MAX_REQLEN. */
-    if (gl->limits.max_head >= H2O_MAX_REQLEN)
+    if (gl->limits.max_head == 0 || gl->limits.max_head >= H2O_MAX_REQLEN)
         gl->limits.max_head = H2O_MAX_REQLEN - 1;
-    if (gl->limits.max_line > gl->limits.max_head)
+    if (gl->limits.max_line == 0 || gl->limits.max_line > gl->limits.max_head)
         gl->limits.max_line = gl->limits.max_head;
     h2o_linklist_init_anchor(&gl->rearm);
     uv_prepare_init(loop, &gl->prepare);

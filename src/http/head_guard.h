@@ -30,7 +30,8 @@ typedef struct http_head_guard {
     int closed;
 } http_head_guard_t;
 
-/* lim->max_head is capped below h2o's own H2O_MAX_REQLEN. */
+/* lim->max_head is capped below h2o's own H2O_MAX_REQLEN (0: that cap);
+ * lim->max_line at max_head (0: the same). */
 void http_head_guard_loop_init(http_head_guard_loop_t *gl, uv_loop_t *loop,
                                const http_head_limits_t *lim);
 /* Right after h2o_accept on sock. Uses sock->on_close, which h2o leaves to
