@@ -191,6 +191,30 @@ static void test_error_replies(void **state)
     assert_int_equal(http_head_error(HEAD_PASS, &e), -1);
 }
 
+/* Random bytes from a small alphabet that makes lines, headers and heads:
+ * under ASan, no read past the buffer, and every verdict is consistent. */
+static void test_random_heads(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "GET / HTTP/1.1\r\n:ab\r\n\r\nContent-Length: 1";
+    http_head_limits_t lim = {.max_head = 300, .max_line = 40, .http2 = 1};
+    srand(7);
+    for (int i = 0; i < 20000; i++) {
+        size_t len = (size_t)(rand() % 400) + 1;
+        char *buf = malloc(len); /* exactly len: ASan sees any overread */
+        for (size_t j = 0; j < len; j++)
+            buf[j] = alphabet[rand() % (int)(sizeof(alphabet) - 1)];
+        http_head_result_t r;
+        http_head_check(buf, len, &lim, &r);
+        assert_true(r.verdict >= HEAD_PARTIAL && r.verdict <= HEAD_TOO_MANY);
+        if (r.verdict == HEAD_COMPLETE)
+            assert_true(r.head_len > 0 && r.head_len <= lim.max_head && r.head_len <= len);
+        if (r.verdict == HEAD_PARTIAL)
+            assert_true(len <= lim.max_head);
+        free(buf);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_bare_crlf_left_to_h2o),
         cmocka_unit_test(test_request_id_of_a_refused_head),
         cmocka_unit_test(test_error_replies),
+        cmocka_unit_test(test_random_heads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
