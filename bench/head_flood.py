@@ -36,16 +36,31 @@ def free_port() -> int:
 def flood(port: int, n: int) -> list:
     head = b"GET /health HTTP/1.1\r\nHost: bench\r\nX-Fill: "
     head += b"a" * (HEAD_BYTES - len(head))
-    socks, refused = [], 0
+    socks = []
     for _ in range(n):
         s = socket.create_connection(("127.0.0.1", port))
         s.settimeout(10)
         try:
             s.sendall(head)
         except OSError:
-            refused += 1  # the server answered and closed: nothing held
+            pass  # the server answered and closed mid-way
         socks.append(s)
-    return socks, refused
+    return socks
+
+
+def answered(socks: list) -> dict:
+    """Status lines the server sent on these connections (none: still held)."""
+    seen: dict = {}
+    for s in socks:
+        s.setblocking(False)
+        try:
+            line = s.recv(64).split(b"\r\n", 1)[0].decode("latin-1") or "closed"
+        except BlockingIOError:
+            line = "held, no reply"
+        except OSError:
+            line = "reset"
+        seen[line] = seen.get(line, 0) + 1
+    return seen
 
 
 def main() -> int:
@@ -69,14 +84,15 @@ def main() -> int:
                 time.sleep(0.1)
         print(f"{binary}: head {HEAD_BYTES} B; RSS at start {rss_mb(proc.pid):.0f} MB")
         for n in counts:
-            socks, refused = flood(port, n)
+            socks = flood(port, n)
             time.sleep(1.0)
             held = rss_mb(proc.pid)
+            replies = answered(socks)
             for s in socks:
                 s.close()
             time.sleep(2.0)
-            print(f"  {n} connections ({refused} answered and closed early): "
-                  f"RSS {held:.0f} MB open, {rss_mb(proc.pid):.0f} MB after close")
+            print(f"  {n} connections: RSS {held:.0f} MB open, "
+                  f"{rss_mb(proc.pid):.0f} MB after close; replies {replies}")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
