@@ -45,6 +45,13 @@ static void test_complete_head(void **state)
     assert_int_equal(r.head_len, strlen(s) - 4);
 }
 
+static void test_leading_crlf_is_skipped_as_h2o_does(void **state)
+{
+    (void)state;
+    assert_int_equal(verdict("\r\nGET / HTTP/1.1\r\n\r\n"), HEAD_COMPLETE);
+    assert_int_equal(verdict("\nGET / HTTP/1.1\r\n\r\n"), HEAD_COMPLETE);
+}
+
 static void test_partial_waits(void **state)
 {
     (void)state;
@@ -219,6 +226,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_complete_head),
+        cmocka_unit_test(test_leading_crlf_is_skipped_as_h2o_does),
         cmocka_unit_test(test_partial_waits),
         cmocka_unit_test(test_head_at_the_limit_passes_one_over_does_not),
         cmocka_unit_test(test_unfinished_head_past_the_limit),
