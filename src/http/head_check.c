@@ -86,8 +86,10 @@ static int find_request_id(const char *line, size_t n, void *arg)
 }
 
 /* RFC 9112 6.3: Content-Length with Transfer-Encoding, or Content-Lengths
- * that differ, leave the body's end ambiguous; obs-fold can hide either. */
-static http_head_verdict_t framing(const struct phr_header *h, size_t n)
+ * that differ, leave the body's end ambiguous; obs-fold can hide either.
+ * The body's length as h2o reads it (its first Content-Length) goes to
+ * out->body_len. */
+static http_head_verdict_t framing(const struct phr_header *h, size_t n, http_head_result_t *out)
 {
     const struct phr_header *cl = NULL;
     int te = 0;
@@ -103,11 +105,14 @@ static http_head_verdict_t framing(const struct phr_header *h, size_t n)
             te = 1;
         }
     }
-    return te && cl != NULL ? HEAD_SMUGGLING : HEAD_COMPLETE;
+    if (te && cl != NULL)
+        return HEAD_SMUGGLING;
+    out->body_len = te ? SIZE_MAX : cl != NULL ? h2o_strtosize(cl->value, cl->value_len) : 0;
+    return HEAD_COMPLETE;
 }
 
 static http_head_verdict_t judge(const char *buf, size_t len, const http_head_limits_t *lim,
-                                 size_t *head_len)
+                                 http_head_result_t *out)
 {
     static const char preface[] = "PRI * HTTP/2";
     size_t np = len < sizeof(preface) - 1 ? len : sizeof(preface) - 1;
@@ -123,8 +128,8 @@ static http_head_verdict_t judge(const char *buf, size_t len, const http_head_li
     int r = phr_parse_request(buf, n, &method, &method_len, &path, &path_len, &minor, headers,
                               &nheaders, 0);
     if (r > 0) {
-        *head_len = (size_t)r;
-        return framing(headers, nheaders);
+        out->head_len = (size_t)r;
+        return framing(headers, nheaders, out);
     }
     if (r == -2)
         return len > lim->max_head ? HEAD_TOO_LARGE : HEAD_PARTIAL;
@@ -137,7 +142,7 @@ void http_head_check(const char *buf, size_t len, const http_head_limits_t *lim,
                      http_head_result_t *out)
 {
     memset(out, 0, sizeof(*out));
-    out->verdict = len == 0 ? HEAD_PARTIAL : judge(buf, len, lim, &out->head_len);
+    out->verdict = len == 0 ? HEAD_PARTIAL : judge(buf, len, lim, out);
     if (out->verdict > HEAD_PASS)
         each_line(buf, len < lim->max_head ? len : lim->max_head, find_request_id, out);
 }

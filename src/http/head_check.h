@@ -27,6 +27,8 @@ typedef struct http_head_limits {
 typedef struct http_head_result {
     http_head_verdict_t verdict;
     size_t head_len;        /* HEAD_COMPLETE: bytes of the head */
+    size_t body_len;        /* HEAD_COMPLETE: Content-Length, 0 without; SIZE_MAX: chunked
+                               or unreadable */
     const char *request_id; /* a sane X-Request-ID seen in the head, or NULL */
     size_t request_id_len;
 } http_head_result_t;

@@ -35,7 +35,7 @@ http_head_guard_t *http_head_guard_of(h2o_req_t *req)
 static void send_error(int fd, const http_head_error_t *e, const http_head_result_t *res)
 {
     char id[HTTP_REQUEST_ID_MAX];
-    if (res->request_id != NULL) {
+    if (res->request_id != NULL && res->request_id_len < sizeof(id)) {
         memcpy(id, res->request_id, res->request_id_len);
         id[res->request_id_len] = '\0';
     } else {
@@ -80,6 +80,13 @@ static void reject(http_head_guard_t *g, const http_head_result_t *res)
     g->loop->h2o_reader(g->sock, h2o_socket_error_closed);
 }
 
+static size_t end_of_request(const http_head_result_t *res)
+{
+    return res->body_len == SIZE_MAX || res->body_len > SIZE_MAX - res->head_len
+               ? SIZE_MAX
+               : res->head_len + res->body_len;
+}
+
 /* In place of h2o's HTTP/1 reader. h2o sees a head only once it is whole
  * and judged; the bytes of a request's body, and anything after the head
  * guard stepped aside, go straight through. */
@@ -94,6 +101,7 @@ static void on_read(h2o_socket_t *sock, const char *err)
         if (res.verdict == HEAD_COMPLETE) {
             g->in_request = 1;
             g->checked = 1;
+            g->req_end = end_of_request(&res);
         } else if (res.verdict != HEAD_PASS) {
             reject(g, &res);
             return;
@@ -121,6 +129,18 @@ static void judge_buffered(http_head_guard_t *g)
         reject(g, &res);
 }
 
+static void reject_refused(http_head_guard_t *g)
+{
+    http_head_result_t res = {.verdict = g->refused};
+    if (g->refused_id[0] != '\0') {
+        res.request_id = g->refused_id;
+        res.request_id_len = strlen(g->refused_id);
+    }
+    g->refused = HEAD_PARTIAL;
+    if (!g->closed && g->sock->_cb.read == on_read)
+        reject(g, &res);
+}
+
 static void rearm_all(http_head_guard_loop_t *gl)
 {
     while (!h2o_linklist_is_empty(&gl->rearm)) {
@@ -128,7 +148,10 @@ static void rearm_all(http_head_guard_loop_t *gl)
             H2O_STRUCT_FROM_MEMBER(http_head_guard_t, rearm_link, gl->rearm.next);
         h2o_linklist_unlink(&g->rearm_link);
         wrap(g);
-        judge_buffered(g);
+        if (g->refused != HEAD_PARTIAL)
+            reject_refused(g);
+        else
+            judge_buffered(g);
     }
     uv_prepare_stop(&gl->prepare);
     uv_check_stop(&gl->check);
@@ -166,6 +189,7 @@ void http_head_guard_attach(http_head_guard_t *g, http_head_guard_loop_t *gl, h2
     memset(g, 0, sizeof(*g));
     g->loop = gl;
     g->sock = sock;
+    g->req_end = SIZE_MAX;
     sock->on_close.cb = on_sock_close;
     sock->on_close.data = g;
     if (gl->h2o_reader == NULL)
@@ -184,6 +208,31 @@ void http_head_guard_request_begin(http_head_guard_t *g, http_head_result_t *res
         return;
     }
     http_head_check(g->sock->input->bytes, g->sock->input->size, &g->loop->limits, res);
+    g->req_end = res->verdict == HEAD_COMPLETE ? end_of_request(res) : SIZE_MAX;
+}
+
+/* Bytes after the request that ends at req_end, which h2o would parse the
+ * moment it has consumed the request (before the guard is back): a head
+ * refused there is cut off h2o's buffer, to be answered by the guard. */
+static void take_pipelined(http_head_guard_t *g)
+{
+    h2o_buffer_t *in = g->sock->input;
+    size_t end = g->req_end;
+    g->req_end = SIZE_MAX;
+    if (end == SIZE_MAX || in->size <= end)
+        return;
+    http_head_result_t res;
+    http_head_error_t e;
+    http_head_check(in->bytes + end, in->size - end, &g->loop->limits, &res);
+    if (http_head_error(res.verdict, &e) != 0)
+        return;
+    g->refused = res.verdict;
+    g->refused_id[0] = '\0';
+    if (res.request_id != NULL && res.request_id_len < sizeof(g->refused_id)) {
+        memcpy(g->refused_id, res.request_id, res.request_id_len);
+        g->refused_id[res.request_id_len] = '\0';
+    }
+    in->size = end;
 }
 
 /* h2o calls its reqread_start right after disposing of the request, which
@@ -195,6 +244,7 @@ void http_head_guard_request_end(http_head_guard_t *g)
     g->checked = 0;
     if (g->closed || h2o_linklist_is_linked(&g->rearm_link))
         return;
+    take_pipelined(g);
     h2o_linklist_insert(&g->loop->rearm, &g->rearm_link);
     uv_prepare_start(&g->loop->prepare, on_prepare);
     uv_check_start(&g->loop->check, on_check);

@@ -28,6 +28,11 @@ typedef struct http_head_guard {
     int in_request; /* h2o has the head: what follows is a body or the next head */
     int checked;    /* the guard judged this request's head */
     int closed;
+    size_t req_end; /* where the request in h2o's buffer ends; SIZE_MAX: unknown */
+    /* A head pipelined behind the last request and refused before h2o saw
+     * it (HEAD_PARTIAL: none), with its X-Request-ID (or ""). */
+    http_head_verdict_t refused;
+    char refused_id[129];
 } http_head_guard_t;
 
 /* lim->max_head is capped below h2o's own H2O_MAX_REQLEN (0: that cap);

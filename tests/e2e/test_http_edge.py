@@ -222,6 +222,38 @@ def test_pipelined_unfinished_head_read_in_one_gulp_is_refused(start_server):
         json_error(r.next(), 431, "HEADERS_TOO_LARGE")
 
 
+def test_pipelined_malformed_head_is_400_json(server):
+    """h2o would parse it from its buffer the moment the first request is
+    done, and answer its plain-text 400."""
+    with connect(server.port) as s:
+        s.sendall(head() + b"GARBAGE\r\nX-Request-ID: pipe-400\r\n\r\n")
+        r = Responses(s)
+        assert r.next().status == 200
+        resp = r.next()
+        json_error(resp, 400, "BAD_REQUEST")
+        assert resp.headers["x-request-id"] == "pipe-400"
+
+
+def test_pipelined_head_after_a_body_is_judged(server):
+    many = b"".join(b"X-H%d: v\r\n" % i for i in range(101))
+    with connect(server.port) as s:
+        s.sendall(head(b"Content-Length: 5\r\n", method=b"POST") + b"abcde" +
+                  head(b"X-Request-ID: pipe-431\r\n" + many))
+        r = Responses(s)
+        assert r.next().status == 405
+        resp = r.next()
+        json_error(resp, 431, "HEADERS_TOO_LARGE")
+        assert resp.headers["x-request-id"] == "pipe-431"
+
+
+def test_pipelined_requests_with_bodies_are_all_served(server):
+    post = head(b"Content-Length: 5\r\n", method=b"POST") + b"abcde"
+    with connect(server.port) as s:
+        s.sendall((post + head()) * 3 + head(b"Connection: close\r\n"))
+        r = Responses(s)
+        assert [r.next().status for _ in range(7)] == [405, 200] * 3 + [200]
+
+
 def test_a_body_is_not_mistaken_for_a_head(server):
     """A body bigger than the head limit, with no CRLF CRLF in it."""
     with connect(server.port, timeout=10.0) as s:
