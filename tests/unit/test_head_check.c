@@ -1,6 +1,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,22 @@ static void test_content_length_with_transfer_encoding(void **state)
                      HEAD_COMPLETE);
 }
 
+static void test_body_length_as_h2o_reads_it(void **state)
+{
+    (void)state;
+    const char *cl = "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde";
+    http_head_result_t r = check_lim(cl, strlen(cl), &LIM);
+    assert_int_equal(r.verdict, HEAD_COMPLETE);
+    assert_int_equal(r.body_len, 5);
+    assert_int_equal(r.head_len, strlen(cl) - 5);
+    const char *none = "GET / HTTP/1.1\r\n\r\n";
+    assert_int_equal(check_lim(none, strlen(none), &LIM).body_len, 0);
+    const char *te = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    assert_true(check_lim(te, strlen(te), &LIM).body_len == SIZE_MAX);
+    const char *bad = "POST / HTTP/1.1\r\nContent-Length: 5x\r\n\r\n";
+    assert_true(check_lim(bad, strlen(bad), &LIM).body_len == SIZE_MAX);
+}
+
 static void test_http2_preface_only_when_on(void **state)
 {
     (void)state;
@@ -235,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_too_many_headers),
         cmocka_unit_test(test_content_length_twice),
         cmocka_unit_test(test_content_length_with_transfer_encoding),
+        cmocka_unit_test(test_body_length_as_h2o_reads_it),
         cmocka_unit_test(test_http2_preface_only_when_on),
         cmocka_unit_test(test_bare_crlf_left_to_h2o),
         cmocka_unit_test(test_request_id_of_a_refused_head),
