@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ids.h"
 #include "http/error_filter.h"
 #include "http/reply.h"
 
@@ -22,6 +23,12 @@ static const char *code_for(int status)
         return "REQUEST_TIMEOUT";
     case 413:
         return "PAYLOAD_TOO_LARGE";
+    case 414:
+        return "URI_TOO_LONG";
+    case 417:
+        return "EXPECTATION_FAILED";
+    case 431:
+        return "HEADERS_TOO_LARGE";
     case 503:
         return "SERVICE_UNAVAILABLE";
     default:
@@ -47,6 +54,26 @@ static int is_json_reply(h2o_req_t *req)
     return i >= 0 &&
            h2o_memis(req->res.headers.entries[i].value.base, req->res.headers.entries[i].value.len,
                      H2O_STRLIT("application/json"));
+}
+
+/* h2o's own replies (413, a broken body) leave before on_req gives the
+ * request its id: echo the client's when sane, else a fresh one. */
+static void ensure_request_id(h2o_req_t *req)
+{
+    if (h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1) >= 0)
+        return;
+    char fresh[IDS_UUID_LEN + 1];
+    h2o_iovec_t id = h2o_iovec_init(NULL, 0);
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
+    if (i >= 0 &&
+        ids_request_id_ok(req->headers.entries[i].value.base, req->headers.entries[i].value.len)) {
+        id = req->headers.entries[i].value;
+    } else {
+        ids_uuid4(fresh);
+        id = h2o_strdup(&req->pool, fresh, IDS_UUID_LEN);
+    }
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL,
+                          id.base, id.len);
 }
 
 /* Drops h2o's plain-text body and sends ours once the original is final. */
@@ -80,6 +107,7 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
                            H2O_STRLIT("application/json"), 1);
             slot = &os->super.next;
         }
+        ensure_request_id(req);
     }
     h2o_setup_next_ostream(req, slot);
 }

@@ -1,6 +1,7 @@
 /* Loop threads: each owns a libuv loop, an h2o context and a SO_REUSEPORT
  * listener, and shares nothing with the others but read-only config. */
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -13,13 +14,16 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/access_log.h"
+#include "http/conn_limit.h"
 #include "http/error_filter.h"
+#include "http/head_guard.h"
 #include "http/reply.h"
 #include "http/server.h"
 
 #include <h2o/socket/uv-binding.h>
 
 #define DRAIN_TICK_MS 50
+#define BUSY_LOG_EVERY_US 1000000u
 
 typedef struct worker worker_t;
 
@@ -28,6 +32,8 @@ typedef struct conn {
     h2o_socket_t *sock;
     h2o_linklist_t link;
     worker_t *worker;
+    int counted; /* holds a place in the process's connection count */
+    http_head_guard_t guard;
 } conn_t;
 
 struct worker {
@@ -41,6 +47,8 @@ struct worker {
     uv_timer_t drain_timer;
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
+    http_head_guard_loop_t guard;
+    uint64_t busy_logged_us;
     void *loop_data;
     h2o_linklist_t conns;
     size_t open_conns;
@@ -58,6 +66,7 @@ typedef struct server_handler {
 struct http_server {
     const http_server_config_t *cfg;
     h2o_globalconf_t globalconf;
+    http_conn_limit_t conns;
     worker_t *workers;
     int nworkers;
 };
@@ -68,6 +77,9 @@ static void on_request_done(void *p)
 {
     http_request_t *r = p;
     worker_t *w = r->_worker;
+    http_head_guard_t *g = http_head_guard_of(r->req);
+    if (g != NULL)
+        http_head_guard_request_end(g);
     w->in_flight--;
     access_log_write(r);
 }
@@ -106,12 +118,40 @@ static http_request_t *request_new(worker_t *w, h2o_req_t *req)
     return r;
 }
 
+/* A head the guard could not see first (pipelined behind the last
+ * request): the same verdict, through h2o, and the connection closes. */
+static int head_refused(http_request_t *r)
+{
+    http_head_guard_t *g = http_head_guard_of(r->req);
+    http_head_result_t res;
+    http_head_error_t e;
+    if (g == NULL)
+        return 0;
+    http_head_guard_request_begin(g, &res);
+    if (http_head_error(res.verdict, &e) != 0)
+        return 0;
+    h2o_req_t *req = r->req;
+    size_t len = 0;
+    char *body = http_error_body(e.code, e.detail, &len);
+    req->http1_is_persistent = 0;
+    req->res.status = e.status;
+    req->res.reason = e.reason;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("application/json"));
+    req->res.content_length = body != NULL ? len : 0;
+    h2o_send_inline(req, body, body != NULL ? len : 0);
+    free(body);
+    return 1;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     const http_server_config_t *cfg = ((server_handler_t *)self)->server->cfg;
     worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, ctx, req->conn->ctx);
     http_request_t *r = request_new(w, req);
     set_request_id(r);
+    if (head_refused(r))
+        return 0;
 
     router_match_t m;
     router_match(cfg->routes, cfg->nroutes, req->method.base, req->method.len,
@@ -143,7 +183,29 @@ static void on_conn_closed(uv_handle_t *h)
         h2o_linklist_unlink(&c->link);
         c->worker->open_conns--;
     }
+    if (c->counted)
+        http_conn_limit_release(&c->worker->server->conns);
     free(c);
+}
+
+/* At MAX_CONNECTIONS: one short reply, sent without waiting, then close. */
+static void refuse_busy(worker_t *w, conn_t *c)
+{
+    static const char reply[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                                "Content-Type: application/json\r\n"
+                                "Content-Length: 54\r\nConnection: close\r\n\r\n"
+                                "{\"detail\":\"too many connections\",\"code\":\"SERVER_BUSY\"}";
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
+        send(fd, reply, sizeof(reply) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+        log_msg(LOG_DEBUG, "busy reply not sent");
+    uint64_t now = timeutil_mono_us();
+    if (now - w->busy_logged_us >= BUSY_LOG_EVERY_US) {
+        w->busy_logged_us = now;
+        log_json(LOG_WARN, "connection refused: MAX_CONNECTIONS reached",
+                 json_pack("{s:i}", "max_connections", w->server->conns.max));
+    }
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -160,11 +222,16 @@ static void on_connection(uv_stream_t *listener, int status)
         uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
         return;
     }
+    if (!(c->counted = http_conn_limit_acquire(&w->server->conns))) {
+        refuse_busy(w, c);
+        return;
+    }
     uv_tcp_nodelay(&c->tcp, 1);
     c->sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, on_conn_closed);
     h2o_linklist_insert(&w->conns, &c->link);
     w->open_conns++;
     h2o_accept(&w->accept_ctx, c->sock);
+    http_head_guard_attach(&c->guard, &w->guard, c->sock);
 }
 
 /* ---- drain ---- */
@@ -265,6 +332,9 @@ static void *worker_main(void *arg)
     h2o_context_init(&w->ctx, &w->loop, &w->server->globalconf);
     w->accept_ctx.ctx = &w->ctx;
     w->accept_ctx.hosts = w->server->globalconf.hosts;
+    http_head_limits_t lim = {
+        .max_head = cfg->max_header_bytes, .max_line = cfg->max_request_line, .http2 = cfg->http2};
+    http_head_guard_loop_init(&w->guard, &w->loop, &lim);
     if (cfg->loop_init != NULL)
         w->loop_data = cfg->loop_init(w->index, &w->loop, cfg->loop_arg);
     uv_tcp_init(&w->loop, &w->listener);
@@ -312,14 +382,20 @@ static void init_globalconf(http_server_t *s)
     s->globalconf.max_request_entity_size = cfg->max_body_bytes;
     s->globalconf.http1.req_timeout = (uint64_t)cfg->request_timeout_ms;
     s->globalconf.http2.idle_timeout = (uint64_t)cfg->request_timeout_ms;
+    /* Cleartext HTTP/2 (prior knowledge and Upgrade: h2c) only when asked:
+     * h2o 2.2.5 has no fix for HTTP/2 rapid reset (CVE-2023-44487). */
+    s->globalconf.http1.upgrade_to_http2 = cfg->http2 ? 1 : 0;
     h2o_hostconf_t *host =
         h2o_config_register_host(&s->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
-    server_handler_t *h = (server_handler_t *)h2o_create_handler(path, sizeof(*h));
-    h->super.on_req = on_req;
-    h->server = s;
-    error_filter_register(path);
-    error_filter_register(&host->fallback_path);
+    h2o_pathconf_t *paths[] = {h2o_config_register_path(host, "/", 0), &host->fallback_path};
+    /* The fallback path too: every request h2o processes reaches on_req,
+     * which the head guard counts on to know when the next head begins. */
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        server_handler_t *h = (server_handler_t *)h2o_create_handler(paths[i], sizeof(*h));
+        h->super.on_req = on_req;
+        h->server = s;
+        error_filter_register(paths[i]);
+    }
 }
 
 static void server_free(http_server_t *s)
@@ -338,6 +414,7 @@ http_server_t *http_server_start(const http_server_config_t *cfg)
     s->cfg = cfg;
     s->nworkers = cfg->workers;
     s->workers = calloc((size_t)cfg->workers, sizeof(worker_t));
+    http_conn_limit_init(&s->conns, cfg->max_connections > 0 ? cfg->max_connections : INT_MAX);
     init_globalconf(s);
     for (int i = 0; i < s->nworkers; i++)
         s->workers[i].fd = -1;

@@ -26,6 +26,10 @@ typedef struct http_server_config {
     int port;
     int workers;
     size_t max_body_bytes;
+    size_t max_header_bytes; /* a request head: 431 past it (0: h2o's own ~408 KB) */
+    size_t max_request_line; /* the request line: 414 past it (0: max_header_bytes) */
+    int max_connections;     /* open connections, all loops together; 0: no cap */
+    int http2;               /* cleartext HTTP/2 accepted */
     int request_timeout_ms;
     int shutdown_grace_s;
     const http_route_t *routes;
