@@ -122,6 +122,36 @@ static void load_runs(loader_t *l, config_t *cfg)
     cfg->model_max_reply = (size_t)get_int(l, "MODEL_MAX_REPLY_BYTES", 4 << 20, 1024, 1LL << 30);
 }
 
+static int get_bool(loader_t *l, const char *name, int def)
+{
+    const char *v = config_source_get(l->src, name);
+    if (v == NULL || *v == '\0')
+        return def;
+    if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "on") == 0)
+        return 1;
+    if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "off") == 0)
+        return 0;
+    fail(l, name, "must be true or false");
+    return def;
+}
+
+#define OS_KEY_MIN_BYTES 16
+
+static void load_control_plane(loader_t *l, config_t *cfg)
+{
+    cfg->os_security_key = get_str(l, "OS_SECURITY_KEY", NULL);
+    const char *k = cfg->os_security_key;
+    if (k != NULL && strlen(k) < OS_KEY_MIN_BYTES)
+        fail(l, "OS_SECURITY_KEY", "must be at least 16 bytes");
+    else if (k != NULL && !cfg->development && strncmp(k, "change-me", 9) == 0)
+        fail(l, "OS_SECURITY_KEY", "is still the .env.example placeholder");
+    cfg->jwt_verification_key = get_str(l, "JWT_VERIFICATION_KEY", NULL);
+    cfg->jwt_jwks_file = get_str(l, "JWT_JWKS_FILE", NULL);
+    cfg->jwt_verify_audience = get_bool(l, "JWT_VERIFY_AUDIENCE", 0);
+    cfg->os_id = get_str(l, "AGENTOS_ID", NULL);
+    cfg->metrics_public = get_bool(l, "METRICS_PUBLIC", 0);
+}
+
 static void load_limits(loader_t *l, config_t *cfg)
 {
     cfg->max_header_bytes = (size_t)get_int(l, "MAX_HEADER_BYTES", 32 << 10, 1024, 1 << 20);
@@ -160,6 +190,7 @@ int config_load(config_t *cfg, const config_source_t *src, char *err, size_t err
     cfg->cors_origins = get_str(&l, "CORS_ORIGINS", NULL);
     load_runs(&l, cfg);
     load_limits(&l, cfg);
+    load_control_plane(&l, cfg);
     if (l.failed) {
         config_free(cfg);
         return -1;
@@ -167,12 +198,33 @@ int config_load(config_t *cfg, const config_source_t *src, char *err, size_t err
     return 0;
 }
 
+static void wipe(char *secret)
+{
+    if (secret != NULL)
+        explicit_bzero(secret, strlen(secret));
+}
+
 void config_free(config_t *cfg)
 {
-    char **strs[] = {&cfg->host,       &cfg->env,          &cfg->auth_secret,  &cfg->jwt_algorithms,
-                     &cfg->jwt_issuer, &cfg->jwt_audience, &cfg->log_level,    &cfg->database_url,
-                     &cfg->data_dir,   &cfg->redis_url,    &cfg->cors_origins, &cfg->db_schema,
-                     &cfg->agents_dir};
+    wipe(cfg->auth_secret);
+    wipe(cfg->os_security_key);
+    char **strs[] = {&cfg->host,
+                     &cfg->env,
+                     &cfg->auth_secret,
+                     &cfg->jwt_algorithms,
+                     &cfg->jwt_issuer,
+                     &cfg->jwt_audience,
+                     &cfg->log_level,
+                     &cfg->database_url,
+                     &cfg->data_dir,
+                     &cfg->redis_url,
+                     &cfg->cors_origins,
+                     &cfg->db_schema,
+                     &cfg->agents_dir,
+                     &cfg->os_security_key,
+                     &cfg->jwt_verification_key,
+                     &cfg->jwt_jwks_file,
+                     &cfg->os_id};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);
         *strs[i] = NULL;

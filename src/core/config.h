@@ -50,6 +50,12 @@ typedef struct config {
     int store_queue_max;         /* STORE_QUEUE_MAX: store jobs waiting, 503 past it */
     int run_timeout_s;           /* RUN_TIMEOUT_SECONDS: a run's deadline */
     size_t model_max_reply;      /* MODEL_MAX_REPLY_BYTES: one model turn's reply */
+    char *os_security_key;       /* OS_SECURITY_KEY: service and operator callers, or NULL */
+    char *jwt_verification_key;  /* JWT_VERIFICATION_KEY: Control Plane PEM public key */
+    char *jwt_jwks_file;         /* JWT_JWKS_FILE: Control Plane keys as a JWKS file */
+    int jwt_verify_audience;     /* JWT_VERIFY_AUDIENCE: Control Plane aud must be os_id */
+    char *os_id;                 /* AGENTOS_ID, or NULL: stable per database */
+    int metrics_public;          /* METRICS_PUBLIC: /metrics/prometheus without auth */
 } config_t;
 
 /* Looks a name up: the process environment first, then the .env pairs. */
