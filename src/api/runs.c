@@ -252,6 +252,12 @@ static void start_run(http_request_t *r, const agent_def_t *agent, const run_inp
         http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
         return;
     }
+    if (store_queue_full(loop->app->store)) {
+        /* Checked again by the setup job; here it is still a clean 503. */
+        free(ar);
+        api_reply_store_error(r, STORE_BUSY, NULL);
+        return;
+    }
     ar->loop = loop;
     ar->background = in->background;
     ids_uuid4(ar->run_id);

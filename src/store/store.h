@@ -65,6 +65,9 @@ int store_submit_bounded(store_t *s, uv_loop_t *loop, store_work_fn work, store_
                          void *data);
 /* The bound for store_submit_bounded (<= 0: none). Set at start-up. */
 void store_set_queue_max(store_t *s, int queue_max);
+/* 1 while store_submit_bounded would refuse: a handler can answer 503
+ * before it starts anything (a stream, a run) that a refusal would end. */
+int store_queue_full(const store_t *s);
 /* Jobs submitted whose done has not run yet. */
 int store_queue_depth(const store_t *s);
 /* When (timeutil_mono_us) a job last ended STORE_UNAVAILABLE; 0: never. A

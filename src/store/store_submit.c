@@ -103,3 +103,9 @@ uint64_t store_unavailable_at_us(const store_t *s)
 {
     return atomic_load(&((store_t *)s)->unavailable_at_us);
 }
+
+int store_queue_full(const store_t *s)
+{
+    int max = atomic_load(&((store_t *)s)->queue_max);
+    return max > 0 && store_queue_depth(s) >= max;
+}

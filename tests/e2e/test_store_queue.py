@@ -157,12 +157,14 @@ def test_full_store_queue_answers_store_busy(start_server, dedicated_pg, tmp_pat
         for path in ("/sessions/any", "/sessions/any/runs"):
             assert_error(httpx.get(f"{s.base_url}{path}", headers=h, timeout=2), 503,
                          "STORE_BUSY")
-        # a run's setup is refused too: the run ends at once, its model never called
-        t0 = time.monotonic()
-        run = httpx.post(f"{s.base_url}/agents/q/runs", headers=h, timeout=5,
-                         data={"message": "hi", "stream": "false"})
-        assert time.monotonic() - t0 < 2.0
-        assert run.json()["status"] == "ERROR", run.text
+        # a run is refused before anything starts, streamed or not: a clean 503
+        for stream in ("false", "true"):
+            t0 = time.monotonic()
+            run = httpx.post(f"{s.base_url}/agents/q/runs", headers=h, timeout=5,
+                             data={"message": "hi", "stream": stream})
+            assert time.monotonic() - t0 < 2.0
+            assert_error(run, 503, "STORE_BUSY")
+            assert run.headers.get("retry-after") == "1", run.headers
         rd = httpx.get(f"{s.base_url}/ready", timeout=2)
         assert rd.status_code == 503, rd.text
         assert rd.json()["code"] == "STORE_BUSY", rd.text
