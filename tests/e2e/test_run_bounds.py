@@ -337,3 +337,44 @@ def test_fast_stream_to_a_4k_reader_does_not_crash(srv, ws):
     assert got.count(b"x") >= FOUR_MB
     health_ok(srv)
     assert srv.proc.poll() is None
+
+
+def test_run_that_ends_while_its_reader_is_behind(srv_env, hostile, tmp_path_factory, ws):
+    # The run ends while a quarter of the SSE queue still waits (the model
+    # sent everything at once and the client has not read yet). When the
+    # client then reads, the drained queue must not call back into the run,
+    # which its end has freed (before the fix: heap-use-after-free in
+    # on_sse_drain, which ASan reports at the clean-exit check).
+    # 100 KB of text: RunCompleted (with it all) alone passes a quarter of
+    # the 256 KiB queue, so the stream is backlogged at the run's end.
+    agent(Path(srv_env["AGENTS_DIR"]), "h-burst", f"{hostile.url}/flood-100000/v1",
+          timeout_seconds=60)
+    env = dict(srv_env, SSE_MAX_BUFFER_BYTES="262144")
+    s = launch(tmp_path_factory.mktemp("behind-srv"), env=env)
+    try:
+        for _ in range(3):
+            body = json.dumps({"message": "flood"}).encode()
+            head = (f"POST /agents/h-burst/runs HTTP/1.1\r\nHost: e2e\r\n"
+                    f"Authorization: Bearer {token(ws)}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(20)
+            sock.connect(("127.0.0.1", s.port))
+            got = bytearray()
+            try:
+                sock.sendall(head + body)
+                time.sleep(1.5)  # the model is done long before we read
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    piece = sock.recv(65536)
+                    if not piece:
+                        break
+                    got += piece
+            finally:
+                sock.close()
+            assert got.startswith(b"HTTP/1.1 200"), bytes(got[:200])
+            assert b"event: Run" in got
+        health_ok(s)
+    finally:
+        s.check_clean_exit()
