@@ -30,22 +30,38 @@ TERMINAL = ("RunCompleted", "RunError", "RunCancelled")
 # ================================================================ the scripted model
 
 
+def start_port_process(script: Path) -> tuple[subprocess.Popen, int]:
+    """Runs a test server script that prints "PORT <n>" first; its process
+    and port."""
+    proc = subprocess.Popen([sys.executable, str(script), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True)
+    ready, _, _ = select.select([proc.stdout], [], [], 15)
+    line = proc.stdout.readline() if ready else ""
+    m = re.match(r"PORT (\d+)", line or "")
+    if not m:
+        proc.kill()
+        err = proc.stderr.read()
+        raise RuntimeError(f"{script.name} did not print 'PORT n' (got {line!r})\n{err}")
+    return proc, int(m.group(1))
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class MockModel:
     """tests/support/mock_model.py in a subprocess. Scripts and request logs
     are keyed by the API key ("sk-test-...") the agent sends."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(MOCK_MODEL), "--port", "0"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL, text=True)
-        ready, _, _ = select.select([self.proc.stdout], [], [], 15)
-        line = self.proc.stdout.readline() if ready else ""
-        m = re.match(r"PORT (\d+)", line or "")
-        if not m:
-            self.proc.kill()
-            err = self.proc.stderr.read()
-            raise RuntimeError(f"mock_model.py did not print 'PORT n' (got {line!r})\n{err}")
-        self.port = int(m.group(1))
+        self.proc, self.port = start_port_process(MOCK_MODEL)
         self.url = f"http://127.0.0.1:{self.port}"
         self.http = httpx.Client(base_url=self.url, timeout=10.0)
 
@@ -68,13 +84,7 @@ class MockModel:
 
     def close(self) -> None:
         self.http.close()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 # ================================================================ the HTTP tool server

@@ -8,13 +8,9 @@ stall timeout and a 6 s run deadline, and agents set their own."""
 from __future__ import annotations
 
 import json
-import re
 import secrets
-import select
 import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,7 +20,8 @@ import httpx
 import pytest
 
 from conftest import REPO, launch, make_token, wait_until
-from runs_support import RunStream, check_run_stream, content_of, write_agent
+from runs_support import (RunStream, check_run_stream, content_of, start_port_process,
+                          stop_process, write_agent)
 
 HOSTILE = REPO / "tests" / "support" / "hostile_model.py"
 STALL_S = 2
@@ -34,26 +31,14 @@ FOUR_MB = 4_000_000
 
 class Hostile:
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(HOSTILE), "--port", "0"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL, text=True)
-        ready, _, _ = select.select([self.proc.stdout], [], [], 15)
-        m = re.match(r"PORT (\d+)", self.proc.stdout.readline() if ready else "")
-        if not m:
-            self.proc.kill()
-            raise RuntimeError("hostile_model.py did not print 'PORT n'")
-        self.url = f"http://127.0.0.1:{m.group(1)}"
+        self.proc, port = start_port_process(HOSTILE)
+        self.url = f"http://127.0.0.1:{port}"
 
     def requests(self, scenario: str) -> int:
         return httpx.get(f"{self.url}/_stats", timeout=5).json().get(scenario, 0)
 
     def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 class SlowTool:
@@ -152,6 +137,36 @@ def ws() -> str:
 
 def token(ws: str) -> str:
     return make_token(sub=f"user-{ws}", workspaceId=ws)
+
+
+def raw_run(srv, agent_id: str, ws: str, pace: float = 0.0, chunk: int = 4096,
+            rcvbuf: int | None = None, wait: float = 0.0, limit: float = 60.0) -> bytes:
+    """A streamed run over a raw socket with Connection: close, read as a
+    slow client would: wait seconds before reading, then chunk bytes a read
+    every pace seconds (rcvbuf: a small receive window)."""
+    body = json.dumps({"message": "go"}).encode()
+    head = (f"POST /agents/{agent_id}/runs HTTP/1.1\r\nHost: e2e\r\n"
+            f"Authorization: Bearer {token(ws)}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    sock = socket.socket()
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(20)
+    got = bytearray()
+    try:
+        sock.connect(("127.0.0.1", srv.port))
+        sock.sendall(head + body)
+        time.sleep(wait)
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            piece = sock.recv(chunk)
+            if not piece:
+                break
+            got += piece
+            time.sleep(pace)
+    finally:
+        sock.close()
+    return bytes(got)
 
 
 def run(srv, agent_id: str, ws: str, limit: float = 30.0) -> tuple[list, float]:
@@ -315,25 +330,9 @@ def test_fast_stream_to_a_4k_reader_does_not_crash(srv, ws):
     # A model that floods MBs quickly and a client that reads 4 KiB every
     # 3 ms: the SSE queue swaps its buffers thousands of times (before the
     # fix, a heap overflow that ASan aborts on). The service stays up.
-    body = json.dumps({"message": "flood"}).encode()
-    head = (f"POST /agents/h-flood-slow/runs HTTP/1.1\r\nHost: e2e\r\n"
-            f"Authorization: Bearer {token(ws)}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
-    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
-    got = bytearray()
-    try:
-        sock.sendall(head + body)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            got += chunk
-            time.sleep(0.003)
-    finally:
-        sock.close()
-    assert got.startswith(b"HTTP/1.1 200"), bytes(got[:200])
-    assert b"event: RunCompleted" in got, bytes(got[-300:])
+    got = raw_run(srv, "h-flood-slow", ws, pace=0.003)
+    assert got.startswith(b"HTTP/1.1 200"), got[:200]
+    assert b"event: RunCompleted" in got, got[-300:]
     assert got.count(b"x") >= FOUR_MB
     health_ok(srv)
     assert srv.proc.poll() is None
@@ -353,27 +352,9 @@ def test_run_that_ends_while_its_reader_is_behind(srv_env, hostile, tmp_path_fac
     s = launch(tmp_path_factory.mktemp("behind-srv"), env=env)
     try:
         for _ in range(3):
-            body = json.dumps({"message": "flood"}).encode()
-            head = (f"POST /agents/h-burst/runs HTTP/1.1\r\nHost: e2e\r\n"
-                    f"Authorization: Bearer {token(ws)}\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            sock.settimeout(20)
-            sock.connect(("127.0.0.1", s.port))
-            got = bytearray()
-            try:
-                sock.sendall(head + body)
-                time.sleep(1.5)  # the model is done long before we read
-                deadline = time.monotonic() + 30
-                while time.monotonic() < deadline:
-                    piece = sock.recv(65536)
-                    if not piece:
-                        break
-                    got += piece
-            finally:
-                sock.close()
-            assert got.startswith(b"HTTP/1.1 200"), bytes(got[:200])
+            # the model is done long before we read
+            got = raw_run(s, "h-burst", ws, chunk=65536, rcvbuf=4096, wait=1.5, limit=30)
+            assert got.startswith(b"HTTP/1.1 200"), got[:200]
             assert b"event: Run" in got
         health_ok(s)
     finally:

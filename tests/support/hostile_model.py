@@ -16,14 +16,14 @@ MAX_SECONDS so no thread outlives a broken test.
 
 from __future__ import annotations
 
-import argparse
 import json
-import signal
 import socket
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from serve import serve
 
 MAX_SECONDS = 60.0
 STATS_LOCK = threading.Lock()
@@ -199,20 +199,7 @@ class Server(ThreadingHTTPServer):
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description="A misbehaving model server for tests")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--host", default="127.0.0.1")
-    args = ap.parse_args()
-    srv = Server((args.host, args.port), Handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(f"PORT {srv.server_address[1]}", flush=True)
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        srv.server_close()
-    return 0
+    return serve(Server, Handler, "A misbehaving model server for tests")
 
 
 if __name__ == "__main__":

@@ -10,13 +10,11 @@ The first line on stdout is "PORT <n>"; it then serves until killed.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import fcntl
 import itertools
 import json
 import os
-import signal
 import socket
 import struct
 import sys
@@ -25,6 +23,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from serve import serve
 
 KEY_PREFIX = "sk-test-"
 DEFAULT_STEP = {"text": "ok"}
@@ -479,22 +479,10 @@ class Server(ThreadingHTTPServer):
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description="Scripted OpenAI/Anthropic model server for tests")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--verbose", action="store_true")
-    args = ap.parse_args()
-    Handler.verbose = args.verbose
-    srv = Server((args.host, args.port), Handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(f"PORT {srv.server_address[1]}", flush=True)
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        srv.server_close()
-    return 0
+    def configure(args) -> None:
+        Handler.verbose = args.verbose
+
+    return serve(Server, Handler, "Scripted OpenAI/Anthropic model server for tests", configure)
 
 
 if __name__ == "__main__":
