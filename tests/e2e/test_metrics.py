@@ -88,6 +88,18 @@ def day_runs(body: dict) -> int:
 
 
 def test_metrics_has_the_workspace_runs_and_nothing_of_another(srv, mock):
+    check_workspace_metrics(srv, mock)
+
+
+def test_metrics_on_postgres(tmp_path_factory, mock, pg_url, pg_schema):
+    s = start(tmp_path_factory, mock, DATABASE_URL=pg_url, DATABASE_SCHEMA=pg_schema)
+    try:
+        check_workspace_metrics(s, mock)
+    finally:
+        s.check_clean_exit()
+
+
+def check_workspace_metrics(srv, mock):
     ws = f"ws-{secrets.token_hex(4)}"
     alice, bob = user(ws, "alice"), user(ws, "bob")
     other = user()
