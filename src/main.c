@@ -211,7 +211,11 @@ static int serve(const config_t *cfg)
 {
     char err[CONFIG_ERR_MAX];
     app_t app;
-    if (counters_init(cfg->workers) != 0 || app_init(&app, cfg, err, sizeof(err)) != 0) {
+    if (counters_init(cfg->workers) != 0) {
+        fprintf(stderr, "agentos: out of memory\n");
+        return 2;
+    }
+    if (app_init(&app, cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "agentos: configuration: %s\n", err);
         return 2;
     }
