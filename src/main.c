@@ -14,6 +14,7 @@
 #include "api/middleware.h"
 #include "api/upkeep.h"
 #include "core/config.h"
+#include "core/counters.h"
 #include "cache/redis.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -210,6 +211,10 @@ static int serve(const config_t *cfg)
 {
     char err[CONFIG_ERR_MAX];
     app_t app;
+    if (counters_init(cfg->workers) != 0) {
+        fprintf(stderr, "agentos: out of memory\n");
+        return 2;
+    }
     if (app_init(&app, cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "agentos: configuration: %s\n", err);
         return 2;
@@ -281,6 +286,7 @@ static int serve(const config_t *cfg)
     if (app.store != NULL)
         store_close(app.store);
     app_free(&app);
+    counters_free();
     log_json(LOG_INFO, "stopped", json_pack("{s:b}", "drained", drained));
     return lost ? 1 : 0;
 }

@@ -45,6 +45,8 @@ struct run {
     size_t nexecs, pending_execs;
     double created_at; /* epoch seconds */
     uint64_t start_us, first_token_us;
+    /* the model call's start: its latency in the counters */
+    uint64_t call_start_us;
     int row_written;      /* the setup job inserted the row */
     int cancel_pending;   /* cancelled while the setup job ran */
     int cancel_requested; /* run_cancel_soon: acted on at the next safe point */

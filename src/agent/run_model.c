@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agent/run_internal.h"
+#include "core/counters.h"
 #include "core/timeutil.h"
 
 #define RUN_CONTENT_CHUNK ((size_t)16 << 10)
@@ -172,6 +173,8 @@ static void on_done(void *ud, int result, long status, const char *err, const ch
     }
     model_stream_free(run->stream);
     run->stream = NULL;
+    counters_model_call((int)run->agent->model.kind, fail ? 0 : res.input_tokens,
+                        fail ? 0 : res.output_tokens, timeutil_mono_us() - run->call_start_us);
     if (fail != NULL) {
         run_finish(run, "ERROR", fail);
         free(fail);
@@ -202,6 +205,7 @@ void run_model_turn(run_t *run)
         return;
     }
     run->model_turns++;
+    run->call_start_us = timeutil_mono_us();
     /* Past the limit the tools stay declared (Anthropic refuses tool
      * results without them) but the model may not call them. */
     int has_tools = json_array_size(run->tool_schemas) > 0;

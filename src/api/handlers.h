@@ -23,6 +23,9 @@ void runs_create(http_request_t *r);
 void runs_cancel(http_request_t *r);
 void runs_list(http_request_t *r);
 void runs_get(http_request_t *r);
+void metrics_get(http_request_t *r);
+void metrics_refresh(http_request_t *r);
+void prometheus_get(http_request_t *r);
 /* The loop's inbox: cancel run_id if this loop runs it. */
 void runs_on_cancel(void *loop_data, const char *run_id);
 /* Shutdown: every run of the loop ends CANCELLED with this reason. */

@@ -22,6 +22,9 @@ const http_route_t api_routes[] = {
     {"GET", "/agents/{agent_id}/runs", runs_list, ACCESS_WORKSPACE},
     {"GET", "/agents/{agent_id}/runs/{run_id}", runs_get, ACCESS_WORKSPACE},
     {"POST", "/agents/{agent_id}/runs/{run_id}/cancel", runs_cancel, ACCESS_WORKSPACE},
+    {"GET", "/metrics", metrics_get, ACCESS_WORKSPACE},
+    {"POST", "/metrics/refresh", metrics_refresh, ACCESS_WORKSPACE},
+    {"GET", "/metrics/prometheus", prometheus_get, ACCESS_PUBLIC},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -12,6 +12,7 @@
 #include "api/store_job.h"
 #include "api/tenant.h"
 #include "api/views.h"
+#include "core/counters.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "http/pending.h"
@@ -135,6 +136,7 @@ static void on_end(void *ud, run_t *run)
         http_pending_release(ar->pending);
     }
     live_runs_remove(ar->loop->app->live, ar->run_id);
+    counters_run_ended(run != NULL ? run_status(run) : "ERROR");
     untrack(ar->loop, ar);
     free(ar);
 }
@@ -281,6 +283,7 @@ static void start_run(http_request_t *r, const agent_def_t *agent, const run_inp
         return;
     }
     track(loop, ar);
+    counters_run_started();
     run_env_t env = run_env(loop, r->req->conn->ctx->loop);
     run_params_t p = {.agent = agent,
                       .workspace_id = t->workspace_id,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth/token_cache.h"
+#include "core/counters.h"
 
 /* A token without exp is re-verified at least this often, so a change of
  * configuration (secret, issuer) reaches it within a minute. */
@@ -63,9 +64,11 @@ jwt_status_t auth_ctx_verify(auth_ctx_t *a, const char *token, size_t len, time_
         return JWT_INVALID;
     if (a->cache != NULL && token_cache_get(a->cache, token, len, now, out)) {
         a->stats.hits++;
+        counters_token_cache(1);
         return JWT_OK;
     }
     a->stats.misses++;
+    counters_token_cache(0);
     time_t exp = 0;
     jwt_status_t st = jwt_verify(a->verifier, token, len, now, out, &exp);
     if (st == JWT_OK && a->cache != NULL)

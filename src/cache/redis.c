@@ -23,6 +23,7 @@
 #include <hiredis/async.h>
 #include <hiredis/adapters/libuv.h>
 
+#include "core/counters.h"
 #include "core/log.h"
 
 #define ERR_MAX 256
@@ -249,6 +250,8 @@ static void cmd_fail_pending(redis_conn_t *conn, redis_cmd_status_t status)
     while ((cmd = conn->first_pending) != NULL) {
         conn->first_pending = cmd->next;
         cmd->done = 1;
+        if (status != REDIS_CMD_CLOSED)
+            counters_redis_error();
         cmd->cb(status, NULL, cmd->data);
     }
 }
@@ -323,6 +326,7 @@ static void conn_retry_later(redis_conn_t *conn, const char *reason)
     redis_client_t *c = conn->client;
     if (c->closing)
         return;
+    counters_redis_error();
     uint64_t now = mono_ms();
     int was_ready = conn->state == CONN_READY;
     /* A connection that drops right after it came up (maxclients, a server
@@ -629,6 +633,7 @@ static void on_cmd_timer(uv_timer_t *t)
     while (!c->closing && (cmd = conn->first_pending) != NULL && cmd->deadline_ms <= now) {
         conn->first_pending = cmd->next;
         cmd->done = 1;
+        counters_redis_error();
         cmd->cb(REDIS_CMD_TIMEOUT, NULL, cmd->data);
     }
     if (c->closing)
@@ -753,6 +758,8 @@ static void on_cmd_reply(redisAsyncContext *ac, void *r, void *privdata)
      * gets -1 if it tries. */
     if (!cmd->done) {
         cmd->done = 1;
+        if (r == NULL || ((redisReply *)r)->type == REDIS_REPLY_ERROR)
+            counters_redis_error();
         cmd->cb(r ? REDIS_CMD_OK : REDIS_CMD_DISCONNECTED, r, cmd->data);
     }
     free(cmd);

@@ -13,6 +13,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/counters.h"
 #include "http/access_log.h"
 #include "http/conn_limit.h"
 #include "http/error_filter.h"
@@ -81,6 +82,8 @@ static void on_request_done(void *p)
     if (g != NULL)
         http_head_guard_request_end(g);
     w->in_flight--;
+    counters_request(r->route ? (int)(r->route - w->server->cfg->routes) : -1, r->req->res.status,
+                     timeutil_mono_us() - r->start_us);
     access_log_write(r);
 }
 
@@ -335,6 +338,7 @@ static void *worker_main(void *arg)
     http_head_limits_t lim = {
         .max_head = cfg->max_header_bytes, .max_line = cfg->max_request_line, .http2 = cfg->http2};
     http_head_guard_loop_init(&w->guard, &w->loop, &lim);
+    counters_attach(w->index);
     if (cfg->loop_init != NULL)
         w->loop_data = cfg->loop_init(w->index, &w->loop, cfg->loop_arg);
     uv_tcp_init(&w->loop, &w->listener);

@@ -168,6 +168,16 @@ store_rc_t store_usage_list(store_conn_t *c, const char *ws, const char *from_da
 store_rc_t store_usage_users(store_conn_t *c, const char *ws, const char *from_day,
                              const char *to_day, json_t **rows);
 
+/* Agno's daily metrics for from_day..to_day inclusive (both "YYYY-MM-DD"):
+ * model_rows {day, model, model_provider, runs, input_tokens,
+ * output_tokens, updated_at} by day and model, user_rows {day, users}. */
+store_rc_t store_metrics_days(store_conn_t *c, const char *ws, const char *from_day,
+                              const char *to_day, json_t **model_rows, json_t **user_rows);
+/* The same over every workspace: for operators only, never an end user. */
+store_rc_t store_metrics_days_all_workspaces(store_conn_t *c, const char *from_day,
+                                             const char *to_day, json_t **model_rows,
+                                             json_t **user_rows);
+
 /* ---- run owners: process bookkeeping, not workspace data ---- */
 
 /* Records that owner (a process id) is alive now. */

@@ -6,6 +6,7 @@
  * bound sees internal writes too; only request jobs are ever refused. */
 #include <stdlib.h>
 
+#include "core/counters.h"
 #include "core/timeutil.h"
 #include "store/store_internal.h"
 
@@ -33,6 +34,8 @@ static void job_done(uv_work_t *req, int status)
     store_done_fn done = job->done;
     void *data = job->data;
     atomic_fetch_sub(&job->store->queued, 1);
+    if (rc == STORE_UNAVAILABLE || rc == STORE_ERROR)
+        counters_store_error();
     if (rc == STORE_UNAVAILABLE)
         atomic_store(&job->store->unavailable_at_us, timeutil_mono_us());
     free(job);

@@ -1,0 +1,211 @@
+/* GET /metrics/prometheus. The labels come from fixed sets (route
+ * templates, status codes, outcomes, providers): a raw path never becomes
+ * a label, so the series stay bounded whatever the clients send. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/app.h"
+#include "api/handlers.h"
+#include "api/prometheus.h"
+#include "api/routes.h"
+#include "api/tenant.h"
+#include "http/reply.h"
+
+typedef struct buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} buf_t;
+
+static void put(buf_t *b, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = 1;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap * 2 + (size_t)n;
+        char *p = realloc(b->p, cap);
+        if (p == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+}
+
+static const char *provider_name[COUNTERS_PROVIDERS] = {"OpenAI", "Anthropic"};
+static const char *outcome_name[COUNTERS_RUN_OUTCOMES] = {"COMPLETED", "ERROR", "CANCELLED",
+                                                          "OTHER"};
+
+static void head(buf_t *b, const char *name, const char *type, const char *help)
+{
+    put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void status_label(int i, char out[8])
+{
+    int code = counters_status_code(i);
+    if (code == 0)
+        snprintf(out, 8, "other");
+    else
+        snprintf(out, 8, "%d", code);
+}
+
+/* Route patterns are ours ("/sessions/{session_id}"): nothing to escape. */
+static void requests(buf_t *b, const counters_snapshot_t *s, const http_route_t *routes,
+                     size_t nroutes)
+{
+    head(b, "agentos_http_requests_total", "counter", "Requests by route template and status.");
+    for (size_t rt = 0; rt <= COUNTERS_MAX_ROUTES; rt++) {
+        int known = rt < nroutes && rt < COUNTERS_MAX_ROUTES;
+        for (int i = 0; i < COUNTERS_STATUSES; i++) {
+            if (s->requests[rt][i] == 0)
+                continue;
+            char st[8];
+            status_label(i, st);
+            put(b, "agentos_http_requests_total{method=\"%s\",route=\"%s\",status=\"%s\"} %llu\n",
+                known ? routes[rt].method : "", known ? routes[rt].pattern : "unmatched", st,
+                (unsigned long long)s->requests[rt][i]);
+        }
+    }
+}
+
+static void histogram(buf_t *b, const char *name, const char *labels, const uint64_t *bucket,
+                      uint64_t sum_us)
+{
+    uint64_t cum = 0;
+    const char *sep = *labels ? "," : "";
+    for (int i = 0; i < COUNTERS_BUCKETS; i++) {
+        cum += bucket[i];
+        if (i < COUNTERS_BUCKETS - 1)
+            put(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, counters_bucket_le[i],
+                (unsigned long long)cum);
+        else
+            put(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, (unsigned long long)cum);
+    }
+    const char *open = *labels ? "{" : "", *close = *labels ? "}" : "";
+    put(b, "%s_sum%s%s%s %.6f\n", name, open, labels, close, (double)sum_us / 1e6);
+    put(b, "%s_count%s%s%s %llu\n", name, open, labels, close, (unsigned long long)cum);
+}
+
+static void runs(buf_t *b, const counters_snapshot_t *s)
+{
+    uint64_t ended = 0;
+    head(b, "agentos_runs_total", "counter", "Runs ended, by outcome.");
+    for (int o = 0; o < COUNTERS_RUN_OUTCOMES; o++) {
+        ended += s->runs_ended[o];
+        put(b, "agentos_runs_total{outcome=\"%s\"} %llu\n", outcome_name[o],
+            (unsigned long long)s->runs_ended[o]);
+    }
+    head(b, "agentos_runs_in_flight", "gauge", "Runs started and not ended yet.");
+    put(b, "agentos_runs_in_flight %llu\n",
+        (unsigned long long)(s->runs_started > ended ? s->runs_started - ended : 0));
+}
+
+static void models(buf_t *b, const counters_snapshot_t *s)
+{
+    head(b, "agentos_model_tokens_total", "counter", "Model tokens by provider and direction.");
+    for (int p = 0; p < COUNTERS_PROVIDERS; p++) {
+        put(b, "agentos_model_tokens_total{provider=\"%s\",direction=\"input\"} %llu\n",
+            provider_name[p], (unsigned long long)s->model_input_tokens[p]);
+        put(b, "agentos_model_tokens_total{provider=\"%s\",direction=\"output\"} %llu\n",
+            provider_name[p], (unsigned long long)s->model_output_tokens[p]);
+    }
+    head(b, "agentos_model_request_duration_seconds", "histogram",
+         "Model call latency by provider.");
+    for (int p = 0; p < COUNTERS_PROVIDERS; p++) {
+        char labels[48];
+        snprintf(labels, sizeof labels, "provider=\"%s\"", provider_name[p]);
+        histogram(b, "agentos_model_request_duration_seconds", labels, s->model_bucket[p],
+                  s->model_sum_us[p]);
+    }
+}
+
+static void counter(buf_t *b, const char *name, const char *help, uint64_t v)
+{
+    head(b, name, "counter", help);
+    put(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+char *prometheus_render(const counters_snapshot_t *s, const http_route_t *routes, size_t nroutes,
+                        size_t *len)
+{
+    buf_t b = {.p = malloc(8192), .cap = 8192};
+    if (b.p == NULL)
+        return NULL;
+    b.p[0] = '\0';
+    requests(&b, s, routes, nroutes);
+    head(&b, "agentos_http_request_duration_seconds", "histogram", "Request latency.");
+    histogram(&b, "agentos_http_request_duration_seconds", "", s->latency_bucket,
+              s->latency_sum_us);
+    runs(&b, s);
+    models(&b, s);
+    counter(&b, "agentos_store_errors_total", "Store jobs that failed (unavailable or error).",
+            s->store_errors);
+    counter(&b, "agentos_redis_errors_total", "Redis commands and connections that failed.",
+            s->redis_errors);
+    counter(&b, "agentos_token_cache_hits_total", "Tokens found in the verified-token cache.",
+            s->token_cache_hits);
+    counter(&b, "agentos_token_cache_misses_total", "Tokens verified anew.", s->token_cache_misses);
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    *len = b.len;
+    return b.p;
+}
+
+/* Operator seam: once the key and operator tokens land, they pass here.
+ * Until then only METRICS_PUBLIC opens the route; an end user never does. */
+static int may_scrape(http_request_t *r)
+{
+    const app_loop_t *loop = r->loop_data;
+    if (loop->app->cfg->metrics_public)
+        return 1;
+    if (!tenant_of(r)->authenticated)
+        http_reply_error(r, 401, "UNAUTHORIZED",
+                         "Metrics need the service key or an operator token");
+    else
+        http_reply_error(r, 403, "FORBIDDEN", "Metrics are not open to end users");
+    return 0;
+}
+
+void prometheus_get(http_request_t *r)
+{
+    if (!may_scrape(r))
+        return;
+    counters_snapshot_t *s = malloc(sizeof *s);
+    size_t len = 0;
+    char *text = NULL;
+    if (s != NULL) {
+        counters_read(s);
+        text = prometheus_render(s, api_routes, api_routes_count, &len);
+    }
+    free(s);
+    if (text == NULL) {
+        http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
+        return;
+    }
+    h2o_req_t *req = r->req;
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("text/plain; version=0.0.4; charset=utf-8"));
+    req->res.content_length = len;
+    h2o_send_inline(req, text, len);
+    free(text);
+}
