@@ -2,6 +2,7 @@
 #include <strings.h>
 
 #include "api/app.h"
+#include "api/body.h"
 #include "api/tenant.h"
 #include "auth/service_key.h"
 #include "core/log.h"
@@ -122,6 +123,23 @@ static int authenticate(http_request_t *r, h2o_iovec_t header)
     return 0;
 }
 
+/* An operator reads one workspace at a time for now: ?workspace_id= on a
+ * workspace route's GET names it. Writes must come with X-Workspace-Id, so
+ * a filter in a URL never creates data. -1 after a 422 reply. */
+static int operator_workspace(http_request_t *r, const http_route_t *route)
+{
+    auth_tenant_t *t = r->app;
+    if (t == NULL || t->kind != AUTH_PRINCIPAL_OPERATOR || route->access != ACCESS_WORKSPACE ||
+        strcmp(r->method, "GET") != 0)
+        return 0;
+    const char *ws = NULL;
+    if (api_query_id(r, "workspace_id", &ws) != 0)
+        return -1;
+    if (ws != NULL && strlen(ws) < AUTH_ID_MAX)
+        memcpy(t->workspace_id, ws, strlen(ws) + 1);
+    return 0;
+}
+
 int tenant_middleware(http_request_t *r, const http_route_t *route)
 {
     if (route->access == ACCESS_NONE)
@@ -133,7 +151,7 @@ int tenant_middleware(http_request_t *r, const http_route_t *route)
         reply_unauthorized(r);
         return HTTP_DONE;
     }
-    if (authenticate(r, header) != 0)
+    if (authenticate(r, header) != 0 || operator_workspace(r, route) != 0)
         return HTTP_DONE;
     if (route->access == ACCESS_WORKSPACE && tenant_of(r)->workspace_id[0] == '\0') {
         http_reply_error(r, 403, "WORKSPACE_REQUIRED",

@@ -62,6 +62,44 @@ def test_operator_without_workspace_may_not_create(srv):
     assert me.status_code == 200 and me.json()["workspace_id"] is None
 
 
+def test_operator_reads_one_workspace_by_filter(srv):
+    for ws, sid in (("ws-a", "a-1"), ("ws-b", "b-1")):
+        r = srv.request("POST", "/sessions", headers=key_headers(ws), json={"session_id": sid})
+        assert r.status_code in (200, 201), r.text
+    h = key_headers()
+    for ws, sid in (("ws-a", "a-1"), ("ws-b", "b-1")):
+        r = srv.request("GET", "/sessions", headers=h, params={"workspace_id": ws})
+        assert r.status_code == 200, r.text
+        assert [s["session_id"] for s in r.json()["data"]] == [sid]
+        one = srv.request("GET", f"/sessions/{sid}", headers=h, params={"workspace_id": ws})
+        assert one.status_code == 200, one.text
+    # another workspace's session is not found through the filter
+    r = srv.request("GET", "/sessions/b-1", headers=h, params={"workspace_id": "ws-a"})
+    assert r.status_code == 404, r.text
+    # without the filter: not yet across workspaces
+    assert_error(srv.request("GET", "/sessions", headers=h), 403, "WORKSPACE_REQUIRED")
+    # the filter is the id rule's
+    assert_error(srv.request("GET", "/sessions", headers=h, params={"workspace_id": "x" * 200}),
+                 422)
+    # a filter in the URL never lets an operator write
+    r = srv.request("POST", "/sessions", headers=h, params={"workspace_id": "ws-a"},
+                    json={"session_id": "op-write"})
+    assert_error(r, 403, "WORKSPACE_REQUIRED")
+    r = srv.request("DELETE", "/sessions/a-1", headers=h, params={"workspace_id": "ws-a"})
+    assert_error(r, 403, "WORKSPACE_REQUIRED")
+
+
+def test_end_user_token_ignores_the_workspace_filter(srv):
+    r = srv.request("POST", "/sessions", headers=key_headers("ws-a"), json={"session_id": "a-2"})
+    assert r.status_code in (200, 201), r.text
+    u = user_headers(workspaceId="ws-u")
+    r = srv.request("GET", "/sessions", headers=u, params={"workspace_id": "ws-a"})
+    assert r.status_code == 200 and r.json()["data"] == []
+    r = srv.request("GET", "/sessions", headers=user_headers(workspaceId=None),
+                    params={"workspace_id": "ws-a"})
+    assert_error(r, 403, "WORKSPACE_REQUIRED")
+
+
 def test_bad_key_never_falls_through(srv):
     for bad in (KEY[:-1], KEY + "x", KEY.upper(), "x" * len(KEY)):
         for ws in (None, "ws-svc"):
