@@ -29,15 +29,18 @@ static void on_limit_checked(const ratelimit_result_t *res, void *data)
     http_pending_release(p);
 }
 
-static int check_rate_limit(http_request_t *r)
+/* Operators without a workspace share one bucket. DEL breaks the id rule,
+ * so no workspace id can name this bucket. */
+#define MIDDLEWARE_OPERATOR_BUCKET "\x7foperators"
+
+static int check_rate_limit(http_request_t *r, const char *bucket)
 {
     app_loop_t *loop = r->loop_data;
     http_pending_t *p = http_pending_new(r);
     if (p == NULL)
         return HTTP_NEXT; /* out of memory: limiting is not worth failing the request */
     ratelimit_result_t res;
-    if (ratelimit_check(loop->ratelimit, tenant_of(r)->workspace_id, on_limit_checked, p, &res) ==
-        RATELIMIT_PENDING)
+    if (ratelimit_check(loop->ratelimit, bucket, on_limit_checked, p, &res) == RATELIMIT_PENDING)
         return HTTP_PENDING;
     http_pending_release(p);
     if (res.allowed)
@@ -49,7 +52,12 @@ static int check_rate_limit(http_request_t *r)
 int api_middleware(http_request_t *r, const http_route_t *route)
 {
     int rc = tenant_middleware(r, route);
-    if (rc != HTTP_NEXT || route->access != ACCESS_WORKSPACE)
+    if (rc != HTTP_NEXT)
         return rc;
-    return check_rate_limit(r);
+    const auth_tenant_t *t = tenant_of(r);
+    if (route->access == ACCESS_WORKSPACE)
+        return check_rate_limit(r, t->workspace_id);
+    if (t->authenticated && t->kind == AUTH_PRINCIPAL_OPERATOR)
+        return check_rate_limit(r, MIDDLEWARE_OPERATOR_BUCKET);
+    return rc;
 }

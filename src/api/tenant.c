@@ -2,7 +2,10 @@
 #include <strings.h>
 
 #include "api/app.h"
+#include "api/body.h"
 #include "api/tenant.h"
+#include "auth/service_key.h"
+#include "core/log.h"
 #include "core/timeutil.h"
 #include "http/reply.h"
 #include "http/server.h"
@@ -35,11 +38,57 @@ static h2o_iovec_t bearer_token(h2o_iovec_t v)
     return t;
 }
 
-static int authenticate(http_request_t *r, h2o_iovec_t header)
+/* Copies an optional id header into dst (left "" when absent). -1 when it
+ * is present but breaks the id rule; the reply is sent. */
+static int header_id(http_request_t *r, const char *name, char dst[AUTH_ID_MAX])
 {
-    h2o_iovec_t token = bearer_token(header);
+    h2o_iovec_t v = http_request_header(r, name);
+    if (v.base == NULL)
+        return 0;
+    if (!ids_valid(v.base, v.len) || v.len >= AUTH_ID_MAX) {
+        http_reply_error(r, 400, "INVALID_HEADER", "X-Workspace-Id and X-User-Id must be ids");
+        return -1;
+    }
+    memcpy(dst, v.base, v.len);
+    dst[v.len] = '\0';
+    return 0;
+}
+
+/* Every key request is logged with its principal: the kind and which
+ * credential, never the key itself. */
+static void log_principal(const http_request_t *r, const auth_tenant_t *t)
+{
+    if (!log_enabled(LOG_INFO))
+        return;
+    json_t *f = json_object();
+    json_object_set_new(f, "request_id", json_string(r->request_id));
+    json_object_set_new(f, "principal",
+                        json_string(t->kind == AUTH_PRINCIPAL_OPERATOR ? "operator" : "service"));
+    json_object_set_new(f, "credential", json_string("os_security_key"));
+    json_object_set_new(f, "workspace_id",
+                        t->workspace_id[0] ? json_string(t->workspace_id) : json_null());
+    json_object_set_new(f, "method", json_stringn(r->method, strlen(r->method)));
+    json_object_set_new(f, "path", json_string(r->path));
+    log_json(LOG_INFO, "principal", f);
+}
+
+/* The bearer is the security key: a service caller inside X-Workspace-Id,
+ * or an operator without it. */
+static int authenticate_key(http_request_t *r, auth_tenant_t *t)
+{
+    memset(t, 0, sizeof *t);
+    if (header_id(r, "x-workspace-id", t->workspace_id) != 0 ||
+        header_id(r, "x-user-id", t->user_id) != 0)
+        return -1;
+    t->authenticated = 1;
+    t->kind = t->workspace_id[0] ? AUTH_PRINCIPAL_SERVICE : AUTH_PRINCIPAL_OPERATOR;
+    log_principal(r, t);
+    return 0;
+}
+
+static int authenticate_token(http_request_t *r, h2o_iovec_t token, auth_tenant_t *t)
+{
     app_loop_t *loop = r->loop_data;
-    auth_tenant_t *t = h2o_mem_alloc_pool(&r->req->pool, sizeof(*t));
     jwt_status_t st = JWT_INVALID;
     if (token.len > 0)
         st = auth_ctx_verify(loop->auth, token.base, token.len, timeutil_now(), t);
@@ -51,9 +100,43 @@ static int authenticate(http_request_t *r, h2o_iovec_t header)
         http_reply_error(r, 403, "INVALID_TOKEN", "Invalid token");
         return -1;
     }
+    t->kind = AUTH_PRINCIPAL_USER; /* an end-user token never reaches operator access */
+    return 0;
+}
+
+/* The kind of credential is decided once, here: the bearer equal to the
+ * configured key is the key; anything else is verified as a token and a
+ * failure is final, never retried as another kind. */
+static int authenticate(http_request_t *r, h2o_iovec_t header)
+{
+    h2o_iovec_t token = bearer_token(header);
+    app_loop_t *loop = r->loop_data;
+    auth_tenant_t *t = h2o_mem_alloc_pool(&r->req->pool, sizeof(*t));
+    const char *key = loop->app->cfg->os_security_key;
+    int rc = service_key_matches(key, token.base, token.len) ? authenticate_key(r, t)
+                                                             : authenticate_token(r, token, t);
+    if (rc != 0)
+        return -1;
     r->app = t;
     r->log_user_id = t->user_id;
     r->log_workspace_id = t->workspace_id;
+    return 0;
+}
+
+/* An operator reads one workspace at a time for now: ?workspace_id= on a
+ * workspace route's GET names it. Writes must come with X-Workspace-Id, so
+ * a filter in a URL never creates data. -1 after a 422 reply. */
+static int operator_workspace(http_request_t *r, const http_route_t *route)
+{
+    auth_tenant_t *t = r->app;
+    if (t == NULL || t->kind != AUTH_PRINCIPAL_OPERATOR || route->access != ACCESS_WORKSPACE ||
+        strcmp(r->method, "GET") != 0)
+        return 0;
+    const char *ws = NULL;
+    if (api_query_id(r, "workspace_id", &ws) != 0)
+        return -1;
+    if (ws != NULL && strlen(ws) < AUTH_ID_MAX)
+        memcpy(t->workspace_id, ws, strlen(ws) + 1);
     return 0;
 }
 
@@ -68,11 +151,13 @@ int tenant_middleware(http_request_t *r, const http_route_t *route)
         reply_unauthorized(r);
         return HTTP_DONE;
     }
-    if (authenticate(r, header) != 0)
+    if (authenticate(r, header) != 0 || operator_workspace(r, route) != 0)
         return HTTP_DONE;
     if (route->access == ACCESS_WORKSPACE && tenant_of(r)->workspace_id[0] == '\0') {
         http_reply_error(r, 403, "WORKSPACE_REQUIRED",
-                         "This route needs a token with a workspaceId");
+                         tenant_of(r)->kind == AUTH_PRINCIPAL_OPERATOR
+                             ? "This route needs a workspace: send X-Workspace-Id"
+                             : "This route needs a token with a workspaceId");
         return HTTP_DONE;
     }
     return HTTP_NEXT;
