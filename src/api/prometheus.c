@@ -169,12 +169,17 @@ char *prometheus_render(const counters_snapshot_t *s, const http_route_t *routes
     return b.p;
 }
 
-/* Operator seam: once the key and operator tokens land, they pass here.
- * Until then only METRICS_PUBLIC opens the route; an end user never does. */
+/* METRICS_PUBLIC, or the service key (with or without a workspace): the
+ * counters are the whole process's, so an end user never reads them.
+ * Operator tokens pass here too once they land. */
 static int may_scrape(http_request_t *r)
 {
     const app_loop_t *loop = r->loop_data;
     if (loop->app->cfg->metrics_public)
+        return 1;
+    auth_principal_t kind = tenant_of(r)->kind;
+    if (tenant_of(r)->authenticated &&
+        (kind == AUTH_PRINCIPAL_OPERATOR || kind == AUTH_PRINCIPAL_SERVICE))
         return 1;
     if (!tenant_of(r)->authenticated)
         http_reply_error(r, 401, "UNAUTHORIZED",

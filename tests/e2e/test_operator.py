@@ -141,3 +141,13 @@ def test_log_names_the_principal_never_the_key(srv):
     assert svc and svc[0]["workspace_id"] == "ws-log"
     srv.stop()
     assert KEY not in srv.stderr_text() and KEY not in srv.stdout_text()
+
+
+def test_the_key_scrapes_prometheus_and_end_users_do_not(srv):
+    r = srv.get("/metrics/prometheus", headers=key_headers())
+    assert r.status_code == 200, r.text
+    assert "# TYPE" in r.text
+    assert srv.get("/metrics/prometheus", headers=key_headers(workspace="ws-p")).status_code == 200
+    assert_error(srv.get("/metrics/prometheus", headers=key_headers(key=KEY + "x")), 403)
+    assert_error(srv.get("/metrics/prometheus", headers=user_headers(sub="u-p", workspaceId="ws-p")),
+                 403)
