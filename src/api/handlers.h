@@ -6,6 +6,7 @@
 
 void system_health(http_request_t *r);
 void system_root(http_request_t *r);
+void system_empty_list(http_request_t *r);
 void system_ready(http_request_t *r);
 void me_get(http_request_t *r);
 void sessions_list(http_request_t *r);

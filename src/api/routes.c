@@ -18,6 +18,8 @@ const http_route_t api_routes[] = {
     {"GET", "/agents", agents_list, ACCESS_PROTECTED},
     {"GET", "/agents/{agent_id}", agents_get, ACCESS_PROTECTED},
     {"GET", "/models", models_list, ACCESS_PROTECTED},
+    {"GET", "/teams", system_empty_list, ACCESS_PROTECTED},
+    {"GET", "/workflows", system_empty_list, ACCESS_PROTECTED},
     {"POST", "/agents/{agent_id}/runs", runs_create, ACCESS_WORKSPACE},
     {"GET", "/agents/{agent_id}/runs", runs_list, ACCESS_WORKSPACE},
     {"GET", "/agents/{agent_id}/runs/{run_id}", runs_get, ACCESS_WORKSPACE},

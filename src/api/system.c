@@ -20,8 +20,15 @@ void system_health(http_request_t *r)
 void system_root(http_request_t *r)
 {
     http_reply_json(r, 200,
-                    json_pack("{s:s, s:s, s:s}", "name", "AgentOS API", "id", app_of(r)->os_id,
-                              "version", AGENTOS_VERSION));
+                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", "AgentOS API", "id",
+                              app_of(r)->os_id, "version", AGENTOS_VERSION, "health", "/health",
+                              "info", "/info", "docs", "/docs"));
+}
+
+/* No teams or workflows yet: Agno's connect flow lists both, so empty lists. */
+void system_empty_list(http_request_t *r)
+{
+    http_reply_json(r, 200, json_array());
 }
 
 /* ---- /ready: the store answers a ping through the pool, at most about
