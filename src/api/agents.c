@@ -5,6 +5,7 @@
 #include "api/app.h"
 #include "api/body.h"
 #include "api/handlers.h"
+#include "api/views.h"
 #include "http/reply.h"
 
 static const agent_registry_t *agents_of(http_request_t *r)
@@ -24,17 +25,17 @@ static json_t *tools_view(const agent_def_t *a)
         if (v != NULL)
             json_array_append_new(list, v);
     }
-    return json_pack("{s:o}", "tools", list);
+    return json_pack("{s:o, s:i}", "tools", list, "tool_call_limit", a->tool_call_limit);
 }
 
 static json_t *agent_view(const agent_def_t *a)
 {
-    json_t *v =
-        json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:o, s:{s:b, s:i}, s:{s:b}}", "id", a->id,
-                  "name", a->name ? a->name : a->id, "db_id", "agentos", "model", "name",
-                  a->model_id, "model", a->model_id, "provider", a->provider, "tools",
-                  tools_view(a), "sessions", "add_history_to_context", a->add_history_to_context,
-                  "num_history_runs", a->num_history_runs, "streaming", "stream", 1);
+    json_t *v = json_pack("{s:s, s:s, s:s, s:b, s:{s:s, s:s, s:s}, s:o, s:{s:b, s:i}, s:{s:b}}",
+                          "id", a->id, "name", a->name ? a->name : a->id, "db_id", "agentos",
+                          "is_factory", 0, "model", "name", a->model_id, "model", a->model_id,
+                          "provider", view_provider(a->provider), "tools", tools_view(a),
+                          "sessions", "add_history_to_context", a->add_history_to_context,
+                          "num_history_runs", a->num_history_runs, "streaming", "stream", 1);
     if (a->description != NULL)
         json_object_set_new(v, "description", json_string(a->description));
     if (a->instructions != NULL)

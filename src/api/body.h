@@ -10,6 +10,13 @@
 /* The body as a JSON object (an empty body is {}). NULL when it has replied
  * 400 (not JSON) or 422 (not an object). */
 json_t *api_body_object(http_request_t *r);
+/* Every 422 goes through here, in FastAPI's list form:
+ * {"detail":[{"type","loc":[where, field?],"msg","input"}],"code":"VALIDATION_ERROR"}.
+ * where is "body", "query" or "path"; field may be NULL (the whole body);
+ * type is FastAPI's ("missing", "string_type", "value_error", ...); input
+ * is taken (NULL sends null). */
+void api_reply_422(http_request_t *r, const char *where, const char *field, const char *type,
+                   const char *msg, json_t *input);
 /* Optional string field: 0 when absent or a string (*out then NULL or the
  * value, borrowed); -1 after replying 422 when it has another type or is
  * longer than max. */

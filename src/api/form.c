@@ -19,10 +19,9 @@ static json_t *decoded(const char *s, size_t len)
 
 static void reply_not_utf8(http_request_t *r, json_t *key)
 {
-    char detail[160];
-    snprintf(detail, sizeof(detail), "%.100s: is not valid UTF-8",
-             key != NULL ? json_string_value(key) : "a form field name");
-    http_reply_error(r, 422, "VALIDATION_ERROR", detail);
+    api_reply_422(r, "body", key != NULL ? json_string_value(key) : NULL, "string_unicode",
+                  key != NULL ? "is not valid UTF-8" : "a form field name is not valid UTF-8",
+                  NULL);
 }
 
 /* NULL after replying 422 for a name or value that is not UTF-8: jansson
@@ -201,8 +200,6 @@ int form_bool(http_request_t *r, json_t *fields, const char *key, int def, int *
             return 0;
         }
     }
-    char detail[96];
-    snprintf(detail, sizeof(detail), "%s: must be true or false", key);
-    http_reply_error(r, 422, "VALIDATION_ERROR", detail);
+    api_reply_422(r, "body", key, "bool_parsing", "must be true or false", json_incref(v));
     return -1;
 }

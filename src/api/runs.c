@@ -107,21 +107,14 @@ static int on_event(void *ud, const char *name, const json_t *event)
     return rc;
 }
 
-/* A failed run is an error reply that still carries the run. */
+/* A failed run is still the run: 200 with status "ERROR", as Agno answers. */
 static void reply_run(http_request_t *r, run_t *run)
 {
     if (run == NULL) {
         http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
         return;
     }
-    json_t *obj = run_object(run);
-    if (strcmp(run_status(run), "ERROR") != 0) {
-        http_reply_json(r, 200, obj);
-        return;
-    }
-    json_object_set(obj, "detail", json_object_get(obj, "content"));
-    json_object_set_new(obj, "code", json_string("RUN_FAILED"));
-    http_reply_json(r, 502, obj);
+    http_reply_json(r, 200, run_object(run));
 }
 
 static void on_end(void *ud, run_t *run)
@@ -189,7 +182,7 @@ static int parse_input(http_request_t *r, json_t *fields, run_input_t *in)
         form_bool(r, fields, "background", 0, &in->background))
         return -1;
     if (in->message == NULL || in->message[0] == '\0') {
-        http_reply_error(r, 422, "VALIDATION_ERROR", "message: is required");
+        api_reply_422(r, "body", "message", "missing", "is required", NULL);
         return -1;
     }
     return 0;
@@ -378,7 +371,7 @@ static store_rc_t get_view_work(store_conn_t *c, void *data)
     const char *agent = json_string_value(json_object_get(job->out, "agent_id"));
     if (agent == NULL || strcmp(agent, job->id) != 0)
         return STORE_NOT_FOUND;
-    return api_job_render(job, 200, view_run(job->out));
+    return api_job_render(job, 200, view_run_output(job->out));
 }
 
 void runs_get(http_request_t *r)

@@ -26,7 +26,7 @@ static int copy_query(http_request_t *r, api_job_t *job, const char *key, const 
     json_t *s = json_string(v);
     if (s == NULL || strlen(v) > API_ID_MAX) {
         json_decref(s);
-        http_reply_error(r, 422, "VALIDATION_ERROR", "A query value is too long or not UTF-8");
+        api_reply_422(r, "query", key, "string_too_long", "is too long or not UTF-8", NULL);
         return -1;
     }
     json_object_set_new(job->in, key, s);
@@ -58,13 +58,11 @@ static int parse_type(http_request_t *r, api_job_t *job)
     if (copy_query(r, job, "type", &job->query.session_type) != 0)
         return -1;
     const char *t = job->query.session_type;
-    if (t == NULL) {
-        job->query.session_type = "agent";
+    if (t == NULL) /* Agno's list has no default type; a created session is an agent's */
         return 0;
-    }
     if (strcmp(t, "agent") == 0 || strcmp(t, "team") == 0 || strcmp(t, "workflow") == 0)
         return 0;
-    http_reply_error(r, 422, "VALIDATION_ERROR", "type: must be agent, team or workflow");
+    api_reply_422(r, "query", "type", "enum", "must be agent, team or workflow", json_string(t));
     return -1;
 }
 
@@ -75,12 +73,12 @@ static int parse_sort(http_request_t *r, api_job_t *job)
         return -1;
     if (by != NULL && strcmp(by, "created_at") != 0 && strcmp(by, "updated_at") != 0 &&
         strcmp(by, "session_name") != 0) {
-        http_reply_error(r, 422, "VALIDATION_ERROR",
-                         "sort_by: must be created_at, updated_at or session_name");
+        api_reply_422(r, "query", "sort_by", "enum",
+                      "must be created_at, updated_at or session_name", json_string(by));
         return -1;
     }
     if (order != NULL && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0) {
-        http_reply_error(r, 422, "VALIDATION_ERROR", "sort_order: must be asc or desc");
+        api_reply_422(r, "query", "sort_order", "enum", "must be asc or desc", json_string(order));
         return -1;
     }
     job->query.sort_by = by;
@@ -141,10 +139,16 @@ static store_rc_t create_work(store_conn_t *c, void *data)
     return store_session_create(c, job->ws, job->in, &job->out);
 }
 
+static const agent_def_t *session_agent(const api_job_t *job)
+{
+    const char *agent_id = json_string_value(json_object_get(job->out, "agent_id"));
+    return agent_id ? registry_find(&job->app->agents, agent_id) : NULL;
+}
+
 static void create_reply(http_request_t *r, api_job_t *job)
 {
     json_t *empty = json_array();
-    http_reply_json(r, 201, view_session_detail(job->out, empty, 0));
+    http_reply_json(r, 201, view_session_detail(job->out, empty, 0, session_agent(job)));
     json_decref(empty);
 }
 
@@ -161,6 +165,8 @@ static int parse_create(http_request_t *r, api_job_t *job, json_t *body)
         return -1;
     if (parse_type(r, job) != 0)
         return -1;
+    if (job->query.session_type == NULL)
+        job->query.session_type = "agent";
     char uuid[IDS_UUID_LEN + 1];
     if (id == NULL || *id == '\0') {
         ids_uuid4(uuid);
@@ -204,8 +210,7 @@ static int history_runs(const api_job_t *job)
 {
     if (job->history_runs > 0)
         return job->history_runs;
-    const char *agent_id = json_string_value(json_object_get(job->out, "agent_id"));
-    const agent_def_t *a = agent_id ? registry_find(&job->app->agents, agent_id) : NULL;
+    const agent_def_t *a = session_agent(job);
     return a != NULL && a->num_history_runs > 0 ? a->num_history_runs : DEFAULT_HISTORY_RUNS;
 }
 
@@ -220,7 +225,8 @@ static store_rc_t get_work(store_conn_t *c, void *data)
     rc = store_run_page(c, job->ws, &q, &job->out2, &job->total);
     if (rc != STORE_OK)
         return rc;
-    return api_job_render(job, 200, view_session_detail(job->out, job->out2, job->total));
+    return api_job_render(job, 200,
+                          view_session_detail(job->out, job->out2, job->total, session_agent(job)));
 }
 
 /* On the pool: one page of the session's runs (404 without the session). */
@@ -267,15 +273,19 @@ void sessions_runs(http_request_t *r)
 
 /* ---- POST /sessions/{id}/rename and PATCH /sessions/{id} ---- */
 
+/* On the pool: the change, then the full detail (Agno answers it). */
 static store_rc_t update_work(store_conn_t *c, void *data)
 {
     api_job_t *job = data;
-    return store_session_update(c, job->ws, job->id, job->in, &job->out);
-}
-
-static void update_reply(http_request_t *r, api_job_t *job)
-{
-    http_reply_json(r, 200, view_session(job->out));
+    store_rc_t rc = store_session_update(c, job->ws, job->id, job->in, &job->out);
+    if (rc != STORE_OK)
+        return rc;
+    store_run_query_t q = {.session_id = job->id, .limit = history_runs(job), .page = 1};
+    rc = store_run_page(c, job->ws, &q, &job->out2, &job->total);
+    if (rc != STORE_OK)
+        return rc;
+    return api_job_render(job, 200,
+                          view_session_detail(job->out, job->out2, job->total, session_agent(job)));
 }
 
 static int parse_patch(http_request_t *r, api_job_t *job, json_t *body, int rename)
@@ -287,7 +297,7 @@ static int parse_patch(http_request_t *r, api_job_t *job, json_t *body, int rena
                      api_field_object(r, body, "metadata", &meta))))
         return -1;
     if (rename && (name == NULL || *name == '\0')) {
-        http_reply_error(r, 422, "VALIDATION_ERROR", "session_name: is required");
+        api_reply_422(r, "body", "session_name", "missing", "is required", NULL);
         return -1;
     }
     if (name != NULL)
@@ -297,8 +307,8 @@ static int parse_patch(http_request_t *r, api_job_t *job, json_t *body, int rena
     if (meta != NULL)
         json_object_set(job->in, "metadata", meta);
     if (json_object_size(job->in) == 0) {
-        http_reply_error(r, 422, "VALIDATION_ERROR",
-                         "Nothing to change: give session_name, session_state or metadata");
+        api_reply_422(r, "body", NULL, "missing",
+                      "Nothing to change: give session_name, session_state or metadata", NULL);
         return -1;
     }
     return 0;
@@ -309,7 +319,7 @@ static void update_session(http_request_t *r, int rename)
     json_t *body = api_body_object(r);
     if (body == NULL)
         return;
-    api_job_t *job = session_job(r, update_work, update_reply);
+    api_job_t *job = session_job(r, update_work, NULL);
     int bad = job != NULL && parse_patch(r, job, body, rename) != 0;
     json_decref(body);
     if (job == NULL || bad) {
@@ -374,9 +384,23 @@ static int parse_bulk(http_request_t *r, api_job_t *job, json_t *body)
     json_array_foreach(ids, i, id) ok =
         ok && json_is_string(id) && ids_valid(json_string_value(id), json_string_length(id));
     if (!ok) {
-        http_reply_error(r, 422, "VALIDATION_ERROR",
-                         "session_ids: must be a list of 1 to 1000 session ids (each 1 to 128 "
-                         "bytes of printable UTF-8)");
+        api_reply_422(r, "body", "session_ids", "value_error",
+                      "must be a list of 1 to 1000 session ids (each 1 to 128 bytes of printable "
+                      "UTF-8)",
+                      NULL);
+        return -1;
+    }
+    json_t *types = json_object_get(body, "session_types"), *t;
+    ok = types == NULL || (json_is_array(types) && json_array_size(types) > 0);
+    json_array_foreach(types, i, t)
+    {
+        const char *s = json_string_value(t);
+        ok = ok && s != NULL &&
+             (strcmp(s, "agent") == 0 || strcmp(s, "team") == 0 || strcmp(s, "workflow") == 0);
+    }
+    if (!ok) {
+        api_reply_422(r, "body", "session_types", "enum",
+                      "must be a list of agent, team or workflow", json_incref(types));
         return -1;
     }
     json_object_set(job->in, "session_ids", ids);

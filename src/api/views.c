@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/views.h"
@@ -29,32 +30,101 @@ json_t *view_session(const json_t *row)
 {
     json_t *v = json_object();
     copy_fields(v, row, session_keys);
+    /* Agno's schemas: the name is a string and the state an object. */
+    if (!json_is_string(json_object_get(v, "session_name")))
+        json_object_set_new(v, "session_name", json_string(""));
+    if (!json_is_object(json_object_get(v, "session_state")))
+        json_object_set_new(v, "session_state", json_object());
+    json_object_set_new(
+        v, "metrics",
+        json_pack("{s:I}", "total_tokens",
+                  (json_int_t)json_integer_value(json_object_get(row, "total_tokens"))));
     json_object_set_new(v, "created_at", view_time(json_object_get(row, "created_at")));
     json_object_set_new(v, "updated_at", view_time(json_object_get(row, "updated_at")));
     return v;
 }
 
-/* The messages of the runs given, oldest first: what a chat client replays. */
+/* A stored tool call ({id, name, arguments}) in OpenAI's form, arguments
+ * as JSON text. */
+static json_t *openai_call(const json_t *tc)
+{
+    const json_t *fn = json_object_get(tc, "function");
+    const json_t *src = json_is_object(fn) ? fn : tc;
+    const json_t *args = json_object_get(src, "arguments");
+    json_t *text = NULL;
+    if (json_is_string(args))
+        text = json_incref((json_t *)args);
+    else if (args != NULL && !json_is_null(args)) {
+        char *dump = json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY);
+        text = dump ? json_string(dump) : NULL;
+        free(dump);
+    }
+    return json_pack("{s:O?, s:s, s:{s:O?, s:o}}", "id", json_object_get(tc, "id"), "type",
+                     "function", "function", "name", json_object_get(src, "name"), "arguments",
+                     text ? text : json_string("{}"));
+}
+
+/* What a chat client replays: Agno's get_chat_history leaves out system
+ * and tool messages. */
+static json_t *chat_message(const json_t *m)
+{
+    const char *role = json_string_value(json_object_get(m, "role"));
+    if (role == NULL || strcmp(role, "system") == 0 || strcmp(role, "tool") == 0)
+        return NULL;
+    json_t *out = json_deep_copy(m);
+    const json_t *calls = json_object_get(m, "tool_calls");
+    if (json_is_array(calls)) {
+        json_t *list = json_array();
+        size_t i;
+        json_t *tc;
+        json_array_foreach(calls, i, tc) json_array_append_new(list, openai_call(tc));
+        json_object_set_new(out, "tool_calls", list);
+    }
+    return out;
+}
+
+/* The messages of the runs given, oldest first. */
 static json_t *chat_history(const json_t *runs)
 {
     json_t *history = json_array();
-    size_t i;
-    json_t *run;
+    size_t i, j;
+    json_t *run, *m;
     json_array_foreach(runs, i, run)
     {
-        json_t *msgs = json_object_get(run, "messages");
-        if (json_is_array(msgs))
-            json_array_extend(history, msgs);
+        json_array_foreach(json_object_get(run, "messages"), j, m)
+        {
+            json_t *c = chat_message(m);
+            if (c != NULL)
+                json_array_append_new(history, c);
+        }
     }
     return history;
 }
 
-json_t *view_session_detail(const json_t *row, const json_t *runs, long long runs_count)
+/* Agno spells the providers it knows with capitals. */
+const char *view_provider(const char *p)
+{
+    if (p != NULL && strcmp(p, "openai") == 0)
+        return "OpenAI";
+    if (p != NULL && strcmp(p, "anthropic") == 0)
+        return "Anthropic";
+    return p;
+}
+
+json_t *view_session_detail(const json_t *row, const json_t *runs, long long runs_count,
+                            const agent_def_t *agent)
 {
     json_t *v = view_session(row);
     json_object_set_new(v, "agent_session_id", json_deep_copy(json_object_get(v, "session_id")));
     json_object_set_new(v, "chat_history", chat_history(runs));
     json_object_set_new(v, "runs_count", json_integer((json_int_t)runs_count));
+    json_object_set_new(v, "agent_data",
+                        agent == NULL ? json_null()
+                                      : json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "name",
+                                                  agent->name ? agent->name : agent->id, "agent_id",
+                                                  agent->id, "model", "name", agent->model_id, "id",
+                                                  agent->model_id, "provider",
+                                                  view_provider(agent->provider)));
     return v;
 }
 
@@ -81,4 +151,18 @@ json_t *view_runs(const json_t *rows)
     json_t *row;
     json_array_foreach(rows, i, row) json_array_append_new(out, view_run(row));
     return out;
+}
+
+json_t *view_run_output(const json_t *row)
+{
+    json_t *v = json_object();
+    copy_fields(v, row, run_keys);
+    json_t *input = json_object_get(row, "input");
+    json_object_set_new(v, "input", json_is_object(input) ? json_deep_copy(input) : json_null());
+    /* RunOutput keeps epoch seconds, not ISO text. */
+    json_t *ms = json_object_get(row, "created_at");
+    json_object_set_new(v, "created_at",
+                        json_is_integer(ms) ? json_integer(json_integer_value(ms) / 1000)
+                                            : json_null());
+    return v;
 }

@@ -5,11 +5,19 @@
 
 #include <jansson.h>
 
+#include "agent/registry.h"
+
 /* A session row as a list item. */
 json_t *view_session(const json_t *row);
 /* A session row plus its latest runs as the detail view: chat_history
- * from those runs, runs_count all the session's runs. */
-json_t *view_session_detail(const json_t *row, const json_t *runs, long long runs_count);
+ * from those runs, runs_count all the session's runs; agent_data from the
+ * loaded agent (NULL: null). */
+json_t *view_session_detail(const json_t *row, const json_t *runs, long long runs_count,
+                            const agent_def_t *agent);
+/* A stored run as Agno's RunOutput (created_at in epoch seconds). */
+json_t *view_run_output(const json_t *row);
+/* "openai" -> "OpenAI", "anthropic" -> "Anthropic"; others as written. */
+const char *view_provider(const char *p);
 /* A run row as a session's run. */
 json_t *view_run(const json_t *row);
 /* An array of run rows. */

@@ -150,11 +150,25 @@ def assert_error(resp, status: int, code: str | None = None) -> dict:
     assert ctype.startswith("application/json"), (ctype, resp.text)
     body = json.loads(resp.content)
     assert isinstance(body, dict), body
-    assert isinstance(body.get("detail"), str) and body["detail"], body
+    if status == 422:  # FastAPI's list form
+        assert isinstance(body.get("detail"), list) and body["detail"], body
+        for item in body["detail"]:
+            assert set(item) == {"type", "loc", "msg", "input"}, item
+            assert isinstance(item["loc"], list) and isinstance(item["msg"], str), item
+    else:
+        assert isinstance(body.get("detail"), str) and body["detail"], body
     assert isinstance(body.get("code"), str) and body["code"], body
     if code is not None:
         assert body["code"] == code, body
     return body
+
+
+def detail_text(body: dict) -> str:
+    """A 422's items as "field: msg" text (other errors: the detail)."""
+    d = body["detail"]
+    if isinstance(d, str):
+        return d
+    return "; ".join(f"{i['loc'][-1]}: {i['msg']}" for i in d)
 
 
 # ---------------------------------------------------------------- raw HTTP

@@ -11,7 +11,7 @@ from conftest import UUID_RE, api_for, assert_error, ms_now
 
 ISO_MS_RE = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"
 SESSION_KEYS = {"session_id", "session_name", "session_state", "session_type", "user_id",
-                "agent_id", "total_tokens", "metadata", "created_at", "updated_at"}
+                "agent_id", "total_tokens", "metadata", "metrics", "created_at", "updated_at"}
 META_KEYS = {"page", "limit", "total_pages", "total_count", "search_time_ms"}
 
 
@@ -160,7 +160,7 @@ def test_create_team_session(svc):
     t = api.create_ok({"session_id": "team-1", "agent_id": "team-x"}, type="team")
     assert t["session_type"] == "team"
     api.create_ok({"session_id": "agent-1"})
-    assert ids(api.list_ok()) == ["agent-1"]  # type defaults to agent
+    assert sorted(ids(api.list_ok())) == ["agent-1", "team-1"]  # no default type (Agno)
     assert ids(api.list_ok(type="agent")) == ["agent-1"]
     assert ids(api.list_ok(type="team")) == ["team-1"]
     assert api.list_ok(type="workflow")["data"] == []
@@ -264,8 +264,8 @@ def test_sort_by_session_name(svc):
         api.create_ok({"session_id": sid, "session_name": name})
     asc = api.list_ok(sort_by="session_name", sort_order="asc")["data"]
     desc = api.list_ok(sort_by="session_name", sort_order="desc")["data"]
-    assert [s["session_name"] for s in asc] == ["alpha", "bravo", "charlie", "delta", None]
-    assert [s["session_name"] for s in desc] == ["delta", "charlie", "bravo", "alpha", None]
+    assert [s["session_name"] for s in asc] == ["alpha", "bravo", "charlie", "delta", ""]
+    assert [s["session_name"] for s in desc] == ["delta", "charlie", "bravo", "alpha", ""]
 
 
 def test_filters(svc):
@@ -363,7 +363,7 @@ def test_missing_session_is_404_on_every_route(svc):
         assert_error(api.rename(sid, {"session_name": "x"}), 404, "NOT_FOUND")
         assert_error(api.patch(sid, {"session_name": "x"}), 404, "NOT_FOUND")
         assert_error(api.delete(sid), 404, "NOT_FOUND")
-    assert api.get("s1").json()["session_name"] is None
+    assert api.get("s1").json()["session_name"] == ""
 
 
 # ---------------------------------------------------------------- GET /sessions/{id}/runs
