@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "api/app.h"
+#include "api/body.h"
 #include "api/handlers.h"
 #include "api/store_job.h"
 #include "core/timeutil.h"
@@ -38,9 +39,10 @@ static void format_day(time_t t, char out[11])
     strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-static int bad_date(http_request_t *r, const char *detail)
+static int bad_date(http_request_t *r, const char *field, const char *msg)
 {
-    http_reply_error(r, 422, "VALIDATION_ERROR", detail);
+    const char *v = field != NULL ? http_request_query(r, field) : NULL;
+    api_reply_422(r, "query", field, "value_error", msg, v != NULL ? json_string(v) : NULL);
     return -1;
 }
 
@@ -52,14 +54,14 @@ static int parse_range(http_request_t *r, char from[11], char to[11])
     const char *e = http_request_query(r, "ending_date");
     time_t start, end = timeutil_now() / DAY_S * DAY_S;
     if (e != NULL && parse_day(e, &end) != 0)
-        return bad_date(r, "ending_date: must be a date, YYYY-MM-DD");
+        return bad_date(r, "ending_date", "must be a date, YYYY-MM-DD");
     start = end - (time_t)(MAX_RANGE_DAYS - 1) * DAY_S;
     if (s != NULL && parse_day(s, &start) != 0)
-        return bad_date(r, "starting_date: must be a date, YYYY-MM-DD");
+        return bad_date(r, "starting_date", "must be a date, YYYY-MM-DD");
     if (start > end)
-        return bad_date(r, "starting_date: must not be after ending_date");
+        return bad_date(r, "starting_date", "must not be after ending_date");
     if ((end - start) / DAY_S + 1 > MAX_RANGE_DAYS)
-        return bad_date(r, "the range may cover at most 366 days");
+        return bad_date(r, "starting_date", "the range may cover at most 366 days");
     format_day(start, from);
     format_day(end, to);
     return 0;
