@@ -29,10 +29,11 @@ static json_t *str_or_null(const char *s)
  * sink's answer: 0 or RUN_SINK_TOO_LARGE. */
 static int emit(run_t *run, const char *name, json_t *fields)
 {
-    json_t *ev = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "created_at", (json_int_t)run_now(),
-                           "event", name, "agent_id", run->agent->id, "agent_name",
-                           run->agent->name ? run->agent->name : run->agent->id, "run_id",
-                           run->run_id, "session_id", run->session_id);
+    /* nested_depth: Agno's BaseAgentRunEvent always sends it; 0 at top level. */
+    json_t *ev = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:i}", "created_at",
+                           (json_int_t)run_now(), "event", name, "agent_id", run->agent->id,
+                           "agent_name", run->agent->name ? run->agent->name : run->agent->id,
+                           "run_id", run->run_id, "session_id", run->session_id, "nested_depth", 0);
     if (fields != NULL) {
         json_object_update(ev, fields);
         json_decref(fields);

@@ -1120,3 +1120,14 @@ def test_sigterm_lets_a_run_in_flight_complete(stack, start_server):
     end = check_run_stream(rs.read_all(), "RunCompleted")
     assert end["content"] == text and end["run_id"] == run_id
     assert s.proc.wait(10) == 0
+
+
+def test_every_event_has_nested_depth_zero(srv, agent, user):
+    # Agno's BaseAgentRunEvent always carries nested_depth (0 at top level).
+    agent.script({"text": "hello there", "usage": {"input_tokens": 3, "output_tokens": 2}})
+    with RunStream(srv.base_url, agent.id, user.token, json_body={"message": "hi"}) as rs:
+        assert rs.status_code == 200, rs.body()
+        frames = rs.read_all()
+    check_run_stream(frames, "RunCompleted")
+    for f in frames:
+        assert f.data.get("nested_depth") == 0, (f.event, f.data)
