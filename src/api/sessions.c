@@ -214,19 +214,24 @@ static int history_runs(const api_job_t *job)
     return a != NULL && a->num_history_runs > 0 ? a->num_history_runs : DEFAULT_HISTORY_RUNS;
 }
 
+/* On the pool, with the session row in job->out: its latest runs, then
+ * the detail's bytes. */
+static store_rc_t render_detail(store_conn_t *c, api_job_t *job)
+{
+    store_run_query_t q = {.session_id = job->id, .limit = history_runs(job), .page = 1};
+    store_rc_t rc = store_run_page(c, job->ws, &q, &job->out2, &job->total);
+    if (rc != STORE_OK)
+        return rc;
+    return api_job_render(job, 200,
+                          view_session_detail(job->out, job->out2, job->total, session_agent(job)));
+}
+
 /* On the pool: the session, its latest runs, then the reply's bytes. */
 static store_rc_t get_work(store_conn_t *c, void *data)
 {
     api_job_t *job = data;
     store_rc_t rc = store_session_get(c, job->ws, job->id, &job->out);
-    if (rc != STORE_OK)
-        return rc;
-    store_run_query_t q = {.session_id = job->id, .limit = history_runs(job), .page = 1};
-    rc = store_run_page(c, job->ws, &q, &job->out2, &job->total);
-    if (rc != STORE_OK)
-        return rc;
-    return api_job_render(job, 200,
-                          view_session_detail(job->out, job->out2, job->total, session_agent(job)));
+    return rc == STORE_OK ? render_detail(c, job) : rc;
 }
 
 /* On the pool: one page of the session's runs (404 without the session). */
@@ -278,14 +283,7 @@ static store_rc_t update_work(store_conn_t *c, void *data)
 {
     api_job_t *job = data;
     store_rc_t rc = store_session_update(c, job->ws, job->id, job->in, &job->out);
-    if (rc != STORE_OK)
-        return rc;
-    store_run_query_t q = {.session_id = job->id, .limit = history_runs(job), .page = 1};
-    rc = store_run_page(c, job->ws, &q, &job->out2, &job->total);
-    if (rc != STORE_OK)
-        return rc;
-    return api_job_render(job, 200,
-                          view_session_detail(job->out, job->out2, job->total, session_agent(job)));
+    return rc == STORE_OK ? render_detail(c, job) : rc;
 }
 
 static int parse_patch(http_request_t *r, api_job_t *job, json_t *body, int rename)
