@@ -48,6 +48,20 @@ def flood(port: int, n: int) -> list:
     return socks
 
 
+def health_ms(port: int, n: int = 20) -> tuple[float, float]:
+    """/health on fresh connections while the flood is held: median and max ms."""
+    took = []
+    for _ in range(n):
+        t0 = time.monotonic()
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+            while s.recv(4096):
+                pass
+        took.append((time.monotonic() - t0) * 1000)
+    took.sort()
+    return took[len(took) // 2], took[-1]
+
+
 def answered(socks: list) -> dict:
     """Status lines the server sent on these connections (none: still held)."""
     seen: dict = {}
@@ -87,12 +101,14 @@ def main() -> int:
             socks = flood(port, n)
             time.sleep(1.0)
             held = rss_mb(proc.pid)
+            p50, worst = health_ms(port)
             replies = answered(socks)
             for s in socks:
                 s.close()
             time.sleep(2.0)
             print(f"  {n} connections: RSS {held:.0f} MB open, "
-                  f"{rss_mb(proc.pid):.0f} MB after close; replies {replies}")
+                  f"{rss_mb(proc.pid):.0f} MB after close; /health p50 {p50:.1f} ms, "
+                  f"max {worst:.1f} ms while open; replies {replies}")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
