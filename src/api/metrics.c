@@ -177,14 +177,17 @@ static store_rc_t days_work(store_conn_t *c, api_job_t *job)
     return store_metrics_days(c, job->ws, from, to, &job->out, &job->out2);
 }
 
-static store_rc_t get_work(store_conn_t *c, void *data)
+/* On the pool: the days, then the reply's bytes; GET wraps them with the
+ * latest update, refresh answers the list. */
+static store_rc_t render_days(store_conn_t *c, api_job_t *job, int wrapped)
 {
-    api_job_t *job = data;
     store_rc_t rc = days_work(c, job);
     if (rc != STORE_OK)
         return rc;
     json_int_t latest = 0;
     json_t *days = build_days(job->out, job->out2, &latest);
+    if (!wrapped)
+        return api_job_render(job, 200, days);
     char updated[TIMEUTIL_ISO_LEN];
     iso_of_ms(latest, updated);
     return api_job_render(job, 200,
@@ -192,14 +195,14 @@ static store_rc_t get_work(store_conn_t *c, void *data)
                                     latest > 0 ? json_string(updated) : json_null()));
 }
 
+static store_rc_t get_work(store_conn_t *c, void *data)
+{
+    return render_days(c, data, 1);
+}
+
 static store_rc_t refresh_work(store_conn_t *c, void *data)
 {
-    api_job_t *job = data;
-    store_rc_t rc = days_work(c, job);
-    if (rc != STORE_OK)
-        return rc;
-    json_int_t latest = 0;
-    return api_job_render(job, 200, build_days(job->out, job->out2, &latest));
+    return render_days(c, data, 0);
 }
 
 static void submit_days(http_request_t *r, store_work_fn work)

@@ -29,19 +29,12 @@ import pytest
 
 from conftest import PgDB, SqliteDB, bearer, make_token, wait_until
 from runs_support import MockModel, RunStream, check_run_stream, write_agent
-
+from runs_fixtures import mock  # noqa: F401 (pytest fixtures)
 OLD_RETRY_WINDOW_S = 15   # what the old code retried for, about
 OUTAGE_S = OLD_RETRY_WINDOW_S + 3
 RECOVER_WITHIN_S = 20     # back-off cap (5 s) + a reconnect, on a loaded machine
 MODEL_DELAY_MS = 6000     # the model answers after PostgreSQL is surely down
 JOURNAL = "run-journal.jsonl"
-
-
-@pytest.fixture(scope="module")
-def mock():
-    m = MockModel()
-    yield m
-    m.close()
 
 
 class Setup:

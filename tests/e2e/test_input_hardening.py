@@ -16,24 +16,10 @@ import httpx
 import pytest
 
 from conftest import assert_error, bearer, detail_text, launch, make_token, read_response
-from runs_support import MockModel, ToolServer, check_run_stream, write_agent, RunStream
-
+from runs_support import ToolServer, check_run_stream, write_agent, RunStream
+from runs_fixtures import mock, tools  # noqa: F401 (pytest fixtures)
 AGENT = "hard-1"
 FORGED = "s1\r\nX-Workspace-Id: wb"
-
-
-@pytest.fixture(scope="module")
-def mock():
-    m = MockModel()
-    yield m
-    m.close()
-
-
-@pytest.fixture(scope="module")
-def tools():
-    t = ToolServer()
-    yield t
-    t.close()
 
 
 @pytest.fixture(scope="module")

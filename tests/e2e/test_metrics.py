@@ -12,20 +12,13 @@ import secrets
 import pytest
 
 from conftest import assert_error, bearer, launch, make_token, wait_until
-from runs_support import MockModel, write_agent
-
+from runs_support import write_agent
+from runs_fixtures import mock  # noqa: F401 (pytest fixtures)
 TOKENS = ["input_tokens", "output_tokens", "total_tokens", "audio_tokens", "input_audio_tokens",
           "output_audio_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens"]
 DAY_KEYS = {"id", "agent_runs_count", "agent_sessions_count", "team_runs_count",
             "team_sessions_count", "workflow_runs_count", "workflow_sessions_count", "users_count",
             "token_metrics", "model_metrics", "date", "created_at", "updated_at"}
-
-
-@pytest.fixture(scope="module")
-def mock():
-    m = MockModel()
-    yield m
-    m.close()
 
 
 def start(tmp_path_factory, mock, **env):

@@ -28,7 +28,7 @@ import pytest
 from conftest import UUID_RE, assert_error, bearer, free_port, launch, make_token, wait_until
 from runs_support import (MockModel, RunStream, ToolServer, assistant_tool_calls, check_run_stream,
                           content_of, conversation, tool_names, tool_results, write_agent)
-
+from runs_fixtures import mock, tools  # noqa: F401 (pytest fixtures)
 NSLOTS = 60          # per-test agent pairs
 NCONCURRENT = 50     # agents for the concurrency test
 TOOL_DELAY_MS = 600  # the "lookup" HTTP tool's answer delay
@@ -181,20 +181,6 @@ class Stack:
 # Settings of the shared service: quick retries, a short stall timeout, pings.
 SHARED = {"MODEL_MAX_RETRIES": 1, "MODEL_RETRY_BASE_MS": 50, "MODEL_STALL_TIMEOUT_SECONDS": 2,
           "MODEL_CONNECT_TIMEOUT_SECONDS": 2, "SSE_PING_SECONDS": 1}
-
-
-@pytest.fixture(scope="module")
-def mock():
-    m = MockModel()
-    yield m
-    m.close()
-
-
-@pytest.fixture(scope="module")
-def tools():
-    t = ToolServer()
-    yield t
-    t.close()
 
 
 @pytest.fixture(scope="module")
