@@ -7,6 +7,46 @@
 #include "api/handlers.h"
 #include "core/log.h"
 
+static void free_control_plane(app_t *app)
+{
+    free(app->cp_pem);
+    free(app->cp_jwks);
+    app->cp_pem = app->cp_jwks = NULL;
+    app->has_cp = 0;
+}
+
+/* Loads the Control Plane keys and checks them once here, so a bad key
+ * stops the start with its reason instead of failing in every loop. */
+static int init_control_plane(app_t *app, const config_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->jwt_verification_key == NULL && cfg->jwt_jwks_file == NULL)
+        return 0;
+    if ((cfg->jwt_verification_key != NULL &&
+         (app->cp_pem = cp_jwt_load_pem(cfg->jwt_verification_key, err, errlen)) == NULL) ||
+        (cfg->jwt_jwks_file != NULL &&
+         (app->cp_jwks = cp_jwt_load_file(cfg->jwt_jwks_file, "JWT_JWKS_FILE", err, errlen)) ==
+             NULL)) {
+        free_control_plane(app);
+        return -1;
+    }
+    app->cp.pem = app->cp_pem;
+    app->cp.jwks = app->cp_jwks;
+    app->cp.leeway_s = cfg->jwt_leeway;
+    app->cp.issuer = cfg->jwt_cp_issuer;
+    /* os_id: see api/os_id */
+    app->cp.audience = !cfg->jwt_verify_audience ? NULL
+                       : cfg->os_id != NULL      ? cfg->os_id
+                                                 : app->os_id;
+    cp_verifier_t *probe = cp_verifier_new(&app->cp, err, errlen);
+    if (probe == NULL) {
+        free_control_plane(app);
+        return -1;
+    }
+    cp_verifier_free(probe);
+    app->has_cp = 1;
+    return 0;
+}
+
 int app_init(app_t *app, const config_t *cfg, char *err, size_t errlen)
 {
     memset(app, 0, sizeof(*app));
@@ -37,7 +77,7 @@ int app_init(app_t *app, const config_t *cfg, char *err, size_t errlen)
     app->jwt.leeway_s = cfg->jwt_leeway;
     app->jwt.issuer = cfg->jwt_issuer;
     app->jwt.audience = cfg->jwt_audience;
-    return 0;
+    return init_control_plane(app, cfg, err, errlen);
 }
 
 /* A loop without its state cannot serve anything: failing here is fatal.
@@ -58,6 +98,7 @@ void app_free(app_t *app)
     live_runs_free(app->live);
     app->live = NULL;
     registry_free(&app->agents);
+    free_control_plane(app);
 }
 
 void *app_loop_init(int worker, uv_loop_t *loop, void *arg)
@@ -67,6 +108,9 @@ void *app_loop_init(int worker, uv_loop_t *loop, void *arg)
     l->app = app;
     l->auth =
         must(auth_ctx_new(&app->jwt, app->cfg->token_cache_size), worker, "the token verifier");
+    char cp_err[256];
+    if (app->has_cp && auth_ctx_enable_control_plane(l->auth, &app->cp, cp_err, sizeof cp_err) != 0)
+        must(NULL, worker, "the Control Plane token verifier");
     if (app->cfg->redis_url != NULL) {
         char err[256];
         l->redis = must(redis_client_new(loop, app->cfg->redis_url, NULL, err, sizeof(err)), worker,

@@ -24,6 +24,10 @@ typedef struct app {
     agent_registry_t agents;     /* loaded by main */
     live_runs_t *live;           /* the runs in flight, across loops */
     jwt_config_t jwt;
+    cp_jwt_config_t cp; /* Control Plane tokens: used when has_cp */
+    int has_cp;
+    char *cp_pem;                      /* JWT_VERIFICATION_KEY's key text, owned */
+    char *cp_jwks;                     /* JWT_JWKS_FILE's text, owned */
     unsigned char fallback_secret[32]; /* development without a secret: nothing verifies */
     char os_id[IDS_UUID_LEN + 1];
     char instantiated_at[TIMEUTIL_ISO_LEN];

@@ -9,6 +9,7 @@
 #include "api/app.h"
 #include "api/handlers.h"
 #include "api/prometheus.h"
+#include "api/route_scope.h"
 #include "api/routes.h"
 #include "api/tenant.h"
 #include "http/reply.h"
@@ -169,9 +170,9 @@ char *prometheus_render(const counters_snapshot_t *s, const http_route_t *routes
     return b.p;
 }
 
-/* METRICS_PUBLIC, or the service key (with or without a workspace): the
- * counters are the whole process's, so an end user never reads them.
- * Operator tokens pass here too once they land. */
+/* METRICS_PUBLIC, or the service key (with or without a workspace), or a
+ * Control Plane token with metrics:read (or agent_os:admin): the counters are
+ * the whole process's, so an end user never reads them. */
 static int may_scrape(http_request_t *r)
 {
     const app_loop_t *loop = r->loop_data;
@@ -179,7 +180,8 @@ static int may_scrape(http_request_t *r)
         return 1;
     auth_principal_t kind = tenant_of(r)->kind;
     if (tenant_of(r)->authenticated &&
-        (kind == AUTH_PRINCIPAL_OPERATOR || kind == AUTH_PRINCIPAL_SERVICE))
+        (kind == AUTH_PRINCIPAL_OPERATOR || kind == AUTH_PRINCIPAL_SERVICE) &&
+        route_scope_held(r, "metrics:read"))
         return 1;
     if (!tenant_of(r)->authenticated)
         http_reply_error(r, 401, "UNAUTHORIZED",

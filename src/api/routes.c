@@ -2,31 +2,36 @@
 #include "api/routes.h"
 #include "api/tenant.h"
 
+/* The last column is the scope a Control Plane token needs, as Agno's
+ * get_default_scope_mappings() (agno/os/scopes.py) has it; NULL: none (a
+ * route Agno does not map). On /agents/{agent_id}... "agents:x" is granted
+ * per agent: agents:x, agents:*:x or agents:<agent_id>:x. */
 const http_route_t api_routes[] = {
-    {"GET", "/health", system_health, ACCESS_NONE},
-    {"GET", "/ready", system_ready, ACCESS_NONE},
-    {"GET", "/", system_root, ACCESS_PUBLIC},
-    {"GET", "/me", me_get, ACCESS_PROTECTED},
-    {"GET", "/sessions", sessions_list, ACCESS_WORKSPACE},
-    {"POST", "/sessions", sessions_create, ACCESS_WORKSPACE},
-    {"DELETE", "/sessions", sessions_delete_many, ACCESS_WORKSPACE},
-    {"GET", "/sessions/{session_id}", sessions_get, ACCESS_WORKSPACE},
-    {"PATCH", "/sessions/{session_id}", sessions_patch, ACCESS_WORKSPACE},
-    {"DELETE", "/sessions/{session_id}", sessions_delete, ACCESS_WORKSPACE},
-    {"GET", "/sessions/{session_id}/runs", sessions_runs, ACCESS_WORKSPACE},
-    {"POST", "/sessions/{session_id}/rename", sessions_rename, ACCESS_WORKSPACE},
-    {"GET", "/agents", agents_list, ACCESS_PROTECTED},
-    {"GET", "/agents/{agent_id}", agents_get, ACCESS_PROTECTED},
-    {"GET", "/models", models_list, ACCESS_PROTECTED},
-    {"GET", "/teams", system_empty_list, ACCESS_PROTECTED},
-    {"GET", "/workflows", system_empty_list, ACCESS_PROTECTED},
-    {"POST", "/agents/{agent_id}/runs", runs_create, ACCESS_WORKSPACE},
-    {"GET", "/agents/{agent_id}/runs", runs_list, ACCESS_WORKSPACE},
-    {"GET", "/agents/{agent_id}/runs/{run_id}", runs_get, ACCESS_WORKSPACE},
-    {"POST", "/agents/{agent_id}/runs/{run_id}/cancel", runs_cancel, ACCESS_WORKSPACE},
-    {"GET", "/metrics", metrics_get, ACCESS_WORKSPACE},
-    {"POST", "/metrics/refresh", metrics_refresh, ACCESS_WORKSPACE},
-    {"GET", "/metrics/prometheus", prometheus_get, ACCESS_PUBLIC},
+    {"GET", "/health", system_health, ACCESS_NONE, NULL},
+    {"GET", "/ready", system_ready, ACCESS_NONE, NULL},
+    {"GET", "/", system_root, ACCESS_PUBLIC, NULL},
+    {"GET", "/me", me_get, ACCESS_PROTECTED, NULL},
+    {"GET", "/sessions", sessions_list, ACCESS_WORKSPACE, "sessions:read"},
+    {"POST", "/sessions", sessions_create, ACCESS_WORKSPACE, "sessions:write"},
+    {"DELETE", "/sessions", sessions_delete_many, ACCESS_WORKSPACE, "sessions:delete"},
+    {"GET", "/sessions/{session_id}", sessions_get, ACCESS_WORKSPACE, "sessions:read"},
+    {"PATCH", "/sessions/{session_id}", sessions_patch, ACCESS_WORKSPACE, "sessions:write"},
+    {"DELETE", "/sessions/{session_id}", sessions_delete, ACCESS_WORKSPACE, "sessions:delete"},
+    {"GET", "/sessions/{session_id}/runs", sessions_runs, ACCESS_WORKSPACE, "sessions:read"},
+    {"POST", "/sessions/{session_id}/rename", sessions_rename, ACCESS_WORKSPACE, "sessions:write"},
+    {"GET", "/agents", agents_list, ACCESS_PROTECTED, "agents:read"},
+    {"GET", "/agents/{agent_id}", agents_get, ACCESS_PROTECTED, "agents:read"},
+    {"GET", "/models", models_list, ACCESS_PROTECTED, "config:read"},
+    {"GET", "/teams", system_empty_list, ACCESS_PROTECTED, "teams:read"},
+    {"GET", "/workflows", system_empty_list, ACCESS_PROTECTED, "workflows:read"},
+    {"POST", "/agents/{agent_id}/runs", runs_create, ACCESS_WORKSPACE, "agents:run"},
+    {"GET", "/agents/{agent_id}/runs", runs_list, ACCESS_WORKSPACE, "agents:read"},
+    {"GET", "/agents/{agent_id}/runs/{run_id}", runs_get, ACCESS_WORKSPACE, "agents:read"},
+    {"POST", "/agents/{agent_id}/runs/{run_id}/cancel", runs_cancel, ACCESS_WORKSPACE,
+     "agents:run"},
+    {"GET", "/metrics", metrics_get, ACCESS_WORKSPACE, "metrics:read"},
+    {"POST", "/metrics/refresh", metrics_refresh, ACCESS_WORKSPACE, "metrics:write"},
+    {"GET", "/metrics/prometheus", prometheus_get, ACCESS_PUBLIC, "metrics:read"},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

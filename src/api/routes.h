@@ -1,4 +1,5 @@
-/* The route table: every route the service answers, with its access level. */
+/* The route table: every route the service answers, with its access level and the
+ * scope a Control Plane token needs for it. */
 #ifndef AGENTOS_API_ROUTES_H
 #define AGENTOS_API_ROUTES_H
 

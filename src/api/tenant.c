@@ -3,6 +3,7 @@
 
 #include "api/app.h"
 #include "api/body.h"
+#include "api/route_scope.h"
 #include "api/tenant.h"
 #include "auth/service_key.h"
 #include "core/log.h"
@@ -54,8 +55,8 @@ static int header_id(http_request_t *r, const char *name, char dst[AUTH_ID_MAX])
     return 0;
 }
 
-/* Every key request is logged with its principal: the kind and which
- * credential, never the key itself. */
+/* Every key or Control Plane request is logged with its principal: the kind
+ * and which credential, never the key or token itself. */
 static void log_principal(const http_request_t *r, const auth_tenant_t *t)
 {
     if (!log_enabled(LOG_INFO))
@@ -64,7 +65,10 @@ static void log_principal(const http_request_t *r, const auth_tenant_t *t)
     json_object_set_new(f, "request_id", json_string(r->request_id));
     json_object_set_new(f, "principal",
                         json_string(t->kind == AUTH_PRINCIPAL_OPERATOR ? "operator" : "service"));
-    json_object_set_new(f, "credential", json_string("os_security_key"));
+    json_object_set_new(f, "credential",
+                        json_string(t->scoped ? "control_plane_jwt" : "os_security_key"));
+    if (t->scoped && t->user_id[0])
+        json_object_set_new(f, "sub", json_string(t->user_id));
     json_object_set_new(f, "workspace_id",
                         t->workspace_id[0] ? json_string(t->workspace_id) : json_null());
     json_object_set_new(f, "method", json_stringn(r->method, strlen(r->method)));
@@ -86,6 +90,23 @@ static int authenticate_key(http_request_t *r, auth_tenant_t *t)
     return 0;
 }
 
+/* Only the Control Plane verifier makes a scoped tenant, and it is always an
+ * operator; every other verified token is an end user's, whatever it says.
+ * A Control Plane operator names a workspace with X-Workspace-Id (for the
+ * writes that need one), and stays an operator, scope-checked. */
+static int token_principal(http_request_t *r, auth_tenant_t *t)
+{
+    if (!t->scoped) {
+        t->kind = AUTH_PRINCIPAL_USER; /* an end-user token never reaches operator access */
+        return 0;
+    }
+    t->kind = AUTH_PRINCIPAL_OPERATOR;
+    if (header_id(r, "x-workspace-id", t->workspace_id) != 0)
+        return -1;
+    log_principal(r, t);
+    return 0;
+}
+
 static int authenticate_token(http_request_t *r, h2o_iovec_t token, auth_tenant_t *t)
 {
     app_loop_t *loop = r->loop_data;
@@ -100,8 +121,7 @@ static int authenticate_token(http_request_t *r, h2o_iovec_t token, auth_tenant_
         http_reply_error(r, 403, "INVALID_TOKEN", "Invalid token");
         return -1;
     }
-    t->kind = AUTH_PRINCIPAL_USER; /* an end-user token never reaches operator access */
-    return 0;
+    return token_principal(r, t);
 }
 
 /* The kind of credential is decided once, here: the bearer equal to the
@@ -151,7 +171,8 @@ int tenant_middleware(http_request_t *r, const http_route_t *route)
         reply_unauthorized(r);
         return HTTP_DONE;
     }
-    if (authenticate(r, header) != 0 || operator_workspace(r, route) != 0)
+    if (authenticate(r, header) != 0 || route_scope_check(r, route) != 0 ||
+        operator_workspace(r, route) != 0)
         return HTTP_DONE;
     if (route->access == ACCESS_WORKSPACE && tenant_of(r)->workspace_id[0] == '\0') {
         http_reply_error(r, 403, "WORKSPACE_REQUIRED",

@@ -16,6 +16,7 @@
 
 struct auth_ctx {
     jwt_verifier_t *verifier;
+    cp_verifier_t *cp;    /* NULL: no Control Plane key configured */
     token_cache_t *cache; /* NULL when cache_capacity is 0 */
     long leeway_s;
     auth_ctx_stats_t stats;
@@ -41,8 +42,20 @@ void auth_ctx_free(auth_ctx_t *a)
     if (a == NULL)
         return;
     jwt_verifier_free(a->verifier);
+    cp_verifier_free(a->cp);
     token_cache_free(a->cache);
     free(a);
+}
+
+int auth_ctx_enable_control_plane(auth_ctx_t *a, const cp_jwt_config_t *cp, char *err,
+                                  size_t errlen)
+{
+    cp_verifier_t *v = a != NULL ? cp_verifier_new(cp, err, errlen) : NULL;
+    if (v == NULL)
+        return -1;
+    cp_verifier_free(a->cp);
+    a->cp = v;
+    return 0;
 }
 
 /* The last second the verified token may be served from the cache. The
@@ -70,7 +83,9 @@ jwt_status_t auth_ctx_verify(auth_ctx_t *a, const char *token, size_t len, time_
     a->stats.misses++;
     counters_token_cache(0);
     time_t exp = 0;
-    jwt_status_t st = jwt_verify(a->verifier, token, len, now, out, &exp);
+    jwt_status_t st = a->cp != NULL && cp_jwt_is_cp_alg(token, len)
+                          ? cp_verify(a->cp, token, len, now, out, &exp)
+                          : jwt_verify(a->verifier, token, len, now, out, &exp);
     if (st == JWT_OK && a->cache != NULL)
         token_cache_put(a->cache, token, len, valid_until(a, exp, now), out);
     return st;

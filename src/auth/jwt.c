@@ -12,14 +12,9 @@
 #include <sys/random.h>
 
 #include <jansson.h>
-#include <orcania.h>
 #include <rhonabwy.h>
 
-#include "core/ids.h"
-
-/* Clamp for NumericDate values (about 8.9 million years): keeps every
- * subtraction and leeway addition far from overflow. */
-#define JWT_TIME_LIMIT (1LL << 48)
+#include "auth/jwt_claims.h"
 
 /* Never follow a URL named in a token (jku, x5u). */
 #define JWT_X5U_FLAGS R_FLAG_IGNORE_REMOTE
@@ -144,65 +139,16 @@ void jwt_verifier_free(jwt_verifier_t *v)
     free(v);
 }
 
-static int is_b64url_char(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_';
-}
-
-/* Compact JWS only: three non-empty base64url segments. Rejecting anything
- * else here keeps JWE, JSON serialization, padding and stray bytes (NUL,
- * spaces) away from the parser. Sets *header_len to the first segment's. */
-static int token_shape_ok(const char *t, size_t len, size_t *header_len)
-{
-    size_t dots[2], ndots = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (t[i] == '.') {
-            if (ndots == 2)
-                return 0;
-            dots[ndots++] = i;
-        } else if (!is_b64url_char(t[i])) {
-            return 0;
-        }
-    }
-    if (ndots != 2 || dots[0] == 0 || dots[1] == dots[0] + 1 || dots[1] + 1 == len)
-        return 0;
-    *header_len = dots[0];
-    return 1;
-}
-
-static int json_str_equals(const json_t *j, const char *s)
-{
-    size_t n = strlen(s);
-    return json_is_string(j) && json_string_length(j) == n &&
-           memcmp(json_string_value(j), s, n) == 0;
-}
-
-static int header_fields_ok(const jwt_verifier_t *v, const json_t *h)
-{
-    const json_t *alg = json_object_get(h, "alg");
-    if (!json_is_string(alg))
-        return 0;
-    unsigned bit = alg_bit_by_name(json_string_value(alg), json_string_length(alg));
-    if ((bit & v->algorithms) == 0)
-        return 0;
-    /* zip: rhonabwy would inflate the payload before any signature check (a
-     * tiny token becomes megabytes of work). crit: we implement no extension,
-     * so RFC 7515 says reject. */
-    return json_object_get(h, "zip") == NULL && json_object_get(h, "crit") == NULL;
-}
-
 /* Reads the header ourselves before rhonabwy parses the token, so the pinned
  * algorithm and the refusal of compressed payloads act before any work an
  * attacker could choose. */
-static int header_prescreen_ok(const jwt_verifier_t *v, const char *seg, size_t seg_len)
+static int header_prescreen_ok(const jwt_verifier_t *v, const char *token, size_t len)
 {
-    struct _o_datum dat = {0, NULL};
-    if (!o_base64url_decode_alloc((const unsigned char *)seg, seg_len, &dat))
-        return 0;
-    json_t *h = json_loadb((const char *)dat.data, dat.size, JSON_REJECT_DUPLICATES, NULL);
-    o_free(dat.data);
-    int ok = json_is_object(h) && header_fields_ok(v, h);
+    json_t *h = jwt_header_decode(token, len);
+    const json_t *alg = json_object_get(h, "alg");
+    int ok =
+        json_is_string(alg) &&
+        (alg_bit_by_name(json_string_value(alg), json_string_length(alg)) & v->algorithms) != 0;
     json_decref(h);
     return ok;
 }
@@ -221,158 +167,26 @@ static int parse_and_check_signature(const jwt_verifier_t *v, jwt_t *jwt, const 
     return r_jwt_verify_signature(jwt, v->key, JWT_X5U_FLAGS) == RHN_OK;
 }
 
-static long long clamp_time(long long t)
-{
-    if (t > JWT_TIME_LIMIT)
-        return JWT_TIME_LIMIT;
-    if (t < -JWT_TIME_LIMIT)
-        return -JWT_TIME_LIMIT;
-    return t;
-}
-
-/* NumericDate may be fractional (RFC 7519). round_up picks the stricter
- * rounding for the claim: down for exp, up for nbf. Returns -1 when present
- * but not a number. */
-static int read_time(const json_t *claims, const char *key, int round_up, long long *out,
-                     int *present)
-{
-    const json_t *j = json_object_get(claims, key);
-    *present = j != NULL;
-    *out = 0;
-    if (j == NULL)
-        return 0;
-    if (json_is_integer(j)) {
-        *out = clamp_time(json_integer_value(j));
-        return 0;
-    }
-    if (!json_is_real(j))
-        return -1;
-    double d = json_real_value(j);
-    if (d != d)
-        return -1;
-    if (d >= (double)JWT_TIME_LIMIT || d <= -(double)JWT_TIME_LIMIT) {
-        *out = d > 0 ? JWT_TIME_LIMIT : -JWT_TIME_LIMIT;
-        return 0;
-    }
-    long long t = (long long)d; /* truncates toward zero */
-    if (round_up && (double)t < d)
-        t++;
-    if (!round_up && (double)t > d)
-        t--;
-    *out = t;
-    return 0;
-}
-
-static int issuer_ok(const jwt_verifier_t *v, const json_t *claims)
-{
-    return v->issuer == NULL || json_str_equals(json_object_get(claims, "iss"), v->issuer);
-}
-
-/* aud may be one string or an array of strings (RFC 7519 4.1.3). */
-static int audience_ok(const jwt_verifier_t *v, const json_t *claims)
-{
-    if (v->audience == NULL)
-        return 1;
-    const json_t *aud = json_object_get(claims, "aud");
-    if (json_is_string(aud))
-        return json_str_equals(aud, v->audience);
-    if (!json_is_array(aud))
-        return 0;
-    for (size_t i = 0; i < json_array_size(aud); i++) {
-        if (json_str_equals(json_array_get(aud, i), v->audience))
-            return 1;
-    }
-    return 0;
-}
-
-/* JSON null counts as absent for optional claims: better-auth's payload
- * carries `workspaceId: null` when a user has no active organization.
- * Embedded NULs are refused so the C string is the whole claim. NULL when
- * the claim is absent or unusable (*bad then says which). */
-static const char *claim_str(const json_t *claims, const char *key, size_t *n, int *bad)
-{
-    const json_t *j = json_object_get(claims, key);
-    *bad = 0;
-    if (j == NULL || json_is_null(j))
-        return NULL;
-    const char *s = json_string_value(j);
-    *n = json_string_length(j);
-    *bad = s == NULL || memchr(s, '\0', *n) != NULL;
-    return *bad ? NULL : s;
-}
-
-/* An id claim (sub, sessionId, workspaceId) obeys the id rule: it reaches
- * outgoing headers, log lines and queries. */
-static int copy_id_claim(const json_t *claims, const char *key, char dst[AUTH_ID_MAX], int required)
-{
-    size_t n = 0;
-    int bad;
-    const char *s = claim_str(claims, key, &n, &bad);
-    dst[0] = '\0';
-    if (s == NULL)
-        return bad || required ? -1 : 0;
-    if (n == 0)
-        return required ? -1 : 0;
-    if (!ids_valid(s, n))
-        return -1;
-    memcpy(dst, s, n + 1);
-    return 0;
-}
-
-/* A display claim (email, name) longer than the tenant holds is cut at a
- * UTF-8 boundary: a real user's long name must not void the login. */
-static int copy_text_claim(const json_t *claims, const char *key, char dst[AUTH_TEXT_MAX])
-{
-    size_t n = 0;
-    int bad;
-    const char *s = claim_str(claims, key, &n, &bad);
-    dst[0] = '\0';
-    if (s == NULL)
-        return bad ? -1 : 0;
-    if (n >= AUTH_TEXT_MAX) {
-        n = AUTH_TEXT_MAX - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-            n--; /* s[n] would start the next character: cut before it */
-    }
-    memcpy(dst, s, n);
-    dst[n] = '\0';
-    return 0;
-}
-
 static int map_tenant(const json_t *claims, auth_tenant_t *out)
 {
-    if (copy_id_claim(claims, "sub", out->user_id, 1) != 0 ||
-        copy_id_claim(claims, "sessionId", out->session_id, 0) != 0 ||
-        copy_id_claim(claims, "workspaceId", out->workspace_id, 0) != 0 ||
-        copy_text_claim(claims, "email", out->email) != 0 ||
-        copy_text_claim(claims, "name", out->name) != 0)
+    if (jwt_claim_copy_id(claims, "sub", out->user_id, 1) != 0 ||
+        jwt_claim_copy_id(claims, "sessionId", out->session_id, 0) != 0 ||
+        jwt_claim_copy_id(claims, "workspaceId", out->workspace_id, 0) != 0 ||
+        jwt_claim_copy_text(claims, "email", out->email) != 0 ||
+        jwt_claim_copy_text(claims, "name", out->name) != 0)
         return -1;
     out->authenticated = 1;
     return 0;
 }
 
+/* A token that is not a login token is invalid whatever its age: the
+ * identity claims are read before the times. */
 static jwt_status_t check_claims(const jwt_verifier_t *v, const json_t *claims, time_t now,
                                  auth_tenant_t *out, time_t *exp)
 {
-    long long exp_v, nbf_v, now_v = clamp_time((long long)now);
-    int has_exp, has_nbf;
-    if (!json_is_object(claims))
+    if (!json_is_object(claims) || map_tenant(claims, out) != 0)
         return JWT_INVALID;
-    if (read_time(claims, "exp", 0, &exp_v, &has_exp) != 0 ||
-        read_time(claims, "nbf", 1, &nbf_v, &has_nbf) != 0)
-        return JWT_INVALID;
-    /* Identity before time: a token that is not a login token is invalid
-     * whatever its age. */
-    if (!issuer_ok(v, claims) || !audience_ok(v, claims) || map_tenant(claims, out) != 0)
-        return JWT_INVALID;
-    if (has_nbf && nbf_v - now_v > v->leeway_s)
-        return JWT_INVALID;
-    /* exp <= 0 predates any real token; it also keeps *exp == 0 meaning "none". */
-    if (has_exp && (exp_v <= 0 || now_v - exp_v > v->leeway_s))
-        return JWT_EXPIRED;
-    if (exp != NULL)
-        *exp = has_exp ? (time_t)exp_v : 0;
-    return JWT_OK;
+    return jwt_claims_check(claims, now, v->leeway_s, v->issuer, v->audience, exp);
 }
 
 static jwt_status_t verify_parsed(const jwt_verifier_t *v, jwt_t *jwt, const char *token,
@@ -389,14 +203,13 @@ static jwt_status_t verify_parsed(const jwt_verifier_t *v, jwt_t *jwt, const cha
 jwt_status_t jwt_verify(jwt_verifier_t *v, const char *token, size_t len, time_t now,
                         auth_tenant_t *out, time_t *exp)
 {
-    size_t header_len;
     if (out != NULL)
         memset(out, 0, sizeof *out);
     if (exp != NULL)
         *exp = 0;
     if (v == NULL || token == NULL || out == NULL || len == 0 || len > JWT_MAX_TOKEN_BYTES)
         return JWT_INVALID;
-    if (!token_shape_ok(token, len, &header_len) || !header_prescreen_ok(v, token, header_len))
+    if (!header_prescreen_ok(v, token, len))
         return JWT_INVALID;
     jwt_t *jwt = NULL;
     if (r_jwt_init(&jwt) != RHN_OK)

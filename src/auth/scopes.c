@@ -96,3 +96,22 @@ int scopes_grant(const char *const *have, size_t nhave, const char *required,
     }
     return 0;
 }
+
+int scopes_tenant_grants(const auth_tenant_t *t, const char *required, const char *resource_type,
+                         const char *resource_id)
+{
+    if (t == NULL)
+        return 0;
+    if (!t->scoped)
+        return 1;
+    const char *have[AUTH_SCOPES_MAX];
+    size_t n = 0, off = 0;
+    while (n < t->nscopes && n < AUTH_SCOPES_MAX && off < AUTH_SCOPES_BYTES) {
+        size_t len = strnlen(t->scopes + off, AUTH_SCOPES_BYTES - off);
+        if (off + len == AUTH_SCOPES_BYTES)
+            break; /* not NUL-terminated: never read past the buffer */
+        have[n++] = t->scopes + off;
+        off += len + 1;
+    }
+    return scopes_grant(have, n, required, resource_type, resource_id);
+}

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "auth/tenant.h"
+
 #define SCOPES_ADMIN "agent_os:admin"
 
 /* True when the caller's scopes grant required ("resource:action", or a
@@ -15,5 +17,11 @@
  * A scope from another family is never rewritten (scopes.py's rule). */
 int scopes_grant(const char *const *have, size_t nhave, const char *required,
                  const char *resource_type, const char *resource_id);
+
+/* scopes_grant over a tenant's packed scopes. A tenant that is not scoped
+ * (the security key, end users) is granted everything here: end users are
+ * bounded by their workspace instead, never by scopes. */
+int scopes_tenant_grants(const auth_tenant_t *t, const char *required, const char *resource_type,
+                         const char *resource_id);
 
 #endif

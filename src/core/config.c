@@ -147,6 +147,7 @@ static void load_control_plane(loader_t *l, config_t *cfg)
         fail(l, "OS_SECURITY_KEY", "is still the .env.example placeholder");
     cfg->jwt_verification_key = get_str(l, "JWT_VERIFICATION_KEY", NULL);
     cfg->jwt_jwks_file = get_str(l, "JWT_JWKS_FILE", NULL);
+    cfg->jwt_cp_issuer = get_str(l, "JWT_CONTROL_PLANE_ISSUER", NULL);
     cfg->jwt_verify_audience = get_bool(l, "JWT_VERIFY_AUDIENCE", 0);
     cfg->os_id = get_str(l, "AGENTOS_ID", NULL);
     cfg->metrics_public = get_bool(l, "METRICS_PUBLIC", 0);
@@ -224,6 +225,7 @@ void config_free(config_t *cfg)
                      &cfg->os_security_key,
                      &cfg->jwt_verification_key,
                      &cfg->jwt_jwks_file,
+                     &cfg->jwt_cp_issuer,
                      &cfg->os_id};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);

@@ -53,6 +53,7 @@ typedef struct config {
     char *os_security_key;       /* OS_SECURITY_KEY: service and operator callers, or NULL */
     char *jwt_verification_key;  /* JWT_VERIFICATION_KEY: Control Plane PEM public key */
     char *jwt_jwks_file;         /* JWT_JWKS_FILE: Control Plane keys as a JWKS file */
+    char *jwt_cp_issuer;         /* JWT_CONTROL_PLANE_ISSUER: its tokens' iss, or NULL */
     int jwt_verify_audience;     /* JWT_VERIFY_AUDIENCE: Control Plane aud must be os_id */
     char *os_id;                 /* AGENTOS_ID, or NULL: stable per database */
     int metrics_public;          /* METRICS_PUBLIC: /metrics/prometheus without auth */

@@ -13,7 +13,8 @@ typedef struct http_route {
     const char *method;  /* "GET", "POST", ... */
     const char *pattern; /* "/sessions/{session_id}/runs": a {...} segment matches one segment */
     http_handler_fn handler;
-    int access; /* opaque here: the application's middleware reads it */
+    int access;        /* opaque here: the application's middleware reads it */
+    const char *scope; /* opaque here too: the scope a scoped caller needs, or NULL */
 } http_route_t;
 
 typedef struct router_match {

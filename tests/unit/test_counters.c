@@ -87,8 +87,8 @@ static void test_labels_bounded(void **state)
 }
 
 static const http_route_t routes[] = {
-    {"GET", "/health", NULL, 0},
-    {"GET", "/sessions/{session_id}", NULL, 0},
+    {"GET", "/health", NULL, 0, NULL},
+    {"GET", "/sessions/{session_id}", NULL, 0, NULL},
 };
 
 /* Every sample line is `name{labels} value` or `name value`. */

@@ -13,13 +13,13 @@ static void h(http_request_t *r)
 }
 
 static const http_route_t routes[] = {
-    {"GET", "/", h, 0},
-    {"GET", "/health", h, 0},
-    {"GET", "/sessions", h, 1},
-    {"DELETE", "/sessions", h, 1},
-    {"GET", "/sessions/{id}", h, 2},
-    {"GET", "/sessions/{id}/runs", h, 3},
-    {"POST", "/agents/{agent}/runs/{run}/cancel", h, 4},
+    {"GET", "/", h, 0, NULL},
+    {"GET", "/health", h, 0, NULL},
+    {"GET", "/sessions", h, 1, NULL},
+    {"DELETE", "/sessions", h, 1, NULL},
+    {"GET", "/sessions/{id}", h, 2, NULL},
+    {"GET", "/sessions/{id}/runs", h, 3, NULL},
+    {"POST", "/agents/{agent}/runs/{run}/cancel", h, 4, NULL},
 };
 #define N (sizeof(routes) / sizeof(routes[0]))
 

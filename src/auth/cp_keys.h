@@ -1,0 +1,42 @@
+/* The Control Plane verifier's keys (internal to cp_jwt.c and cp_keys.c):
+ * each public key with the algorithms it may verify, fixed at load. */
+#ifndef AGENTOS_AUTH_CP_KEYS_H
+#define AGENTOS_AUTH_CP_KEYS_H
+
+#include <stddef.h>
+
+#include <rhonabwy.h>
+
+#include "auth/cp_jwt.h"
+
+enum {
+    CP_ALG_RS256 = 1 << 0,
+    CP_ALG_RS384 = 1 << 1,
+    CP_ALG_RS512 = 1 << 2,
+    CP_ALG_ES256 = 1 << 3,
+    CP_ALG_ES384 = 1 << 4,
+    CP_ALG_ES512 = 1 << 5,
+};
+
+typedef struct cp_key {
+    jwk_t *jwk;
+    char *kid;     /* NULL: the key has no kid */
+    unsigned algs; /* CP_ALG_* this key verifies */
+    int pem;       /* JWT_VERIFICATION_KEY's key: tried whatever the kid */
+} cp_key_t;
+
+typedef struct cp_keys {
+    cp_key_t keys[CP_JWT_KEYS_MAX + 1]; /* the JWKS keys, then the PEM key */
+    size_t n;
+} cp_keys_t;
+
+/* The CP_ALG_* bit of a JWA name ("RS256"), 0 for any other. */
+unsigned cp_alg_bit(const char *name, size_t len);
+unsigned cp_alg_bit_jwa(jwa_alg alg);
+
+/* Add the PEM key or every key of the JWKS text. -1 with err. */
+int cp_keys_add_pem(cp_keys_t *k, const char *pem, char *err, size_t errlen);
+int cp_keys_add_jwks(cp_keys_t *k, const char *jwks, char *err, size_t errlen);
+void cp_keys_clear(cp_keys_t *k);
+
+#endif
