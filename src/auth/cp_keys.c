@@ -89,7 +89,8 @@ static unsigned key_algs(jwk_t *jwk, const char *what, char *err, size_t errlen)
 }
 
 /* Takes jwk (freed on failure). */
-static int add_key(cp_keys_t *k, jwk_t *jwk, int pem, const char *what, char *err, size_t errlen)
+static int add_key(cp_keys_t *k, jwk_t *jwk, const char *kid, int pem, const char *what, char *err,
+                   size_t errlen)
 {
     if (k->n >= sizeof k->keys / sizeof k->keys[0]) {
         r_jwk_free(jwk);
@@ -97,7 +98,6 @@ static int add_key(cp_keys_t *k, jwk_t *jwk, int pem, const char *what, char *er
         return -1;
     }
     unsigned algs = key_algs(jwk, what, err, errlen);
-    const char *kid = r_jwk_get_property_str(jwk, "kid");
     char *kid_copy = kid != NULL && strlen(kid) <= CP_KID_MAX ? strdup(kid) : NULL;
     if (algs == 0 || (kid != NULL && kid_copy == NULL)) {
         if (algs != 0)
@@ -106,9 +106,7 @@ static int add_key(cp_keys_t *k, jwk_t *jwk, int pem, const char *what, char *er
         r_jwk_free(jwk);
         return -1;
     }
-    k->keys[k->n++] = (cp_key_t){jwk, pem ? NULL : kid_copy, algs, pem};
-    if (pem)
-        free(kid_copy);
+    k->keys[k->n++] = (cp_key_t){jwk, kid_copy, algs, pem};
     return 0;
 }
 
@@ -125,8 +123,9 @@ int cp_keys_add_pem(cp_keys_t *k, const char *pem, char *err, size_t errlen)
         snprintf(err, errlen, "JWT_VERIFICATION_KEY: not a PEM public key");
         return -1;
     }
-    /* A PEM key has no kid: it is tried for any token whose alg it takes. */
-    return add_key(k, jwk, 1, "JWT_VERIFICATION_KEY", err, errlen);
+    /* A PEM key has no kid (rhonabwy's thumbprint one is not the Control
+     * Plane's): it is tried for any token whose alg it takes. */
+    return add_key(k, jwk, NULL, 1, "JWT_VERIFICATION_KEY", err, errlen);
 }
 
 static int add_jwk_json(cp_keys_t *k, json_t *j, size_t i, char *err, size_t errlen)
@@ -149,7 +148,8 @@ static int add_jwk_json(cp_keys_t *k, json_t *j, size_t i, char *err, size_t err
         snprintf(err, errlen, "%s: not a valid JWK", what);
         return -1;
     }
-    return add_key(k, jwk, 0, what, err, errlen);
+    /* The kid as the file gives it: rhonabwy would invent one when absent. */
+    return add_key(k, jwk, json_string_value(kid), 0, what, err, errlen);
 }
 
 int cp_keys_add_jwks(cp_keys_t *k, const char *jwks, char *err, size_t errlen)
