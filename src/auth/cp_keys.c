@@ -110,17 +110,27 @@ static int add_key(cp_keys_t *k, jwk_t *jwk, const char *kid, int pem, const cha
     return 0;
 }
 
+/* A public key, or the certificate that carries one. NULL when neither. */
+static jwk_t *import_pem(const char *pem)
+{
+    static const int types[] = {R_X509_TYPE_PUBKEY, R_X509_TYPE_CERTIFICATE};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        jwk_t *jwk = NULL;
+        if (r_jwk_init(&jwk) != RHN_OK)
+            return NULL;
+        if (r_jwk_import_from_pem_der(jwk, types[i], R_FORMAT_PEM, (const unsigned char *)pem,
+                                      strlen(pem)) == RHN_OK)
+            return jwk;
+        r_jwk_free(jwk);
+    }
+    return NULL;
+}
+
 int cp_keys_add_pem(cp_keys_t *k, const char *pem, char *err, size_t errlen)
 {
-    jwk_t *jwk = NULL;
-    if (r_jwk_init(&jwk) != RHN_OK) {
-        snprintf(err, errlen, "JWT_VERIFICATION_KEY: out of memory");
-        return -1;
-    }
-    if (r_jwk_import_from_pem_der(jwk, R_X509_TYPE_PUBKEY, R_FORMAT_PEM, (const unsigned char *)pem,
-                                  strlen(pem)) != RHN_OK) {
-        r_jwk_free(jwk);
-        snprintf(err, errlen, "JWT_VERIFICATION_KEY: not a PEM public key");
+    jwk_t *jwk = import_pem(pem);
+    if (jwk == NULL) {
+        snprintf(err, errlen, "JWT_VERIFICATION_KEY: not a PEM public key or certificate");
         return -1;
     }
     /* A PEM key has no kid (rhonabwy's thumbprint one is not the Control

@@ -233,3 +233,33 @@ def test_an_unusable_key_refuses_to_start(tmp_path, env):
     run = run_to_exit(tmp_path, env=env)
     assert run.returncode != 0, run.stderr
     assert next(iter(env)) in run.stderr, run.stderr
+
+
+def _certificate(private) -> str:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "control-plane")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(private.public_key()).serial_number(1)
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .sign(private, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_key_as_a_certificate_or_a_file_with_literal_newlines(start_server, keys, tmp_path):
+    s = start_server(env={"JWT_VERIFICATION_KEY": _certificate(keys["rsa"])})
+    assert s.request("GET", "/agents", headers=auth(cp_token(keys["rsa"]))).status_code == 200
+    one_line = _pem(keys["ec"]).replace("\n", "\\n")
+    s2 = start_server(env={"JWT_VERIFICATION_KEY": one_line})
+    assert s2.request("GET", "/agents", headers=auth(cp_token(keys["ec"], "ES256"))).status_code \
+        == 200
+    path = tmp_path / "cp.pem"
+    path.write_text(_pem(keys["rsa"]))
+    s3 = start_server(env={"JWT_VERIFICATION_KEY": str(path)})
+    assert s3.request("GET", "/agents", headers=auth(cp_token(keys["rsa"]))).status_code == 200
