@@ -57,6 +57,8 @@ int app_init(app_t *app, const config_t *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "JWT_ALGORITHMS: must list HS256, HS384 or HS512");
         return -1;
     }
+    if (init_control_plane(app, cfg, err, errlen) != 0)
+        return -1; /* before anything else is allocated: nothing to free */
     if (cfg->auth_secret != NULL) {
         app->jwt.secret = (const unsigned char *)cfg->auth_secret;
         app->jwt.secret_len = strlen(cfg->auth_secret);
@@ -77,7 +79,7 @@ int app_init(app_t *app, const config_t *cfg, char *err, size_t errlen)
     app->jwt.leeway_s = cfg->jwt_leeway;
     app->jwt.issuer = cfg->jwt_issuer;
     app->jwt.audience = cfg->jwt_audience;
-    return init_control_plane(app, cfg, err, errlen);
+    return 0;
 }
 
 /* A loop without its state cannot serve anything: failing here is fatal.

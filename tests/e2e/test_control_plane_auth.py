@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from conftest import REPO, assert_error, make_token, run_to_exit
+from conftest import REPO, assert_error, make_token, run_to_exit, sanitizer_report
 
 OS_ID = "os-cp-e2e"
 KEY = "os-key-for-tests-0123456789abcdef"
@@ -233,6 +233,7 @@ def test_an_unusable_key_refuses_to_start(tmp_path, env):
     run = run_to_exit(tmp_path, env=env)
     assert run.returncode != 0, run.stderr
     assert next(iter(env)) in run.stderr, run.stderr
+    assert not sanitizer_report(run.stderr), run.stderr
 
 
 def _certificate(private) -> str:
