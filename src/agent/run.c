@@ -68,6 +68,11 @@ const char *run_provider_name(const run_t *run)
     return p != NULL ? p : "";
 }
 
+json_t *run_provider_data(const char *reply_id)
+{
+    return reply_id != NULL ? json_pack("{s:s}", "id", reply_id) : NULL;
+}
+
 /* Agno's ModelMetrics.provider: the model class's, "OpenAI Chat" for the
  * chat completions one. */
 static const char *detail_provider(const run_t *run)
@@ -120,6 +125,7 @@ static void run_free(run_t *run)
     free(run->fail_text);
     free(run->content);
     free(run->streamed);
+    free(run->reply_id);
     json_decref(run->messages);
     json_decref(run->run_messages);
     json_decref(run->tools_log);
@@ -160,6 +166,9 @@ static json_t *final_fields(run_t *run, int with_content)
                                          : json_null());
         if (!with_content)
             json_object_set_new(f, "content_omitted", json_true());
+        json_t *pd = run_provider_data(run->reply_id);
+        if (pd != NULL)
+            json_object_set_new(f, "model_provider_data", pd);
         return f;
     }
     if (strcmp(run->status, "CANCELLED") == 0)
@@ -312,14 +321,20 @@ const char *run_status(const run_t *run)
 
 json_t *run_object(const run_t *run)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:I, s:s, s:o, s:O, s:O, "
-                     "s:{s:s}}",
-                     "run_id", run->run_id, "agent_id", run->agent->id, "agent_name",
-                     run->agent->name ? run->agent->name : run->agent->id, "session_id",
-                     run->session_id, "user_id", run->user, "content",
-                     str_or_null(run->content ? run->content : run->end_text), "content_type",
-                     "str", "model", run->agent->model.id, "model_provider", run_provider_name(run),
-                     "created_at", (json_int_t)run->created_at, "status", run->status, "metrics",
-                     run_metrics(run), "messages", run->run_messages, "tools", run->tools_log,
-                     "input", "input_content", run->message);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:I, s:s, s:o, s:O, s:O, "
+        "s:{s:s}}",
+        "run_id", run->run_id, "agent_id", run->agent->id, "agent_name",
+        run->agent->name ? run->agent->name : run->agent->id, "session_id", run->session_id,
+        "user_id", run->user, "content", str_or_null(run->content ? run->content : run->end_text),
+        "content_type", "str", "model", run->agent->model.id, "model_provider",
+        run_provider_name(run), "created_at", (json_int_t)run->created_at, "status", run->status,
+        "metrics", run_metrics(run), "messages", run->run_messages, "tools", run->tools_log,
+        "input", "input_content", run->message);
+    json_t *pd = run_provider_data(run->reply_id);
+    if (o != NULL && pd != NULL)
+        json_object_set_new(o, "model_provider_data", pd);
+    else
+        json_decref(pd);
+    return o;
 }

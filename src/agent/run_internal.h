@@ -63,6 +63,7 @@ struct run {
     size_t streamed_len, streamed_cap;
     uint64_t turn_first_us; /* the model call's first body byte (mono us), 0 before */
     int model_results;      /* model calls that answered */
+    char *reply_id;         /* the provider's id of the last reply: model_provider_data */
 };
 
 /* run.c */
@@ -74,6 +75,8 @@ double run_now(void);
 json_t *run_message(const char *role, const char *content);
 /* The provider as Agno names it in events and run objects ("OpenAI"). */
 const char *run_provider_name(const run_t *run);
+/* Agno's model_provider_data ({"id": ...}) for a reply id; NULL for none. */
+json_t *run_provider_data(const char *reply_id);
 
 /* run_model.c */
 /* The most of a run's streamed text kept for RunCancelled's content. */

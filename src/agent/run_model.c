@@ -59,9 +59,15 @@ static void on_text(void *ud, const char *text, size_t len)
         if (delta == NULL)
             return; /* a broken UTF-8 sequence is the provider's bug; skip the rest */
         keep_streamed(run, text, n);
-        run_emit(run, "RunContent",
-                 json_pack("{s:o, s:b, s:s}", "content", delta, "workflow_agent", 0, "content_type",
-                           "str"));
+        /* reasoning_content "": what Agno sends for a model that does not reason */
+        json_t *f = json_pack("{s:o, s:b, s:s, s:s}", "content", delta, "workflow_agent", 0,
+                              "content_type", "str", "reasoning_content", "");
+        json_t *pd = run_provider_data(model_stream_response_id(run->stream));
+        if (f != NULL && pd != NULL)
+            json_object_set_new(f, "model_provider_data", pd);
+        else
+            json_decref(pd);
+        run_emit(run, "RunContent", f);
         text += n;
         len -= n;
     }
@@ -228,6 +234,11 @@ static void on_done(void *ud, int result, long status, const char *err, const ch
     else if (model_stream_finish(run->stream, &res) != 0) {
         const char *why = model_stream_error(run->stream);
         fail = strdup(why ? why : "the model's stream ended early");
+    }
+    const char *reply_id = model_stream_response_id(run->stream);
+    if (fail == NULL && reply_id != NULL) {
+        free(run->reply_id);
+        run->reply_id = strdup(reply_id);
     }
     model_stream_free(run->stream);
     run->stream = NULL;

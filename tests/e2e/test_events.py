@@ -94,6 +94,8 @@ def test_tool_run_sequence_and_fields(srv, agent, user):
 
     for c in by["RunContent"]:
         assert c["content_type"] == "str" and c["workflow_agent"] is False, c
+        assert c["reasoning_content"] == "" and c["model_provider_data"]["id"], c
+    assert end["model_provider_data"] == by["RunContent"][-1]["model_provider_data"], end
     assert set(by["RunContentCompleted"][0]) == BASE_KEYS, by["RunContentCompleted"][0]
     assert content_of(frames) == end["content"] == "It is noon."
     m = end["metrics"]

@@ -29,11 +29,10 @@ from agno.client.os import AgentOSClient  # noqa: E402
 from agno.models.openai import OpenAIChat  # noqa: E402
 from agno.run.agent import RUN_EVENT_TYPE_REGISTRY, run_output_event_from_dict  # noqa: E402
 
-# Fields Agno fills that we cannot: the provider's response id, reasoning
-# text (none from these models) and Agno's session_state bookkeeping.
+# Fields Agno fills that we do not: its session_state bookkeeping
+# ({"current_session_id", "current_run_id"}); we have no session state.
 NOT_FILLED = {
-    "RunContent": {"model_provider_data", "reasoning_content"},
-    "RunCompleted": {"model_provider_data", "session_state"},
+    "RunCompleted": {"session_state"},
 }
 
 TOOL_RUN = [

@@ -948,6 +948,35 @@ static void test_error_message_capped(void **state)
     free(body);
 }
 
+/* The reply's id (Agno's model_provider_data.id): the first one named. */
+static void test_stream_response_id(void **state)
+{
+    (void)state;
+    model_stream_t *st = model_stream_new(MODEL_OPENAI, NULL, 4096);
+    assert_null(model_stream_response_id(st));
+    const char *oa =
+        "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
+        "data: {\"id\":\"chatcmpl-2\",\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n";
+    assert_int_equal(model_stream_feed(st, oa, strlen(oa)), 0);
+    assert_string_equal(model_stream_response_id(st), "chatcmpl-1");
+    model_stream_free(st);
+    st = model_stream_new(MODEL_ANTHROPIC, NULL, 4096);
+    const char *an = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":"
+                     "{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":3}}}\n\n";
+    assert_int_equal(model_stream_feed(st, an, strlen(an)), 0);
+    assert_string_equal(model_stream_response_id(st), "msg_1");
+    model_stream_free(st);
+    /* Too long to be an id: not kept. */
+    st = model_stream_new(MODEL_OPENAI, NULL, 4096);
+    char big[600];
+    int n = snprintf(big, sizeof(big), "data: {\"id\":\"");
+    memset(big + n, 'x', 300);
+    snprintf(big + n + 300, sizeof(big) - (size_t)n - 300, "\",\"choices\":[]}\n\n");
+    assert_int_equal(model_stream_feed(st, big, strlen(big)), 0);
+    assert_null(model_stream_response_id(st));
+    model_stream_free(st);
+}
+
 /* ---- history of earlier runs (run_history.c) ---- */
 
 /* Three stored runs, oldest first: a tool run, a failed one, a plain one. */
@@ -1111,6 +1140,7 @@ int main(void)
         cmocka_unit_test(test_history_bounds),
         cmocka_unit_test(test_history_drops_unpaired_tool_traffic),
         cmocka_unit_test(test_tool_call_str),
+        cmocka_unit_test(test_stream_response_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
