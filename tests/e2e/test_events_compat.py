@@ -147,3 +147,23 @@ def test_our_frames_parse_and_match_agno(srv, mock, oa, user, steps):
         [set(m) for m in theirs_end["details"]["model"]]
     assert ours_end["details"]["model"][0]["provider"] == \
         theirs_end["details"]["model"][0]["provider"] == "OpenAI Chat"
+
+
+def test_run_object_parses_as_agno_run_output(srv, oa, user):
+    """The non-streamed run (and the stored one) through RunOutput.from_dict,
+    as AgentOSClient reads them: status, metrics with details, tools."""
+    from agno.run.agent import RunOutput, RunStatus
+
+    oa.script(*TOOL_RUN)
+    r = srv.request("POST", f"/agents/{oa.id}/runs", headers=user.h,
+                    json={"message": "go", "stream": False}, timeout=20)
+    assert r.status_code == 200, r.text
+    for doc in (r.json(), srv.get(f"/agents/{oa.id}/runs/{r.json()['run_id']}",
+                                  headers=user.h).json()):
+        run = RunOutput.from_dict(doc)
+        assert run.status == RunStatus.completed and run.content == "It is noon.", doc
+        model = run.metrics.details["model"][0]
+        assert (model.input_tokens, model.output_tokens, model.total_tokens) == (31, 10, 41)
+        assert model.id == MODEL_IDS["openai"] and model.provider == "OpenAI Chat"
+        assert [t.tool_name for t in run.tools] == ["current_time"], doc["tools"]
+        assert run.tools[0].tool_call_error is False and run.tools[0].result
