@@ -15,7 +15,8 @@ import re
 from runs_fixtures import mock, tools  # noqa: F401 (pytest fixtures)
 from runs_support import check_run_stream, content_of
 from test_runs import (MODEL_IDS, PROVIDER_NAMES, agent, cancel, check_metrics,  # noqa: F401
-                       get_run, oa, run_sync, srv, stack, stream, user, wait_status, words)
+                       get_run, oa, run_sync, srv, stack, stream, tight, user, wait_status,
+                       words)
 
 # ToolExecution.to_dict: every key, always.
 TOOL_KEYS = {"tool_call_id", "tool_name", "tool_args", "tool_call_error", "result", "metrics",
@@ -182,3 +183,19 @@ def test_cancelled_run_has_reason_and_partial_content(srv, agent, user):
     assert end["content"] == streamed and streamed.startswith("w0 w1 w2 w3"), (end, streamed)
     assert streamed != words(40)
     wait_status(srv, agent, user, run_id, ("CANCELLED",), timeout=3)
+
+
+def test_cancel_content_too_large_for_a_frame_is_omitted(tight, oa, user):
+    """A 4 KiB SSE cap: a RunCancelled holding more text than one frame may
+    goes without it (content_omitted), rather than ending the stream short."""
+    oa.script({"text": words(2000), "chunks": 400, "chunk_delay_ms": 5})
+    rs = stream(tight, oa, user, "talk a lot")
+    first = rs.until("RunContent")
+    while len(content_of(rs.frames)) < 5000:
+        f = rs.next()
+        assert f is not None and f.event == "RunContent", f
+    assert cancel(tight, oa, user, first.data["run_id"]).status_code == 200
+    frames = rs.read_all()
+    end = check_run_stream(frames, "RunCancelled")
+    assert "content" not in end and end["content_omitted"] is True, end
+    assert end["reason"] == f"Run {first.data['run_id']} was cancelled", end
