@@ -88,6 +88,9 @@ int model_stream_feed(model_stream_t *s, const char *buf, size_t len);
 int model_stream_finish(model_stream_t *s, model_result_t *out);
 /* The error text after -1, or NULL. */
 const char *model_stream_error(const model_stream_t *s);
+/* The provider's id of this reply (Agno's model_provider_data.id), once
+ * the stream named it; NULL before or without one. */
+const char *model_stream_response_id(const model_stream_t *s);
 /* Bytes of body seen so far: 0 means nothing arrived yet. */
 size_t model_stream_bytes(const model_stream_t *s);
 /* Bytes of text, tool-call and reasoning deltas so far, and 1 for the

@@ -321,7 +321,9 @@ static int anthropic_error(model_stream_t *s, const json_t *root)
 static int anthropic_dispatch(model_stream_t *s, const char *type, const json_t *root)
 {
     if (!strcmp(type, "message_start")) {
-        anthropic_usage(s, json_object_get(json_object_get(root, "message"), "usage"));
+        const json_t *msg = json_object_get(root, "message");
+        model_stream_set_response_id(s, model_json_str(msg, "id", NULL));
+        anthropic_usage(s, json_object_get(msg, "usage"));
         return 0;
     }
     if (!strcmp(type, "content_block_start"))

@@ -71,7 +71,12 @@ struct model_stream {
     int failed;
     int finished; /* model_stream_finish ran: the result was handed over */
     char *error;
+    char *response_id; /* the provider's id of the reply ("chatcmpl-...", "msg_..."), or NULL */
 };
+
+/* Keeps the reply's id the first time the provider names it (bounded like
+ * a tool call's id; a longer one is not kept). */
+void model_stream_set_response_id(model_stream_t *s, const char *id);
 
 /* Records the first error; always returns -1 so callers can return it. */
 int model_stream_fail(model_stream_t *s, const char *msg);

@@ -242,6 +242,7 @@ static int openai_chunk(model_stream_t *s, const char *event, const json_t *root
         free(msg);
         return -1;
     }
+    model_stream_set_response_id(s, model_json_str(root, "id", NULL));
     const json_t *usage = json_object_get(root, "usage");
     if (json_is_object(usage)) {
         s->input_tokens = model_json_int(json_object_get(usage, "prompt_tokens"));

@@ -68,6 +68,7 @@ void model_stream_free(model_stream_t *s)
     model_stream_clear_slots(s);
     free(s->stop_reason);
     free(s->error);
+    free(s->response_id);
     free(s);
 }
 
@@ -283,4 +284,16 @@ size_t model_stream_bytes(const model_stream_t *s)
 size_t model_stream_progress(const model_stream_t *s)
 {
     return s ? s->progress : 0;
+}
+
+void model_stream_set_response_id(model_stream_t *s, const char *id)
+{
+    if (s->response_id != NULL || id == NULL || id[0] == '\0' || strlen(id) > MODEL_MAX_TOOL_ID)
+        return;
+    s->response_id = strdup(id); /* without it, the events only lack the id */
+}
+
+const char *model_stream_response_id(const model_stream_t *s)
+{
+    return s != NULL ? s->response_id : NULL;
 }

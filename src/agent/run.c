@@ -56,16 +56,61 @@ void run_emit(run_t *run, const char *name, json_t *fields)
     }
 }
 
+const char *run_provider_name(const run_t *run)
+{
+    static const char *const names[][2] = {{"openai", "OpenAI"},         {"anthropic", "Anthropic"},
+                                           {"ollama", "Ollama"},         {"vllm", "VLLM"},
+                                           {"openrouter", "OpenRouter"}, {NULL, NULL}};
+    const char *p = run->agent->provider;
+    for (size_t i = 0; p != NULL && names[i][0] != NULL; i++)
+        if (strcmp(p, names[i][0]) == 0)
+            return names[i][1];
+    return p != NULL ? p : "";
+}
+
+json_t *run_provider_data(const char *reply_id)
+{
+    return reply_id != NULL ? json_pack("{s:s}", "id", reply_id) : NULL;
+}
+
+/* Agno's ModelMetrics.provider: the model class's, "OpenAI Chat" for the
+ * chat completions one. */
+static const char *detail_provider(const run_t *run)
+{
+    const char *p = run->agent->provider;
+    if (p != NULL && strcmp(p, "openai") == 0)
+        return "OpenAI Chat";
+    return run_provider_name(run);
+}
+
+/* RunMetrics.details: one entry per model; ModelMetrics.to_dict drops
+ * zero counts. */
+static json_t *metrics_details(const run_t *run)
+{
+    json_t *m = json_object();
+    long long counts[3] = {run->input_tokens, run->output_tokens,
+                           run->input_tokens + run->output_tokens};
+    static const char *const keys[3] = {"input_tokens", "output_tokens", "total_tokens"};
+    for (int i = 0; i < 3; i++)
+        if (counts[i] != 0)
+            json_object_set_new(m, keys[i], json_integer((json_int_t)counts[i]));
+    json_object_set_new(m, "id", json_string(run->agent->model.id ? run->agent->model.id : ""));
+    json_object_set_new(m, "provider", json_string(detail_provider(run)));
+    return json_pack("{s:[o]}", "model", m);
+}
+
 json_t *run_metrics(const run_t *run)
 {
     uint64_t now = timeutil_mono_us();
-    json_t *m = json_pack("{s:I, s:I, s:I, s:f}", "input_tokens", (json_int_t)run->input_tokens,
+    json_t *m = json_pack("{s:I, s:I, s:I}", "input_tokens", (json_int_t)run->input_tokens,
                           "output_tokens", (json_int_t)run->output_tokens, "total_tokens",
-                          (json_int_t)(run->input_tokens + run->output_tokens), "duration",
-                          (double)(now - run->start_us) / 1e6);
+                          (json_int_t)(run->input_tokens + run->output_tokens));
     if (run->first_token_us != 0)
         json_object_set_new(m, "time_to_first_token",
                             json_real((double)(run->first_token_us - run->start_us) / 1e6));
+    json_object_set_new(m, "duration", json_real((double)(now - run->start_us) / 1e6));
+    if (run->model_results > 0)
+        json_object_set_new(m, "details", metrics_details(run));
     return m;
 }
 
@@ -79,6 +124,8 @@ static void run_free(run_t *run)
     free(run->end_text);
     free(run->fail_text);
     free(run->content);
+    free(run->streamed);
+    free(run->reply_id);
     json_decref(run->messages);
     json_decref(run->run_messages);
     json_decref(run->tools_log);
@@ -94,6 +141,20 @@ static void on_finished(run_t *run)
     run_free(run);
 }
 
+/* What a cancelled run had said so far. Too large for one frame, it is
+ * left out (the client had it in RunContent). */
+static json_t *cancel_fields(run_t *run, int with_content)
+{
+    json_t *f = json_pack("{s:s}", "reason", run->end_text ? run->end_text : "cancelled");
+    if (run->streamed_len == 0)
+        return f;
+    if (with_content)
+        json_object_set_new(f, "content", json_stringn(run->streamed, run->streamed_len));
+    else
+        json_object_set_new(f, "content_omitted", json_true());
+    return f;
+}
+
 static json_t *final_fields(run_t *run, int with_content)
 {
     if (strcmp(run->status, "COMPLETED") == 0) {
@@ -105,13 +166,15 @@ static json_t *final_fields(run_t *run, int with_content)
                                          : json_null());
         if (!with_content)
             json_object_set_new(f, "content_omitted", json_true());
+        json_t *pd = run_provider_data(run->reply_id);
+        if (pd != NULL)
+            json_object_set_new(f, "model_provider_data", pd);
         return f;
     }
     if (strcmp(run->status, "CANCELLED") == 0)
-        return json_pack("{s:s}", "reason", run->end_text ? run->end_text : "cancelled");
-    json_t *f = json_pack("{s:s}", "content", run->end_text ? run->end_text : "the run failed");
-    if (run->error_type != NULL)
-        json_object_set_new(f, "error_type", json_string(run->error_type));
+        return cancel_fields(run, with_content);
+    json_t *f = json_pack("{s:s, s:s}", "content", run->end_text ? run->end_text : "the run failed",
+                          "error_type", run->error_type ? run->error_type : "internal_error");
     return f;
 }
 
@@ -162,6 +225,7 @@ static void on_setup(run_t *run, store_rc_t rc)
         return;
     }
     if (rc != STORE_OK) {
+        run->error_type = "store_error";
         run_finish(run, "ERROR",
                    rc == STORE_UNAVAILABLE ? "the database is unavailable"
                    : rc == STORE_CONFLICT  ? "a run with this id exists already"
@@ -171,7 +235,7 @@ static void on_setup(run_t *run, store_rc_t rc)
     run->status = "RUNNING";
     run_emit(run, "RunStarted",
              json_pack("{s:s, s:s}", "model", run->agent->model.id, "model_provider",
-                       run->agent->provider));
+                       run_provider_name(run)));
     build_messages(run);
     run->phase = PHASE_MODEL;
     run_model_turn(run);
@@ -257,14 +321,20 @@ const char *run_status(const run_t *run)
 
 json_t *run_object(const run_t *run)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:I, s:s, s:o, s:O, s:O, "
-                     "s:{s:s}}",
-                     "run_id", run->run_id, "agent_id", run->agent->id, "agent_name",
-                     run->agent->name ? run->agent->name : run->agent->id, "session_id",
-                     run->session_id, "user_id", run->user, "content",
-                     str_or_null(run->content ? run->content : run->end_text), "content_type",
-                     "str", "model", run->agent->model.id, "model_provider", run->agent->provider,
-                     "created_at", (json_int_t)run->created_at, "status", run->status, "metrics",
-                     run_metrics(run), "messages", run->run_messages, "tools", run->tools_log,
-                     "input", "input_content", run->message);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:I, s:s, s:o, s:O, s:O, "
+        "s:{s:s}}",
+        "run_id", run->run_id, "agent_id", run->agent->id, "agent_name",
+        run->agent->name ? run->agent->name : run->agent->id, "session_id", run->session_id,
+        "user_id", run->user, "content", str_or_null(run->content ? run->content : run->end_text),
+        "content_type", "str", "model", run->agent->model.id, "model_provider",
+        run_provider_name(run), "created_at", (json_int_t)run->created_at, "status", run->status,
+        "metrics", run_metrics(run), "messages", run->run_messages, "tools", run->tools_log,
+        "input", "input_content", run->message);
+    json_t *pd = run_provider_data(run->reply_id);
+    if (o != NULL && pd != NULL)
+        json_object_set_new(o, "model_provider_data", pd);
+    else
+        json_decref(pd);
+    return o;
 }

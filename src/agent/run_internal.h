@@ -59,6 +59,11 @@ struct run {
     uint64_t last_delta_ms;  /* loop ms of the model's last text or tool delta */
     char *fail_text;         /* run_fail_soon: the run ends with this RunError */
     const char *error_type;  /* RunError's error_type ("timeout", ...), or NULL */
+    char *streamed;          /* the text streamed so far: RunCancelled's content */
+    size_t streamed_len, streamed_cap;
+    uint64_t turn_first_us; /* the model call's first body byte (mono us), 0 before */
+    int model_results;      /* model calls that answered */
+    char *reply_id;         /* the provider's id of the last reply: model_provider_data */
 };
 
 /* run.c */
@@ -68,8 +73,14 @@ void run_finish(run_t *run, const char *status, const char *text);
 json_t *run_metrics(const run_t *run);
 double run_now(void);
 json_t *run_message(const char *role, const char *content);
+/* The provider as Agno names it in events and run objects ("OpenAI"). */
+const char *run_provider_name(const run_t *run);
+/* Agno's model_provider_data ({"id": ...}) for a reply id; NULL for none. */
+json_t *run_provider_data(const char *reply_id);
 
 /* run_model.c */
+/* The most of a run's streamed text kept for RunCancelled's content. */
+#define RUN_STREAMED_MAX ((size_t)4 << 20)
 void run_model_turn(run_t *run);
 void run_model_cancel(run_t *run);
 void run_model_resume(run_t *run);
@@ -78,6 +89,9 @@ void run_model_resume(run_t *run);
 json_t *run_tool_schemas(const agent_def_t *agent);
 void run_tools_start(run_t *run, model_result_t *res);
 void run_tools_cancel(run_t *run);
+/* "name(k=v, ...)" as Agno's get_call_str prints a call (long string values
+ * "...", the whole "name(...)" past 80 characters); malloc'd, NULL on OOM. */
+char *run_tool_call_str(const char *name, const char *args_json);
 
 /* run_clock.c */
 int run_clock_start(run_t *run);
@@ -87,6 +101,18 @@ void run_clock_stop(run_t *run);
 void run_fail(run_t *run, const char *type, const char *text);
 /* The same from anywhere, at the next loop turn (or the model's next bytes). */
 void run_fail_soon(run_t *run, const char *type, const char *text);
+
+/* run_history.c */
+/* Earlier runs a model call sees: at most this many rows read, and this
+ * many bytes of their messages kept. */
+#define RUN_HISTORY_MAX_ROWS 100
+#define RUN_HISTORY_MAX_BYTES ((size_t)512 << 10)
+/* The messages of the newest max_runs COMPLETED runs of rows (oldest
+ * first, as store_run_list gives them), user, assistant (with tool_calls)
+ * and tool messages in the neutral shape, oldest first; a run whose tool
+ * calls and results do not pair up is left out, and the newest runs that
+ * fit in max_bytes are kept. A new array; NULL when out of memory. */
+json_t *run_history_build(const json_t *rows, int max_runs, size_t max_bytes);
 
 /* run_store.c */
 void run_store_setup(run_t *run, void (*done)(run_t *run, store_rc_t rc));

@@ -22,6 +22,29 @@ static size_t utf8_cut(const char *text, size_t len, size_t max)
     return n > 0 ? n : max;
 }
 
+/* The text streamed so far, for RunCancelled: bounded by what the run's
+ * model replies may hold in all. */
+static void keep_streamed(run_t *run, const char *text, size_t len)
+{
+    size_t max = RUN_STREAMED_MAX;
+    if (len > max - run->streamed_len)
+        len = max - run->streamed_len;
+    if (len == 0)
+        return;
+    if (run->streamed_len + len > run->streamed_cap) {
+        size_t cap = run->streamed_cap ? run->streamed_cap : 256;
+        while (cap < run->streamed_len + len)
+            cap *= 2;
+        char *p = realloc(run->streamed, cap);
+        if (p == NULL)
+            return; /* the cancel event says less; the run goes on */
+        run->streamed = p;
+        run->streamed_cap = cap;
+    }
+    memcpy(run->streamed + run->streamed_len, text, len);
+    run->streamed_len += len;
+}
+
 /* One delta may be as large as a model event (1 MiB): it goes out in
  * pieces, so that no RunContent frame comes near the client's SSE cap. */
 static void on_text(void *ud, const char *text, size_t len)
@@ -35,8 +58,16 @@ static void on_text(void *ud, const char *text, size_t len)
         json_t *delta = json_stringn(text, n);
         if (delta == NULL)
             return; /* a broken UTF-8 sequence is the provider's bug; skip the rest */
-        run_emit(run, "RunContent",
-                 json_pack("{s:o, s:s}", "content", delta, "content_type", "str"));
+        keep_streamed(run, text, n);
+        /* reasoning_content "": what Agno sends for a model that does not reason */
+        json_t *f = json_pack("{s:o, s:b, s:s, s:s}", "content", delta, "workflow_agent", 0,
+                              "content_type", "str", "reasoning_content", "");
+        json_t *pd = run_provider_data(model_stream_response_id(run->stream));
+        if (f != NULL && pd != NULL)
+            json_object_set_new(f, "model_provider_data", pd);
+        else
+            json_decref(pd);
+        run_emit(run, "RunContent", f);
         text += n;
         len -= n;
     }
@@ -57,8 +88,11 @@ static int on_data(void *ud, const char *buf, size_t len)
         return HTTP_DATA_PAUSE;
     }
     uint64_t now = uv_now(run->env.loop);
-    if (model_stream_bytes(run->stream) == 0)
+    if (model_stream_bytes(run->stream) == 0) {
         run->last_delta_ms = now; /* the body begins: the stall watch starts */
+        if (run->turn_first_us == 0)
+            run->turn_first_us = timeutil_mono_us();
+    }
     size_t before = model_stream_progress(run->stream);
     int rc = model_stream_feed(run->stream, buf, len) != 0;
     if (model_stream_progress(run->stream) != before)
@@ -116,7 +150,37 @@ static void on_result(run_t *run, model_result_t *res)
     }
     free(run->content);
     run->content = strdup(res->content);
+    run_emit(run, "RunContentCompleted", NULL);
     run_finish(run, "COMPLETED", NULL);
+}
+
+/* Agno's ModelRequestStarted, before every model call. */
+static void request_started(run_t *run)
+{
+    run_emit(run, "ModelRequestStarted",
+             json_pack("{s:s, s:s}", "model", run->agent->model.id, "model_provider",
+                       run_provider_name(run)));
+}
+
+/* Agno's ModelRequestCompleted: this call's tokens and its time to the
+ * first byte of the answer. */
+static void request_completed(run_t *run, const model_result_t *res)
+{
+    run->model_results++;
+    json_t *f =
+        json_pack("{s:s, s:s, s:I, s:I, s:I}", "model", run->agent->model.id, "model_provider",
+                  run_provider_name(run), "input_tokens", (json_int_t)res->input_tokens,
+                  "output_tokens", (json_int_t)res->output_tokens, "total_tokens",
+                  (json_int_t)(res->input_tokens + res->output_tokens));
+    if (f != NULL && run->turn_first_us != 0)
+        json_object_set_new(f, "time_to_first_token",
+                            json_real((double)(run->turn_first_us - run->call_start_us) / 1e6));
+    if (f != NULL) {
+        json_object_set_new(f, "reasoning_tokens", json_integer(0));
+        json_object_set_new(f, "cache_read_tokens", json_integer(0));
+        json_object_set_new(f, "cache_write_tokens", json_integer(0));
+    }
+    run_emit(run, "ModelRequestCompleted", f);
 }
 
 static char *failure_text(run_t *run, int result, long status, const char *err, const char *body,
@@ -171,15 +235,22 @@ static void on_done(void *ud, int result, long status, const char *err, const ch
         const char *why = model_stream_error(run->stream);
         fail = strdup(why ? why : "the model's stream ended early");
     }
+    const char *reply_id = model_stream_response_id(run->stream);
+    if (fail == NULL && reply_id != NULL) {
+        free(run->reply_id);
+        run->reply_id = strdup(reply_id);
+    }
     model_stream_free(run->stream);
     run->stream = NULL;
     counters_model_call((int)run->agent->model.kind, fail ? 0 : res.input_tokens,
                         fail ? 0 : res.output_tokens, timeutil_mono_us() - run->call_start_us);
     if (fail != NULL) {
+        run->error_type = "model_provider_error";
         run_finish(run, "ERROR", fail);
         free(fail);
         return;
     }
+    request_completed(run, &res);
     on_result(run, &res);
     model_result_free(&res);
 }
@@ -205,7 +276,13 @@ void run_model_turn(run_t *run)
         return;
     }
     run->model_turns++;
+    request_started(run);
+    if (run->fail_text != NULL) {
+        run_finish(run, "ERROR", run->fail_text);
+        return;
+    }
     run->call_start_us = timeutil_mono_us();
+    run->turn_first_us = 0;
     /* Past the limit the tools stay declared (Anthropic refuses tool
      * results without them) but the model may not call them. */
     int has_tools = json_array_size(run->tool_schemas) > 0;
@@ -241,6 +318,7 @@ void run_model_turn(run_t *run)
     if (run->call == NULL) {
         model_stream_free(run->stream);
         run->stream = NULL;
+        run->error_type = "model_provider_error";
         run_finish(run, "ERROR", "could not start the model call");
     }
 }

@@ -48,36 +48,20 @@ static store_rc_t ensure_session(store_conn_t *c, run_t *run)
     return rc == STORE_CONFLICT ? STORE_OK : rc; /* made by a run beside this one */
 }
 
-/* The text of earlier completed runs: their user and assistant messages
- * (tool traffic stays out: a provider refuses orphaned tool results). */
+/* Earlier completed runs, tool traffic included (run_history.c). Failed
+ * and cancelled runs are read too but left out, so more rows are read than
+ * runs kept: a few failures do not empty the history. */
 static store_rc_t load_history(store_conn_t *c, run_t *run)
 {
+    int want = run->agent->num_history_runs;
+    int limit = want > RUN_HISTORY_MAX_ROWS / 2 ? RUN_HISTORY_MAX_ROWS : want * 2 + 4;
     json_t *rows = NULL;
-    store_rc_t rc =
-        store_run_list(c, run->ws, run->session_id, NULL, run->agent->num_history_runs, &rows);
+    store_rc_t rc = store_run_list(c, run->ws, run->session_id, NULL, limit, &rows);
     if (rc != STORE_OK)
         return rc;
-    run->history = json_array();
-    size_t i, j;
-    json_t *row, *m;
-    json_array_foreach(rows, i, row)
-    {
-        const char *status = json_string_value(json_object_get(row, "status"));
-        if (status == NULL || strcmp(status, "COMPLETED") != 0)
-            continue;
-        json_array_foreach(json_object_get(row, "messages"), j, m)
-        {
-            const char *role = json_string_value(json_object_get(m, "role"));
-            const char *text = json_string_value(json_object_get(m, "content"));
-            int keep = role && text && *text && json_object_get(m, "tool_calls") == NULL &&
-                       (strcmp(role, "user") == 0 || strcmp(role, "assistant") == 0);
-            if (keep)
-                json_array_append_new(run->history,
-                                      json_pack("{s:s, s:s}", "role", role, "content", text));
-        }
-    }
+    run->history = run_history_build(rows, want, RUN_HISTORY_MAX_BYTES);
     json_decref(rows);
-    return STORE_OK;
+    return run->history != NULL ? STORE_OK : STORE_ERROR;
 }
 
 static store_rc_t insert_row(store_conn_t *c, run_t *run)

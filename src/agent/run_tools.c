@@ -35,20 +35,143 @@ static const tool_def_t *find_tool(const agent_def_t *agent, const char *name)
     return NULL;
 }
 
+/* Agno's ToolExecution.to_dict: every key, the ones we never fill null. */
+static const char *const tool_null_keys[] = {"child_run_id",
+                                             "requires_confirmation",
+                                             "confirmed",
+                                             "confirmation_note",
+                                             "requires_user_input",
+                                             "user_input_schema",
+                                             "user_feedback_schema",
+                                             "answered",
+                                             "external_execution_required",
+                                             "external_execution_silent",
+                                             "approval_type",
+                                             "approval_id",
+                                             "parent_tool_call_id",
+                                             NULL};
+
 static json_t *tool_json(const tool_exec_t *e, int with_result)
 {
     json_error_t jerr;
     json_t *args = json_loads(e->args, JSON_DECODE_ANY, &jerr);
     json_t *t = json_pack("{s:s, s:s, s:o}", "tool_call_id", e->id, "tool_name", e->name,
                           "tool_args", args ? args : json_string(e->args));
+    if (t == NULL)
+        return NULL;
     if (with_result) {
-        json_object_set_new(t, "result", json_string(e->result ? e->result : ""));
         json_object_set_new(t, "tool_call_error", json_boolean(e->is_error));
+        json_object_set_new(t, "result", json_string(e->result ? e->result : ""));
         json_object_set_new(t, "metrics",
                             json_pack("{s:f, s:f, s:f}", "start_time", e->start_time, "end_time",
                                       e->end_time, "duration", e->end_time - e->start_time));
+    } else {
+        json_object_set_new(t, "tool_call_error", json_null());
+        json_object_set_new(t, "result", json_null());
+        json_object_set_new(t, "metrics", json_null());
     }
+    json_object_set_new(t, "stop_after_tool_call", json_false());
+    json_object_set_new(t, "created_at", json_integer((json_int_t)e->start_time));
+    for (const char *const *k = tool_null_keys; *k != NULL; k++)
+        json_object_set_new(t, *k, json_null());
     return t;
+}
+
+/* UTF-8 characters, as Python's len counts them. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s != '\0'; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* One argument as Python's str() would print it. malloc'd. */
+static char *arg_text(const json_t *v)
+{
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    if (json_is_true(v))
+        return strdup("True");
+    if (json_is_false(v))
+        return strdup("False");
+    if (json_is_null(v))
+        return strdup("None");
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+char *run_tool_call_str(const char *name, const char *args_json)
+{
+    /* Agno's FunctionCall.get_call_str on an 80-column terminal. */
+    const size_t width = 80;
+    size_t name_len = utf8_chars(name);
+    size_t max_arg = name_len + 4 < width ? (width - name_len - 4) / 2 : 0;
+    if (max_arg < 20)
+        max_arg = 20;
+    json_t *args = json_loads(args_json ? args_json : "", JSON_DECODE_ANY, NULL);
+    size_t cap = strlen(name) + 3, len = 0;
+    char *out = malloc(cap);
+    if (out == NULL) {
+        json_decref(args);
+        return NULL;
+    }
+    len = (size_t)snprintf(out, cap, "%s(", name);
+    const char *key;
+    json_t *v;
+    int first = 1;
+    json_object_foreach(args, key, v)
+    {
+        char *text = json_is_string(v) && utf8_chars(json_string_value(v)) > max_arg ? strdup("...")
+                                                                                     : arg_text(v);
+        size_t need = len + strlen(key) + (text ? strlen(text) : 0) + 4;
+        char *p = text ? realloc(out, need + 2) : NULL;
+        if (p == NULL) {
+            free(text);
+            free(out);
+            json_decref(args);
+            return NULL;
+        }
+        out = p;
+        cap = need + 2;
+        len += (size_t)snprintf(out + len, cap - len, "%s%s=%s", first ? "" : ", ", key, text);
+        first = 0;
+        free(text);
+    }
+    json_decref(args);
+    snprintf(out + len, cap - len, ")");
+    if (utf8_chars(out) > width) {
+        free(out);
+        size_t n = strlen(name) + 6;
+        out = malloc(n);
+        if (out != NULL)
+            snprintf(out, n, "%s(...)", name);
+    }
+    return out;
+}
+
+/* ToolCallCompleted, and ToolCallError after it for a failed call, as Agno
+ * sends them: the Completed content says what ran and for how long. */
+static void report_done(run_t *run, const tool_exec_t *e)
+{
+    char *call = run_tool_call_str(e->name, e->args);
+    char tail[64];
+    snprintf(tail, sizeof(tail), " completed in %.4fs. ", e->end_time - e->start_time);
+    json_t *f = json_pack("{s:o}", "tool", tool_json(e, 1));
+    if (f != NULL && call != NULL) {
+        size_t n = strlen(call) + strlen(tail) + 1;
+        char *content = malloc(n);
+        if (content != NULL) {
+            snprintf(content, n, "%s%s", call, tail);
+            json_object_set_new(f, "content", json_string(content));
+            free(content);
+        }
+    }
+    free(call);
+    run_emit(run, "ToolCallCompleted", f);
+    if (e->is_error && run->fail_text == NULL)
+        run_emit(
+            run, "ToolCallError",
+            json_pack("{s:o, s:s}", "tool", tool_json(e, 1), "error", e->result ? e->result : ""));
 }
 
 static void exec_free(tool_exec_t *e)
@@ -93,7 +216,7 @@ static void complete(tool_exec_t *e, char *result, int is_error)
     e->is_error = is_error;
     e->end_time = run_now();
     e->done = 1;
-    run_emit(run, "ToolCallCompleted", json_pack("{s:o}", "tool", tool_json(e, 1)));
+    report_done(run, e);
 }
 
 static char *error_text(const char *fmt, const char *a, const char *b)

@@ -59,7 +59,9 @@ void runs_on_cancel(void *loop_data, const char *run_id)
     app_loop_t *loop = loop_data;
     for (api_run_t *ar = loop->runs; ar != NULL; ar = ar->next) {
         if (strcmp(ar->run_id, run_id) == 0 && ar->run != NULL) {
-            run_cancel(ar->run, "cancelled");
+            char reason[IDS_UUID_LEN + 32]; /* Agno's words */
+            snprintf(reason, sizeof(reason), "Run %s was cancelled", ar->run_id);
+            run_cancel(ar->run, reason);
             return;
         }
     }

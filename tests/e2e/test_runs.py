@@ -41,6 +41,8 @@ METRIC_KEYS = {"input_tokens", "output_tokens", "total_tokens", "time_to_first_t
 
 PROVIDERS = ["openai", "anthropic"]
 MODEL_IDS = {"openai": "mock-gpt", "anthropic": "mock-claude"}
+# As Agno spells them in events and run objects.
+PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic"}
 
 
 # ================================================================ agents and the stack
@@ -350,7 +352,7 @@ def test_streamed_run_with_two_parallel_http_tool_calls(srv, agent, user, tools)
     started = frames[0].data
     assert started["agent_id"] == agent.id and started["agent_name"] == f"Agent {agent.id}"
     assert started["model"] == MODEL_IDS[agent.provider], started
-    assert started["model_provider"] == agent.provider, started
+    assert started["model_provider"] == PROVIDER_NAMES[agent.provider], started
     assert re.match(UUID_RE, run_id) and re.match(UUID_RE, started["session_id"]), started
 
     # Both calls start before either completes.
@@ -515,7 +517,7 @@ def check_run_object(run: dict, agent: Agent, user: User, message: str, content:
     assert run["user_id"] == user.sub
     assert run["content"] == content
     assert run["content_type"] == "str"
-    assert run["model"] == MODEL_IDS[agent.provider] and run["model_provider"] == agent.provider
+    assert run["model"] == MODEL_IDS[agent.provider] and run["model_provider"] == PROVIDER_NAMES[agent.provider]
     assert run["input"] == {"input_content": message}, run["input"]
     assert isinstance(run["created_at"], int) and abs(run["created_at"] - time.time()) < 60
     check_metrics(run["metrics"])
@@ -660,20 +662,28 @@ def test_history_keeps_the_last_num_history_runs(srv, oa, user):
                                   ("user", "question 3")], last["body"]
 
 
-def test_history_leaves_tool_traffic_and_failed_runs_out(srv, oa, user):
-    oa.script({"tool_calls": [{"name": "calculator", "arguments": {"expression": "1+1"}}]},
-              {"text": "It is 2."},
-              {"status": 500}, {"status": 500},
-              {"text": "third"})
+def test_history_keeps_tool_traffic_and_leaves_failed_runs_out(srv, agent, user):
+    agent.script({"tool_calls": [{"name": "calculator", "arguments": {"expression": "1+1"}}]},
+                 {"text": "It is 2."},
+                 {"status": 500}, {"status": 500},
+                 {"text": "third"})
     sid = f"hist-{secrets.token_hex(4)}"
-    assert run_sync(srv, oa, user, "one plus one?", session_id=sid).status_code == 200
-    failed = run_sync(srv, oa, user, "this one fails", session_id=sid)
+    first = run_sync(srv, agent, user, "one plus one?", session_id=sid)
+    assert first.status_code == 200 and first.json()["status"] == "COMPLETED", first.text
+    call_id = first.json()["tools"][0]["tool_call_id"]
+    failed = run_sync(srv, agent, user, "this one fails", session_id=sid)
     assert failed.status_code == 200 and failed.json()["status"] == "ERROR", failed.text
-    assert run_sync(srv, oa, user, "and now?", session_id=sid).status_code == 200
-    last = oa.model_requests()[-1]
+    assert run_sync(srv, agent, user, "and now?", session_id=sid).status_code == 200
+    last = agent.model_requests()[-1]
+    # The earlier run's text, its tool call and the call's result, in the
+    # provider's own form; the failed run not at all.
     assert conversation(last) == [("user", "one plus one?"), ("assistant", "It is 2."),
                                   ("user", "and now?")], last["body"]
-    assert tool_results(last) == {}, last["body"]
+    assert assistant_tool_calls(last) == {call_id: ("calculator", {"expression": "1+1"})}, \
+        last["body"]
+    results = tool_results(last)
+    assert set(results) == {call_id} and "2" in results[call_id], last["body"]
+    assert "this one fails" not in json.dumps(last["body"])
 
 
 # ================================================================ cancelling

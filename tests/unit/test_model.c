@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "agent/model.h"
+#include "agent/run_internal.h"
 
 /* ---- helpers ---- */
 
@@ -947,6 +948,167 @@ static void test_error_message_capped(void **state)
     free(body);
 }
 
+/* The reply's id (Agno's model_provider_data.id): the first one named. */
+static void test_stream_response_id(void **state)
+{
+    (void)state;
+    model_stream_t *st = model_stream_new(MODEL_OPENAI, NULL, 4096);
+    assert_null(model_stream_response_id(st));
+    const char *oa =
+        "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
+        "data: {\"id\":\"chatcmpl-2\",\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n";
+    assert_int_equal(model_stream_feed(st, oa, strlen(oa)), 0);
+    assert_string_equal(model_stream_response_id(st), "chatcmpl-1");
+    model_stream_free(st);
+    st = model_stream_new(MODEL_ANTHROPIC, NULL, 4096);
+    const char *an = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":"
+                     "{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":3}}}\n\n";
+    assert_int_equal(model_stream_feed(st, an, strlen(an)), 0);
+    assert_string_equal(model_stream_response_id(st), "msg_1");
+    model_stream_free(st);
+    /* Too long to be an id: not kept. */
+    st = model_stream_new(MODEL_OPENAI, NULL, 4096);
+    char big[600];
+    int n = snprintf(big, sizeof(big), "data: {\"id\":\"");
+    memset(big + n, 'x', 300);
+    snprintf(big + n + 300, sizeof(big) - (size_t)n - 300, "\",\"choices\":[]}\n\n");
+    assert_int_equal(model_stream_feed(st, big, strlen(big)), 0);
+    assert_null(model_stream_response_id(st));
+    model_stream_free(st);
+}
+
+/* ---- history of earlier runs (run_history.c) ---- */
+
+/* Three stored runs, oldest first: a tool run, a failed one, a plain one. */
+static const char *HISTORY_ROWS =
+    "[{\"status\":\"COMPLETED\",\"messages\":["
+    "{\"role\":\"user\",\"content\":\"1+1?\",\"created_at\":1},"
+    "{\"role\":\"assistant\",\"content\":\"\",\"created_at\":1,"
+    "\"tool_calls\":[{\"id\":\"c1\",\"name\":\"calculator\",\"arguments\":\"{\\\"e\\\":\\\"1+1\\\"}"
+    "\"}]},"
+    "{\"role\":\"tool\",\"content\":\"2\",\"tool_call_id\":\"c1\",\"tool_name\":\"calculator\"},"
+    "{\"role\":\"assistant\",\"content\":\"It is 2.\"}]},"
+    "{\"status\":\"ERROR\",\"messages\":[{\"role\":\"user\",\"content\":\"fails\"}]},"
+    "{\"status\":\"COMPLETED\",\"messages\":["
+    "{\"role\":\"system\",\"content\":\"sys\"},"
+    "{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":\"hello\"}]}]";
+
+static void test_history_keeps_tool_traffic_not_failed_runs(void **state)
+{
+    (void)state;
+    json_t *rows = J(HISTORY_ROWS);
+    json_t *h = run_history_build(rows, 10, 1 << 20);
+    assert_json(h, "[{\"role\":\"user\",\"content\":\"1+1?\"},"
+                   "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"id\":\"c1\","
+                   "\"name\":\"calculator\",\"arguments\":\"{\\\"e\\\":\\\"1+1\\\"}\"}]},"
+                   "{\"role\":\"tool\",\"content\":\"2\",\"tool_call_id\":\"c1\"},"
+                   "{\"role\":\"assistant\",\"content\":\"It is 2.\"},"
+                   "{\"role\":\"user\",\"content\":\"hi\"},"
+                   "{\"role\":\"assistant\",\"content\":\"hello\"}]");
+    /* In each provider's own form. */
+    model_config_t oa = cfg_of(MODEL_OPENAI, "http://x", NULL);
+    json_t *body = model_request_body(&oa, h, NULL);
+    json_t *msgs = json_object_get(body, "messages");
+    assert_json(json_array_get(msgs, 1),
+                "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\","
+                "\"type\":\"function\",\"function\":{\"name\":\"calculator\","
+                "\"arguments\":\"{\\\"e\\\":\\\"1+1\\\"}\"}}]}");
+    assert_json(json_array_get(msgs, 2), "{\"role\":\"tool\",\"tool_call_id\":\"c1\","
+                                         "\"content\":\"2\"}");
+    json_decref(body);
+    model_config_t an = cfg_of(MODEL_ANTHROPIC, "http://x", NULL);
+    body = model_request_body(&an, h, NULL);
+    msgs = json_object_get(body, "messages");
+    assert_json(json_array_get(msgs, 1),
+                "{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"c1\","
+                "\"name\":\"calculator\",\"input\":{\"e\":\"1+1\"}}]}");
+    assert_json(json_array_get(msgs, 2),
+                "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
+                "\"tool_use_id\":\"c1\",\"content\":\"2\"}]}");
+    json_decref(body);
+    json_decref(h);
+    json_decref(rows);
+}
+
+static void test_history_bounds(void **state)
+{
+    (void)state;
+    json_t *rows = J(HISTORY_ROWS);
+    /* One run: the newest completed one. */
+    json_t *h = run_history_build(rows, 1, 1 << 20);
+    assert_json(h, "[{\"role\":\"user\",\"content\":\"hi\"},"
+                   "{\"role\":\"assistant\",\"content\":\"hello\"}]");
+    json_decref(h);
+    /* The bytes: the newest run fits, the older tool run does not. */
+    h = run_history_build(rows, 10, 100);
+    assert_int_equal(json_array_size(h), 2);
+    json_decref(h);
+    h = run_history_build(rows, 10, 10);
+    assert_int_equal(json_array_size(h), 0);
+    json_decref(h);
+    h = run_history_build(rows, 0, 1 << 20);
+    assert_int_equal(json_array_size(h), 0);
+    json_decref(h);
+    json_decref(rows);
+}
+
+static void test_history_drops_unpaired_tool_traffic(void **state)
+{
+    (void)state;
+    /* A call without its result, a result without its call, a repeated id:
+     * each run is left out whole; the good one stays. */
+    json_t *rows =
+        J("[{\"status\":\"COMPLETED\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"},"
+          "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"id\":\"x\","
+          "\"name\":\"t\",\"arguments\":\"{}\"}]},{\"role\":\"assistant\","
+          "\"content\":\"done\"}]},"
+          "{\"status\":\"COMPLETED\",\"messages\":[{\"role\":\"user\",\"content\":\"b\"},"
+          "{\"role\":\"tool\",\"content\":\"r\",\"tool_call_id\":\"y\"},"
+          "{\"role\":\"assistant\",\"content\":\"done\"}]},"
+          "{\"status\":\"COMPLETED\",\"messages\":[{\"role\":\"user\",\"content\":\"c\"},"
+          "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"id\":\"z\","
+          "\"name\":\"t\",\"arguments\":\"{}\"},{\"id\":\"z\",\"name\":\"t\","
+          "\"arguments\":\"{}\"}]},{\"role\":\"tool\",\"content\":\"r\","
+          "\"tool_call_id\":\"z\"},{\"role\":\"tool\",\"content\":\"r\","
+          "\"tool_call_id\":\"z\"}]},"
+          "{\"status\":\"CANCELLED\",\"messages\":[{\"role\":\"user\",\"content\":\"d\"}]},"
+          "{\"status\":\"COMPLETED\",\"messages\":[{\"role\":\"user\",\"content\":\"e\"},"
+          "{\"role\":\"assistant\",\"content\":\"ok\"}]}]");
+    json_t *h = run_history_build(rows, 10, 1 << 20);
+    assert_json(h, "[{\"role\":\"user\",\"content\":\"e\"},"
+                   "{\"role\":\"assistant\",\"content\":\"ok\"}]");
+    json_decref(h);
+    json_decref(rows);
+}
+
+/* ---- a tool call as Agno prints it (ToolCallCompleted.content) ---- */
+
+static void test_tool_call_str(void **state)
+{
+    (void)state;
+    char *s = run_tool_call_str("current_time", "{\"timezone\":\"UTC\"}");
+    assert_string_equal(s, "current_time(timezone=UTC)");
+    free(s);
+    s = run_tool_call_str("f", "{\"a\":1,\"b\":true,\"c\":null,\"d\":[1,2]}");
+    assert_string_equal(s, "f(a=1, b=True, c=None, d=[1,2])");
+    free(s);
+    s = run_tool_call_str("f", "{}");
+    assert_string_equal(s, "f()");
+    free(s);
+    s = run_tool_call_str("f", "not json");
+    assert_string_equal(s, "f()");
+    free(s);
+    /* A long string argument is "..." (max(20, (80 - 1 - 4) / 2) = 37 chars). */
+    s = run_tool_call_str("f", "{\"q\":\"0123456789012345678901234567890123456789\"}");
+    assert_string_equal(s, "f(q=...)");
+    free(s);
+    /* Past 80 characters in all: only the name. */
+    s = run_tool_call_str("f", "{\"a\":\"0123456789012345678901234567890\",\"b\":"
+                               "\"0123456789012345678901234567890\",\"c\":\"0123456789\"}");
+    assert_string_equal(s, "f(...)");
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -974,6 +1136,11 @@ int main(void)
         cmocka_unit_test(test_finish_twice_and_nameless_call),
         cmocka_unit_test(test_error_messages),
         cmocka_unit_test(test_error_message_capped),
+        cmocka_unit_test(test_history_keeps_tool_traffic_not_failed_runs),
+        cmocka_unit_test(test_history_bounds),
+        cmocka_unit_test(test_history_drops_unpaired_tool_traffic),
+        cmocka_unit_test(test_tool_call_str),
+        cmocka_unit_test(test_stream_response_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
