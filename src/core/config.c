@@ -184,6 +184,7 @@ int config_load(config_t *cfg, const config_source_t *src, char *err, size_t err
     cfg->log_level = get_str(&l, "LOG_LEVEL", "info");
     cfg->database_url = get_str(&l, "DATABASE_URL", NULL);
     cfg->data_dir = get_str(&l, "AGENTOS_DATA_DIR", "./data");
+    cfg->static_dir = get_str(&l, "AGENTOS_STATIC_DIR", NULL);
     load_store(&l, cfg);
     cfg->redis_url = get_str(&l, "REDIS_URL", NULL);
     cfg->rate_limit_per_minute = (int)get_int(&l, "RATE_LIMIT_PER_MINUTE", 600, 0, 1000000);
@@ -208,23 +209,12 @@ void config_free(config_t *cfg)
 {
     wipe(cfg->auth_secret);
     wipe(cfg->os_security_key);
-    char **strs[] = {&cfg->host,
-                     &cfg->env,
-                     &cfg->auth_secret,
-                     &cfg->jwt_algorithms,
-                     &cfg->jwt_issuer,
-                     &cfg->jwt_audience,
-                     &cfg->log_level,
-                     &cfg->database_url,
-                     &cfg->data_dir,
-                     &cfg->redis_url,
-                     &cfg->cors_origins,
-                     &cfg->db_schema,
-                     &cfg->agents_dir,
-                     &cfg->os_security_key,
-                     &cfg->jwt_verification_key,
-                     &cfg->jwt_jwks_file,
-                     &cfg->os_id};
+    char **strs[] = {
+        &cfg->host,          &cfg->env,          &cfg->auth_secret,     &cfg->jwt_algorithms,
+        &cfg->jwt_issuer,    &cfg->jwt_audience, &cfg->log_level,       &cfg->database_url,
+        &cfg->data_dir,      &cfg->static_dir,   &cfg->redis_url,       &cfg->cors_origins,
+        &cfg->db_schema,     &cfg->agents_dir,   &cfg->os_security_key, &cfg->jwt_verification_key,
+        &cfg->jwt_jwks_file, &cfg->os_id};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);
         *strs[i] = NULL;
