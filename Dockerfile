@@ -21,6 +21,12 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DAGENTOS_TESTS=OFF \
  && cmake --build build -j"$(nproc)" \
  && strip build/agentos
 
+# ---- Swagger UI for /docs: swagger-ui-dist, pinned by version and sha256 ----
+FROM node:22-bookworm-slim AS docs
+WORKDIR /src
+COPY scripts/fetch_swagger_ui scripts/
+RUN scripts/fetch_swagger_ui /out/swagger-ui
+
 # ---- runtime stage --------------------------------------------------------
 FROM debian:bookworm-slim
 
@@ -42,10 +48,14 @@ RUN groupadd --gid 10001 agentos \
 
 COPY --from=build /src/build/agentos /usr/local/bin/agentos
 COPY agents /app/agents
+# /openapi.json and /docs: read once at start from AGENTOS_STATIC_DIR.
+COPY docs/openapi.json /usr/share/agentos/openapi.json
+COPY --from=docs /out/swagger-ui /usr/share/agentos/swagger-ui
 
 WORKDIR /app
 # HOST (0.0.0.0) and PORT (7777) keep their defaults; only the data dir moves.
-ENV AGENTOS_DATA_DIR=/var/lib/agentos
+ENV AGENTOS_DATA_DIR=/var/lib/agentos \
+    AGENTOS_STATIC_DIR=/usr/share/agentos
 VOLUME ["/var/lib/agentos"]
 EXPOSE 7777
 

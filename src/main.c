@@ -10,6 +10,7 @@
 
 #include "agent/run_store.h"
 #include "api/app.h"
+#include "api/config_view.h"
 #include "api/routes.h"
 #include "api/middleware.h"
 #include "api/upkeep.h"
@@ -18,6 +19,7 @@
 #include "cache/redis.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "http/reply.h"
 #include "http/server.h"
 #include "store/store_finish.h"
 #include "store/store_finisher.h"
@@ -115,6 +117,34 @@ static store_t *open_store(const config_t *cfg)
     else
         log_json(LOG_INFO, "store open", json_pack("{s:s}", "backend", store_backend_name(store)));
     return store;
+}
+
+/* ---- what start prepares once: the os_id, /config, the served files ---- */
+
+static int prepare_connect(app_t *app)
+{
+    char err[CONFIG_ERR_MAX] = "";
+    if (app_load_os_id(app, err, sizeof(err)) != 0) {
+        log_msg(LOG_ERROR, "os_id: %s", err);
+        return -1;
+    }
+    json_t *cfg = config_view_build(app_os_id(app), store_backend_name(app->store), &app->agents);
+    int rc = cfg != NULL ? http_json_render(cfg, 0, &app->config_body, &app->config_len) : -1;
+    json_decref(cfg);
+    if (rc != 0) {
+        log_msg(LOG_ERROR, "/config could not be built");
+        return -1;
+    }
+    char dir[4096];
+    const char *static_dir = app->cfg->static_dir;
+    if (static_dir == NULL || static_dir[0] == '\0')
+        static_dir = static_default_dir(dir, sizeof(dir)) == 0 ? dir : "docs";
+    api_statics_load(&app->statics, static_dir);
+    log_json(LOG_INFO, "connect ready",
+             json_pack("{s:s, s:s, s:b, s:b}", "os_id", app_os_id(app), "static_dir", static_dir,
+                       "openapi", app->statics.openapi.data != NULL, "docs",
+                       app->statics.docs_ready));
+    return 0;
 }
 
 /* ---- finish writes: the journal of the last run, the finisher ---- */
@@ -243,6 +273,11 @@ static int serve(const config_t *cfg)
         return 1;
     }
     store_set_queue_max(app.store, cfg->store_queue_max);
+    if (prepare_connect(&app) != 0) {
+        store_close(app.store);
+        app_free(&app);
+        return 1;
+    }
     if ((app.finisher = start_finisher(app.store, cfg)) == NULL) {
         store_close(app.store);
         app_free(&app);

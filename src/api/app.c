@@ -33,10 +33,9 @@ static int init_control_plane(app_t *app, const config_t *cfg, char *err, size_t
     app->cp.jwks = app->cp_jwks;
     app->cp.leeway_s = cfg->jwt_leeway;
     app->cp.issuer = cfg->jwt_cp_issuer;
-    /* os_id: see api/os_id */
-    app->cp.audience = !cfg->jwt_verify_audience ? NULL
-                       : cfg->os_id != NULL      ? cfg->os_id
-                                                 : app->os_id;
+    /* app->os_id is filled (AGENTOS_ID, or os_meta) by app_load_os_id
+     * before any loop verifies a token. */
+    app->cp.audience = !cfg->jwt_verify_audience ? NULL : app->os_id;
     cp_verifier_t *probe = cp_verifier_new(&app->cp, err, errlen);
     if (probe == NULL) {
         free_control_plane(app);
@@ -51,7 +50,7 @@ int app_init(app_t *app, const config_t *cfg, char *err, size_t errlen)
 {
     memset(app, 0, sizeof(*app));
     app->cfg = cfg;
-    ids_uuid4(app->os_id);
+    ids_uuid4(app->owner_id);
     timeutil_iso8601(timeutil_wall_us(), app->instantiated_at);
     if (jwt_algorithms_parse(cfg->jwt_algorithms, &app->jwt.algorithms) != 0) {
         snprintf(err, errlen, "JWT_ALGORITHMS: must list HS256, HS384 or HS512");
@@ -93,8 +92,39 @@ static void *must(void *p, int worker, const char *what)
     return p;
 }
 
+const char *app_os_id(const app_t *app)
+{
+    return app->os_id;
+}
+
+int app_load_os_id(app_t *app, char *err, size_t errlen)
+{
+    const char *fixed = app->cfg->os_id;
+    if (fixed != NULL && fixed[0] != '\0') {
+        if (!ids_valid(fixed, strlen(fixed))) {
+            snprintf(err, errlen, "AGENTOS_ID: must be 1 to 128 bytes of UTF-8 without controls");
+            return -1;
+        }
+        snprintf(app->os_id, sizeof(app->os_id), "%s", fixed);
+        return 0;
+    }
+    char candidate[IDS_UUID_LEN + 1];
+    ids_uuid4(candidate);
+    char got[STORE_META_VALUE_MAX + 1] = "";
+    store_rc_t rc = store_meta_get_or_set(store_conn_get(app->store), "os_id", candidate, got);
+    if (rc != STORE_OK) {
+        snprintf(err, errlen, "the os_id could not be read from the store (rc %d)", (int)rc);
+        return -1;
+    }
+    snprintf(app->os_id, sizeof(app->os_id), "%s", got);
+    return 0;
+}
+
 void app_free(app_t *app)
 {
+    api_statics_free(&app->statics);
+    free(app->config_body);
+    app->config_body = NULL;
     ratelimit_local_free(app->rl_local);
     app->rl_local = NULL;
     live_runs_free(app->live);

@@ -7,6 +7,7 @@
 #include "agent/http_client.h"
 #include "agent/registry.h"
 #include "api/live_runs.h"
+#include "api/static_files.h"
 #include "auth/auth.h"
 #include "cache/ratelimit.h"
 #include "cache/redis.h"
@@ -15,6 +16,8 @@
 #include "core/timeutil.h"
 #include "store/store.h"
 #include "store/store_finisher.h"
+
+#define APP_OS_ID_MAX 128
 
 typedef struct app {
     const config_t *cfg;
@@ -29,8 +32,12 @@ typedef struct app {
     char *cp_pem;                      /* JWT_VERIFICATION_KEY's key text, owned */
     char *cp_jwks;                     /* JWT_JWKS_FILE's text, owned */
     unsigned char fallback_secret[32]; /* development without a secret: nothing verifies */
-    char os_id[IDS_UUID_LEN + 1];
+    char owner_id[IDS_UUID_LEN + 1];   /* this process, in run_owners: never shared */
+    char os_id[APP_OS_ID_MAX + 1];     /* AGENTOS_ID, else os_meta's: app_os_id */
     char instantiated_at[TIMEUTIL_ISO_LEN];
+    api_statics_t statics; /* /openapi.json and /docs, read by main */
+    char *config_body;     /* GET /config, built once by main: it never changes */
+    size_t config_len;
 } app_t;
 
 typedef struct app_loop {
@@ -44,6 +51,12 @@ typedef struct app_loop {
     size_t nruns;
 } app_loop_t;
 
+/* This AgentOS's id: AGENTOS_ID, or the one its database holds (os_meta,
+ * made at first start). The Control Plane token's audience. */
+const char *app_os_id(const app_t *app);
+/* Sets os_id at start, before anything serves: AGENTOS_ID when set, else
+ * the database's (made on first start). -1 with err when neither can be had. */
+int app_load_os_id(app_t *app, char *err, size_t errlen);
 /* Fills app from cfg. Returns -1 with a message in err on a bad value. */
 int app_init(app_t *app, const config_t *cfg, char *err, size_t errlen);
 void app_free(app_t *app);

@@ -197,7 +197,7 @@ static run_env_t run_env(app_loop_t *loop, uv_loop_t *uvloop)
         .loop = uvloop,
         .store = loop->app->store,
         .http = loop->http,
-        .owner = loop->app->os_id,
+        .owner = loop->app->owner_id,
         .max_event_bytes = 1 << 20,
         .model_connect_timeout_ms = (long)cfg->model_connect_timeout_s * 1000,
         .model_stall_timeout_s = cfg->model_stall_timeout_s,

@@ -21,7 +21,7 @@ void system_root(http_request_t *r)
 {
     http_reply_json(r, 200,
                     json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", "AgentOS API", "id",
-                              app_of(r)->os_id, "version", AGENTOS_VERSION, "health", "/health",
+                              app_os_id(app_of(r)), "version", AGENTOS_VERSION, "health", "/health",
                               "info", "/info", "docs", "/docs"));
 }
 

@@ -28,13 +28,13 @@ static void maybe_free(upkeep_t *u)
 static store_rc_t tick_work(store_conn_t *c, void *data)
 {
     upkeep_t *u = data;
-    store_rc_t rc = store_owner_heartbeat(c, u->app->os_id);
+    store_rc_t rc = store_owner_heartbeat(c, u->app->owner_id);
     /* Rows still pending here (replayed from a journal: another owner's)
      * are ends on their way, not interruptions: no sweep until they land. */
     int pending = u->app->finisher != NULL && store_finisher_pending(u->app->finisher) > 0;
     if (rc == STORE_OK && u->ticks % SWEEP_EVERY == 0 && !pending) {
         long long stale = u->app->cfg->redis_url != NULL ? STALE_MS : 0;
-        rc = store_runs_interrupt_orphans(c, u->app->os_id, stale, &u->swept);
+        rc = store_runs_interrupt_orphans(c, u->app->owner_id, stale, &u->swept);
     }
     return rc;
 }

@@ -185,6 +185,7 @@ int config_load(config_t *cfg, const config_source_t *src, char *err, size_t err
     cfg->log_level = get_str(&l, "LOG_LEVEL", "info");
     cfg->database_url = get_str(&l, "DATABASE_URL", NULL);
     cfg->data_dir = get_str(&l, "AGENTOS_DATA_DIR", "./data");
+    cfg->static_dir = get_str(&l, "AGENTOS_STATIC_DIR", NULL);
     load_store(&l, cfg);
     cfg->redis_url = get_str(&l, "REDIS_URL", NULL);
     cfg->rate_limit_per_minute = (int)get_int(&l, "RATE_LIMIT_PER_MINUTE", 600, 0, 1000000);
@@ -218,6 +219,7 @@ void config_free(config_t *cfg)
                      &cfg->log_level,
                      &cfg->database_url,
                      &cfg->data_dir,
+                     &cfg->static_dir,
                      &cfg->redis_url,
                      &cfg->cors_origins,
                      &cfg->db_schema,

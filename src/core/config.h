@@ -25,8 +25,9 @@ typedef struct config {
     char *log_level;
     char *database_url; /* NULL: SQLite in data_dir */
     char *data_dir;
-    char *db_schema;             /* DATABASE_SCHEMA: PostgreSQL schema of our tables */
-    int db_pool;                 /* AGENTOS_DB_POOL: store threads */
+    char *static_dir; /* AGENTOS_STATIC_DIR: openapi.json, swagger-ui/; NULL: beside the binary */
+    char *db_schema;  /* DATABASE_SCHEMA: PostgreSQL schema of our tables */
+    int db_pool;      /* AGENTOS_DB_POOL: store threads */
     int db_connect_timeout_s;    /* DATABASE_CONNECT_TIMEOUT_SECONDS */
     int db_statement_timeout_ms; /* DATABASE_STATEMENT_TIMEOUT_MS */
     char *redis_url;             /* NULL: single-replica mode */

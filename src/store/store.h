@@ -188,4 +188,13 @@ store_rc_t store_owner_heartbeat(store_conn_t *c, const char *owner);
 store_rc_t store_runs_interrupt_orphans(store_conn_t *c, const char *self, long long stale_ms,
                                         long long *count);
 
+/* ---- os_meta: the service's own settings, not workspace data ---- */
+
+#define STORE_META_VALUE_MAX 128
+/* The value under key; when there is none yet, candidate is stored first.
+ * Replicas starting together agree: the first insert wins and every one
+ * reads it back. out gets at most STORE_META_VALUE_MAX bytes + NUL. */
+store_rc_t store_meta_get_or_set(store_conn_t *c, const char *key, const char *candidate,
+                                 char out[STORE_META_VALUE_MAX + 1]);
+
 #endif

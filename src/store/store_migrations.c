@@ -75,9 +75,17 @@ static const char *const pg_v2[] = {
     NULL,
 };
 
+/* The service's own settings (os_meta): the os_id made at first start, so
+ * every replica on one database names the same AgentOS. Not workspace data. */
+static const char *const pg_v3[] = {
+    "CREATE TABLE {S}os_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    NULL,
+};
+
 const store_migration_t store_pg_migrations[] = {
     {1, pg_v1},
     {2, pg_v2},
+    {3, pg_v3},
     {0, NULL},
 };
 
@@ -146,8 +154,14 @@ static const char *const sqlite_v2[] = {
     NULL,
 };
 
+static const char *const sqlite_v3[] = {
+    "CREATE TABLE os_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    NULL,
+};
+
 const store_migration_t store_sqlite_migrations[] = {
     {1, sqlite_v1},
     {2, sqlite_v2},
+    {3, sqlite_v3},
     {0, NULL},
 };

@@ -836,6 +836,35 @@ static void test_migrations_idempotent(void **state)
     json_decref(rows);
 }
 
+/* The os_id: made once per database, the first value kept, read back the
+ * same after a reopen (a restart) and by a second store (another replica). */
+static void test_meta_os_id(void **state)
+{
+    (void)state;
+    char a[STORE_META_VALUE_MAX + 1] = "", b[STORE_META_VALUE_MAX + 1] = "";
+    assert_int_equal(store_meta_get_or_set(F->conn, "os_id", "first-id", a), STORE_OK);
+    assert_string_equal(a, "first-id");
+    assert_int_equal(store_meta_get_or_set(F->conn, "os_id", "second-id", b), STORE_OK);
+    assert_string_equal(b, "first-id");
+    fx_reopen();
+    memset(b, 0, sizeof b);
+    assert_int_equal(store_meta_get_or_set(F->conn, "os_id", "third-id", b), STORE_OK);
+    assert_string_equal(b, "first-id");
+    char err[256] = "";
+    store_t *other = store_open(&F->cfg, err, sizeof err);
+    assert_non_null(other);
+    store_close(other);
+    /* Another key is its own value; bad candidates are refused unwritten. */
+    assert_int_equal(store_meta_get_or_set(F->conn, "other", "x", b), STORE_OK);
+    assert_string_equal(b, "x");
+    char big[STORE_META_VALUE_MAX + 2];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(store_meta_get_or_set(F->conn, "big", big, b), STORE_ERROR);
+    assert_int_equal(store_meta_get_or_set(F->conn, "empty", "", b), STORE_ERROR);
+    assert_int_equal(store_meta_get_or_set(NULL, "os_id", "x", b), STORE_UNAVAILABLE);
+}
+
 typedef struct opener {
     const store_config_t *cfg;
     uv_barrier_t *start;
@@ -1057,6 +1086,7 @@ static const struct CMUnitTest cases[] = {
     CASE(test_isolation_writes),
     CASE(test_persistence),
     CASE(test_migrations_idempotent),
+    CASE(test_meta_os_id),
     CASE(test_concurrent_open),
     CASE(test_concurrent_writers),
     CASE(test_submit_on_loop),

@@ -248,10 +248,10 @@ static void test_schema_separation(void **state)
                                " WHERE table_schema = $1 ORDER BY table_name",
                                1, NULL, vals, NULL, NULL, 0);
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-    const char *want[] = {"run_owners", "runs",        "schema_migrations",
-                          "sessions",   "usage_daily", "usage_users"};
-    assert_int_equal(PQntuples(r), 6);
-    for (int i = 0; i < 6; i++)
+    const char *want[] = {"os_meta",  "run_owners",  "runs",       "schema_migrations",
+                          "sessions", "usage_daily", "usage_users"};
+    assert_int_equal(PQntuples(r), 7);
+    for (int i = 0; i < 7; i++)
         assert_string_equal(PQgetvalue(r, i, 0), want[i]);
     PQclear(r);
     PQfinish(pg);
@@ -447,17 +447,27 @@ typedef struct racer {
     uv_barrier_t *start;
     store_t *store;
     char err[256];
+    int index;
+    store_rc_t meta_rc;
+    char os_id[STORE_META_VALUE_MAX + 1];
 } racer_t;
 
+/* Each replica then offers an os_id of its own: every one must come back
+ * with the same (the first insert's). */
 static void racer_main(void *arg)
 {
     racer_t *r = arg;
     uv_barrier_wait(r->start);
     r->store = store_open(r->cfg, r->err, sizeof r->err);
+    if (r->store == NULL)
+        return;
+    char candidate[32];
+    snprintf(candidate, sizeof candidate, "replica-%d", r->index);
+    r->meta_rc = store_meta_get_or_set(store_conn_get(r->store), "os_id", candidate, r->os_id);
 }
 
 /* Six replicas migrating one fresh schema at once: the advisory lock lets
- * one migrate; the others find the work done. */
+ * one migrate; the others find the work done. They agree on one os_id. */
 static void test_many_replicas_migrate(void **state)
 {
     (void)state;
@@ -470,7 +480,7 @@ static void test_many_replicas_migrate(void **state)
     racer_t r[N];
     uv_thread_t t[N];
     for (int i = 0; i < N; i++) {
-        r[i] = (racer_t){.cfg = &cfg, .start = &start};
+        r[i] = (racer_t){.cfg = &cfg, .start = &start, .index = i};
         assert_int_equal(uv_thread_create(&t[i], racer_main, &r[i]), 0);
     }
     for (int i = 0; i < N; i++)
@@ -479,6 +489,9 @@ static void test_many_replicas_migrate(void **state)
     for (int i = 0; i < N; i++) {
         if (r[i].store == NULL)
             fail_msg("replica %d: %s", i, r[i].err);
+        assert_int_equal(r[i].meta_rc, STORE_OK);
+        assert_string_equal(r[i].os_id, r[0].os_id);
+        assert_non_null(strstr(r[i].os_id, "replica-"));
         store_close(r[i].store);
     }
     fx_drop_location(&loc);

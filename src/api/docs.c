@@ -1,0 +1,126 @@
+/* GET /openapi.json, GET /docs and its Swagger UI assets: files read at
+ * start (api/static_files.c), sent as they are. The assets are a fixed
+ * list, one route each: no request ever names a file. */
+#include <string.h>
+
+#include "api/app.h"
+#include "api/handlers.h"
+#include "http/reply.h"
+#include "http/router.h"
+
+#define STATIC_PIECE (64 * 1024) /* one h2o_send at most */
+
+/* The page is ours; it only points at the shipped assets and the spec,
+ * so /docs works with no way out to the internet. */
+static const char docs_page[] =
+    "<!doctype html>\n"
+    "<html lang=\"en\">\n"
+    "<head>\n"
+    "<meta charset=\"utf-8\">\n"
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+    "<title>AgentOS API - Swagger UI</title>\n"
+    "<link rel=\"stylesheet\" href=\"/docs/swagger-ui.css\">\n"
+    "</head>\n"
+    "<body>\n"
+    "<div id=\"swagger-ui\"></div>\n"
+    "<script src=\"/docs/swagger-ui-bundle.js\"></script>\n"
+    "<script>\n"
+    "window.ui = SwaggerUIBundle({url: \"/openapi.json\", dom_id: \"#swagger-ui\",\n"
+    "  deepLinking: true, persistAuthorization: true});\n"
+    "</script>\n"
+    "</body>\n"
+    "</html>\n";
+
+/* The bytes live as long as the process (read-only after start): the
+ * generator only walks them. */
+typedef struct static_body {
+    h2o_generator_t gen; /* first: the generator pointer is the body */
+    const char *buf;
+    size_t len, sent;
+} static_body_t;
+
+static void send_piece(static_body_t *b, h2o_req_t *req)
+{
+    size_t n = b->len - b->sent < STATIC_PIECE ? b->len - b->sent : STATIC_PIECE;
+    h2o_iovec_t v = h2o_iovec_init(b->buf + b->sent, n);
+    b->sent += n;
+    h2o_send(req, &v, 1, b->sent == b->len ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+}
+
+static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
+{
+    send_piece((static_body_t *)gen, req);
+}
+
+static void on_stop(h2o_generator_t *gen, h2o_req_t *req)
+{
+    (void)gen;
+    (void)req;
+}
+
+static void static_reply(http_request_t *r, const char *type, const char *cache, const char *buf,
+                         size_t len)
+{
+    h2o_req_t *req = r->req;
+    static_body_t *b = h2o_mem_alloc_pool(&req->pool, sizeof(*b));
+    memset(b, 0, sizeof(*b));
+    b->gen.proceed = on_proceed;
+    b->gen.stop = on_stop;
+    b->buf = buf;
+    b->len = len;
+    req->res.status = 200;
+    req->res.reason = http_reason(200);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, cache,
+                   strlen(cache));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0,
+                          NULL, H2O_STRLIT("nosniff"));
+    req->res.content_length = len;
+    h2o_start_response(req, &b->gen);
+    send_piece(b, req);
+}
+
+static const api_statics_t *statics_of(http_request_t *r)
+{
+    return &((app_loop_t *)r->loop_data)->app->statics;
+}
+
+void openapi_get(http_request_t *r)
+{
+    const api_statics_t *s = statics_of(r);
+    if (s->openapi.data == NULL) {
+        http_reply_error(r, 503, "OPENAPI_UNAVAILABLE", s->openapi_error);
+        return;
+    }
+    static_reply(r, "application/json", "no-cache", s->openapi.data, s->openapi.len);
+}
+
+void docs_get(http_request_t *r)
+{
+    const api_statics_t *s = statics_of(r);
+    if (!s->docs_ready) {
+        http_reply_error(r, 503, "DOCS_UNAVAILABLE", s->docs_error);
+        return;
+    }
+    static_reply(r, "text/html; charset=utf-8", "no-cache", docs_page, sizeof(docs_page) - 1);
+}
+
+/* Which asset: the route's own path names it (the table is the list). */
+void docs_asset(http_request_t *r)
+{
+    const api_statics_t *s = statics_of(r);
+    const char *pattern = r->route->pattern;
+    const char *slash = strrchr(pattern, '/');
+    for (int a = 0; a < STATIC_ASSET_COUNT; a++) {
+        if (strcmp(slash + 1, static_asset_name((static_asset_t)a)) != 0)
+            continue;
+        if (!s->docs_ready) {
+            http_reply_error(r, 503, "DOCS_UNAVAILABLE", s->docs_error);
+            return;
+        }
+        static_reply(r, static_asset_type((static_asset_t)a), "public, max-age=86400",
+                     s->assets[a].data, s->assets[a].len);
+        return;
+    }
+    http_reply_error(r, 404, "NOT_FOUND", "Not Found");
+}

@@ -1,0 +1,124 @@
+/* Reads the served files once at start. Everything here runs on the main
+ * thread before the loops start. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/static_files.h"
+#include "core/log.h"
+
+static const struct {
+    const char *name;
+    const char *type;
+} assets[STATIC_ASSET_COUNT] = {
+    [STATIC_ASSET_BUNDLE] = {"swagger-ui-bundle.js", "text/javascript; charset=utf-8"},
+    [STATIC_ASSET_CSS] = {"swagger-ui.css", "text/css; charset=utf-8"},
+};
+
+const char *static_asset_name(static_asset_t a)
+{
+    return assets[a].name;
+}
+
+const char *static_asset_type(static_asset_t a)
+{
+    return assets[a].type;
+}
+
+static int is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int static_default_dir(char *out, size_t outlen)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return -1;
+    exe[n] = '\0';
+    const char *bin = dirname(exe);
+    char probe[4200];
+    snprintf(probe, sizeof(probe), "%s/../share/agentos/openapi.json", bin);
+    int w = is_file(probe) ? snprintf(out, outlen, "%s/../share/agentos", bin)
+                           : snprintf(out, outlen, "%s/../docs", bin);
+    return w > 0 && (size_t)w < outlen ? 0 : -1;
+}
+
+/* The whole file, at most max bytes, or -1 with the reason in err. */
+static int read_bounded(const char *path, size_t max, static_blob_t *b, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max ||
+        st.st_size == 0) {
+        snprintf(err, errlen, "%s: not a regular file of 1 to %zu bytes", path, max);
+        fclose(f);
+        return -1;
+    }
+    size_t len = (size_t)st.st_size;
+    char *data = malloc(len);
+    size_t got = data != NULL ? fread(data, 1, len, f) : 0;
+    fclose(f);
+    if (got != len) {
+        snprintf(err, errlen, "%s: could not be read whole", path);
+        free(data);
+        return -1;
+    }
+    b->data = data;
+    b->len = len;
+    return 0;
+}
+
+static void load_docs(api_statics_t *s, const char *dir)
+{
+    char path[4200];
+    for (int a = 0; a < STATIC_ASSET_COUNT; a++) {
+        snprintf(path, sizeof(path), "%s/swagger-ui/%s", dir, assets[a].name);
+        if (read_bounded(path, STATIC_ASSET_MAX, &s->assets[a], s->docs_error,
+                         sizeof(s->docs_error)) != 0) {
+            log_json(LOG_WARN, "/docs is off: the Swagger UI assets are missing",
+                     json_pack("{s:s, s:s}", "error", s->docs_error, "hint",
+                               "run scripts/bootstrap, or set AGENTOS_STATIC_DIR"));
+            snprintf(s->docs_error, sizeof(s->docs_error),
+                     "The Swagger UI assets are not installed on this server");
+            return;
+        }
+    }
+    s->docs_ready = 1;
+}
+
+void api_statics_load(api_statics_t *s, const char *dir)
+{
+    memset(s, 0, sizeof(*s));
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/openapi.json", dir);
+    if (read_bounded(path, STATIC_OPENAPI_MAX, &s->openapi, s->openapi_error,
+                     sizeof(s->openapi_error)) != 0) {
+        log_json(LOG_WARN, "/openapi.json is off: the document is missing",
+                 json_pack("{s:s}", "error", s->openapi_error));
+        snprintf(s->openapi_error, sizeof(s->openapi_error),
+                 "The OpenAPI document is not installed on this server");
+    }
+    load_docs(s, dir);
+}
+
+void api_statics_free(api_statics_t *s)
+{
+    free(s->openapi.data);
+    s->openapi.data = NULL;
+    for (int a = 0; a < STATIC_ASSET_COUNT; a++) {
+        free(s->assets[a].data);
+        s->assets[a].data = NULL;
+    }
+    s->docs_ready = 0;
+}
