@@ -345,7 +345,7 @@ static void *worker_main(void *arg)
     w->accept_ctx.hosts = w->server->globalconf.hosts;
     http_head_limits_t lim = {
         .max_head = cfg->max_header_bytes, .max_line = cfg->max_request_line, .http2 = cfg->http2};
-    http_head_guard_loop_init(&w->guard, &w->loop, &lim);
+    http_head_guard_loop_init(&w->guard, &w->loop, &lim, &w->server->cors);
     counters_attach(w->index);
     if (cfg->loop_init != NULL)
         w->loop_data = cfg->loop_init(w->index, &w->loop, cfg->loop_arg);

@@ -210,3 +210,22 @@ def test_bad_cors_origins_refuses_to_start(tmp_path):
     run = run_to_exit(tmp_path, env={"CORS_ORIGINS": "https://ok.example,not-an-origin"})
     assert run.returncode != 0
     assert "CORS_ORIGINS" in run.stderr, run.stderr
+
+
+def test_head_guard_refusals_carry_cors(srv):
+    # The guard answers before h2o parses the head: it reads the Origin line
+    # itself, and the same policy decides.
+    fill = "a" * (70 * 1024)
+    resp = raw_request(srv.port, (f"GET /health HTTP/1.1\r\nHost: e2e\r\nOrigin: {AGNO}\r\n"
+                                  f"X-Fill: {fill}\r\n\r\n").encode())
+    assert_error(resp, 431)
+    assert resp.headers.get("access-control-allow-origin") == AGNO, resp.headers
+    assert resp.headers.get("access-control-allow-credentials") == "true"
+    resp = raw_request(srv.port, (f"GET /health HTTP/1.1\r\nHost: e2e\r\nOrigin: {EVIL}\r\n"
+                                  f"X-Fill: {fill}\r\n\r\n").encode())
+    assert_error(resp, 431)
+    assert_no_cors(resp)
+    resp = raw_request(srv.port, (f"POST /agents HTTP/1.1\r\nHost: e2e\r\nOrigin: {AGNO}\r\n"
+                                  "Content-Length: 1\r\nContent-Length: 2\r\n\r\nx").encode())
+    assert_error(resp, 400)
+    assert resp.headers.get("access-control-allow-origin") == AGNO, resp.headers
