@@ -10,7 +10,8 @@ import secrets
 import httpx
 import pytest
 
-from conftest import assert_error, bearer, launch, make_token, raw_request, run_to_exit
+from conftest import (assert_error, bearer, fresh_rate_window, launch, make_token, raw_request,
+                      run_to_exit)
 from runs_support import write_agent
 from runs_fixtures import mock  # noqa: F401 (pytest fixtures)
 
@@ -229,3 +230,25 @@ def test_head_guard_refusals_carry_cors(srv):
                                   "Content-Length: 1\r\nContent-Length: 2\r\n\r\nx").encode())
     assert_error(resp, 400)
     assert resp.headers.get("access-control-allow-origin") == AGNO, resp.headers
+
+
+def test_429_carries_cors_and_preflights_are_not_rate_limited(tmp_path):
+    s = launch(tmp_path, env={"RATE_LIMIT_PER_MINUTE": "2"})
+    try:
+        fresh_rate_window()
+        h = {"Origin": AGNO, **user()}
+        codes = [s.get("/sessions", headers=h).status_code for _ in range(3)]
+        assert codes[:2] == [200, 200], codes
+        r = s.get("/sessions", headers=h)
+        assert_error(r, 429, "RATE_LIMITED")
+        assert r.headers.get("retry-after")
+        assert_simple_cors(r)
+        for _ in range(5):
+            # even with the limited caller's token: never consulted
+            r = preflight(s, "/sessions", method="GET", Authorization=h["Authorization"],
+                          **{"Access-Control-Request-Headers": "authorization"})
+            assert r.status_code == 200, (r.status_code, r.text)
+            assert r.headers["access-control-allow-origin"] == AGNO
+    finally:
+        s.stop()
+        s.check_clean_exit()
