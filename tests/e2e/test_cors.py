@@ -211,6 +211,7 @@ def test_bad_cors_origins_refuses_to_start(tmp_path):
     run = run_to_exit(tmp_path, env={"CORS_ORIGINS": "https://ok.example,not-an-origin"})
     assert run.returncode != 0
     assert "CORS_ORIGINS" in run.stderr, run.stderr
+    assert "Sanitizer" not in run.stderr, run.stderr
 
 
 def test_head_guard_refusals_carry_cors(srv):
