@@ -295,6 +295,7 @@ static int serve(const config_t *cfg)
         .http2 = cfg->http2,
         .request_timeout_ms = cfg->request_timeout_ms,
         .shutdown_grace_s = cfg->shutdown_grace_s,
+        .cors_origins = cfg->cors_origins,
         .routes = api_routes,
         .nroutes = api_routes_count,
         .middleware = api_middleware,

@@ -67,22 +67,40 @@ static size_t each_line(const char *buf, size_t len, int (*fn)(const char *, siz
     return count;
 }
 
-static int find_request_id(const char *line, size_t n, void *arg)
+/* The value of a "name:" line, without its surrounding blanks; NULL when
+ * the line is another header's. */
+static const char *line_value(const char *line, size_t n, const char *name, size_t *len)
 {
-    static const char name[] = "x-request-id:";
-    http_head_result_t *out = arg;
-    if (n < sizeof(name) - 1 || strncasecmp(line, name, sizeof(name) - 1) != 0)
-        return 0;
-    const char *v = line + sizeof(name) - 1, *end = line + n;
+    size_t nlen = strlen(name);
+    if (n < nlen || strncasecmp(line, name, nlen) != 0)
+        return NULL;
+    const char *v = line + nlen, *end = line + n;
     while (v < end && (*v == ' ' || *v == '\t'))
         v++;
     while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
         end--;
-    if (ids_request_id_ok(v, (size_t)(end - v))) {
-        out->request_id = v;
-        out->request_id_len = (size_t)(end - v);
+    *len = (size_t)(end - v);
+    return v;
+}
+
+/* The first X-Request-ID (kept when sane) and the first Origin (kept as
+ * sent: the CORS policy judges it) of a refused head. */
+static int find_reply_headers(const char *line, size_t n, void *arg)
+{
+    http_head_result_t *out = arg;
+    size_t len;
+    const char *v;
+    if (!out->seen_request_id && (v = line_value(line, n, "x-request-id:", &len)) != NULL) {
+        out->seen_request_id = 1;
+        if (ids_request_id_ok(v, len)) {
+            out->request_id = v;
+            out->request_id_len = len;
+        }
+    } else if (out->origin == NULL && (v = line_value(line, n, "origin:", &len)) != NULL) {
+        out->origin = v;
+        out->origin_len = len;
     }
-    return 1;
+    return out->seen_request_id && out->origin != NULL;
 }
 
 /* RFC 9112 6.3: Content-Length with Transfer-Encoding, or Content-Lengths
@@ -144,7 +162,7 @@ void http_head_check(const char *buf, size_t len, const http_head_limits_t *lim,
     memset(out, 0, sizeof(*out));
     out->verdict = len == 0 ? HEAD_PARTIAL : judge(buf, len, lim, out);
     if (out->verdict > HEAD_PASS)
-        each_line(buf, len < lim->max_head ? len : lim->max_head, find_request_id, out);
+        each_line(buf, len < lim->max_head ? len : lim->max_head, find_reply_headers, out);
 }
 
 int http_head_error(http_head_verdict_t v, http_head_error_t *err)

@@ -31,6 +31,11 @@ typedef struct http_head_result {
                                or unreadable */
     const char *request_id; /* a sane X-Request-ID seen in the head, or NULL */
     size_t request_id_len;
+    int seen_request_id;
+    /* A refused head's Origin as sent (unvalidated), or NULL: the reply
+     * carries the CORS headers when the policy allows it. */
+    const char *origin;
+    size_t origin_len;
 } http_head_result_t;
 
 void http_head_check(const char *buf, size_t len, const http_head_limits_t *lim,

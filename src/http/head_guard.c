@@ -30,9 +30,31 @@ http_head_guard_t *http_head_guard_of(h2o_req_t *req)
     return sock->on_close.data;
 }
 
+/* The CORS header lines for a refusal, as on every other reply: the
+ * browser then shows the page the error rather than a CORS failure. The
+ * policy validates the origin (no CR/LF ever reaches the head). */
+static size_t cors_lines(const http_cors_t *cors, const http_head_result_t *res, char *out,
+                         size_t cap)
+{
+    http_cors_reply_t h;
+    size_t used = 0;
+    if (cors == NULL)
+        return 0;
+    http_cors_simple(cors, res->origin, res->origin_len, &h);
+    for (size_t i = 0; i < h.n; i++) {
+        int n = snprintf(out + used, cap - used, "%s: %.*s\r\n", h.h[i].name, (int)h.h[i].value_len,
+                         h.h[i].value);
+        if (n < 0 || (size_t)n >= cap - used)
+            return 0; /* all or none */
+        used += (size_t)n;
+    }
+    return used;
+}
+
 /* The reply goes out with one non-blocking send: a fresh head means no
- * response of ours is being written, and it is a few hundred bytes. */
-static void send_error(int fd, const http_head_error_t *e, const http_head_result_t *res)
+ * response of ours is being written, and it is about a kilobyte. */
+static void send_error(int fd, const http_head_error_t *e, const http_head_result_t *res,
+                       const http_cors_t *cors)
 {
     char id[HTTP_REQUEST_ID_MAX];
     if (res->request_id != NULL && res->request_id_len < sizeof(id)) {
@@ -43,11 +65,14 @@ static void send_error(int fd, const http_head_error_t *e, const http_head_resul
     }
     size_t blen = 0;
     char *body = http_error_body(e->code, e->detail, &blen);
-    char head[512];
+    char extra[768];
+    size_t elen = cors_lines(cors, res, extra, sizeof(extra));
+    char head[1024];
     int hlen = snprintf(head, sizeof(head),
                         "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                        "Content-Length: %zu\r\nConnection: close\r\nX-Request-ID: %s\r\n\r\n",
-                        e->status, e->reason, body != NULL ? blen : 0, id);
+                        "Content-Length: %zu\r\nConnection: close\r\nX-Request-ID: %s\r\n"
+                        "%.*s\r\n",
+                        e->status, e->reason, body != NULL ? blen : 0, id, (int)elen, extra);
     struct iovec iov[2] = {{head, (size_t)hlen}, {body, body != NULL ? blen : 0}};
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
     if (fd >= 0 && sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
@@ -73,7 +98,7 @@ static void reject(http_head_guard_t *g, const http_head_result_t *res)
     http_head_error_t e;
     http_head_error(res->verdict, &e);
     int fd = h2o_socket_get_fd(g->sock);
-    send_error(fd, &e, res);
+    send_error(fd, &e, res, g->loop->cors);
     shutdown(fd, SHUT_WR);
     drain(fd);
     /* h2o closes its connection (and the socket) as on any read error. */
@@ -136,6 +161,10 @@ static void reject_refused(http_head_guard_t *g)
         res.request_id = g->refused_id;
         res.request_id_len = strlen(g->refused_id);
     }
+    if (g->refused_origin[0] != '\0') {
+        res.origin = g->refused_origin;
+        res.origin_len = strlen(g->refused_origin);
+    }
     g->refused = HEAD_PARTIAL;
     if (!g->closed && g->sock->_cb.read == on_read)
         reject(g, &res);
@@ -168,10 +197,11 @@ static void on_check(uv_check_t *c)
 }
 
 void http_head_guard_loop_init(http_head_guard_loop_t *gl, uv_loop_t *loop,
-                               const http_head_limits_t *lim)
+                               const http_head_limits_t *lim, const http_cors_t *cors)
 {
     memset(gl, 0, sizeof(*gl));
     gl->limits = *lim;
+    gl->cors = cors;
     /* h2o answers a plain 400 of its own for a head that reaches H2O_MAX_REQLEN. */
     if (gl->limits.max_head == 0 || gl->limits.max_head >= H2O_MAX_REQLEN)
         gl->limits.max_head = H2O_MAX_REQLEN - 1;
@@ -231,6 +261,12 @@ static void take_pipelined(http_head_guard_t *g)
     if (res.request_id != NULL && res.request_id_len < sizeof(g->refused_id)) {
         memcpy(g->refused_id, res.request_id, res.request_id_len);
         g->refused_id[res.request_id_len] = '\0';
+    }
+    g->refused_origin[0] = '\0';
+    if (res.origin != NULL && res.origin_len < sizeof(g->refused_origin) &&
+        memchr(res.origin, '\0', res.origin_len) == NULL) {
+        memcpy(g->refused_origin, res.origin, res.origin_len);
+        g->refused_origin[res.origin_len] = '\0';
     }
     in->size = end;
 }

@@ -9,11 +9,13 @@
 #include <h2o.h>
 #include <uv.h>
 
+#include "http/cors.h"
 #include "http/head_check.h"
 
 /* Per loop: the limits, h2o's reader, and the connections to wrap again. */
 typedef struct http_head_guard_loop {
     http_head_limits_t limits;
+    const http_cors_t *cors;  /* the server's, read-only: for the CORS headers of a refusal */
     h2o_socket_cb h2o_reader; /* h2o's HTTP/1 read callback, learnt at the first accept */
     h2o_linklist_t rearm;
     uv_prepare_t prepare;
@@ -33,12 +35,13 @@ typedef struct http_head_guard {
      * it (HEAD_PARTIAL: none), with its X-Request-ID (or ""). */
     http_head_verdict_t refused;
     char refused_id[129];
+    char refused_origin[HTTP_CORS_ORIGIN_MAX + 1]; /* "" when none or too long */
 } http_head_guard_t;
 
 /* lim->max_head is capped below h2o's own H2O_MAX_REQLEN (0: that cap);
  * lim->max_line at max_head (0: the same). */
 void http_head_guard_loop_init(http_head_guard_loop_t *gl, uv_loop_t *loop,
-                               const http_head_limits_t *lim);
+                               const http_head_limits_t *lim, const http_cors_t *cors);
 /* Right after h2o_accept on sock. Uses sock->on_close, which h2o leaves to
  * the owner of a server socket. */
 void http_head_guard_attach(http_head_guard_t *g, http_head_guard_loop_t *gl, h2o_socket_t *sock);

@@ -16,6 +16,7 @@
 #include "core/counters.h"
 #include "http/access_log.h"
 #include "http/conn_limit.h"
+#include "http/cors_filter.h"
 #include "http/error_filter.h"
 #include "http/head_guard.h"
 #include "http/reply.h"
@@ -68,6 +69,7 @@ struct http_server {
     const http_server_config_t *cfg;
     h2o_globalconf_t globalconf;
     http_conn_limit_t conns;
+    http_cors_t cors; /* read-only once the loops start */
     worker_t *workers;
     int nworkers;
 };
@@ -155,6 +157,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     set_request_id(r);
     if (head_refused(r))
         return 0;
+    /* Before routing, auth and the rate limit: a browser sends no
+     * credentials with a preflight, on any path. */
+    if (cors_is_preflight(req)) {
+        cors_answer_preflight(r, &((server_handler_t *)self)->server->cors);
+        return 0;
+    }
 
     router_match_t m;
     router_match(cfg->routes, cfg->nroutes, req->method.base, req->method.len,
@@ -337,7 +345,7 @@ static void *worker_main(void *arg)
     w->accept_ctx.hosts = w->server->globalconf.hosts;
     http_head_limits_t lim = {
         .max_head = cfg->max_header_bytes, .max_line = cfg->max_request_line, .http2 = cfg->http2};
-    http_head_guard_loop_init(&w->guard, &w->loop, &lim);
+    http_head_guard_loop_init(&w->guard, &w->loop, &lim, &w->server->cors);
     counters_attach(w->index);
     if (cfg->loop_init != NULL)
         w->loop_data = cfg->loop_init(w->index, &w->loop, cfg->loop_arg);
@@ -399,6 +407,7 @@ static void init_globalconf(http_server_t *s)
         h->super.on_req = on_req;
         h->server = s;
         error_filter_register(paths[i]);
+        cors_filter_register(paths[i], &s->cors);
     }
 }
 
@@ -408,6 +417,7 @@ static void server_free(http_server_t *s)
         if (s->workers[i].fd >= 0)
             close(s->workers[i].fd);
     h2o_config_dispose(&s->globalconf);
+    http_cors_free(&s->cors);
     free(s->workers);
     free(s);
 }
@@ -419,6 +429,13 @@ http_server_t *http_server_start(const http_server_config_t *cfg)
     s->nworkers = cfg->workers;
     s->workers = calloc((size_t)cfg->workers, sizeof(worker_t));
     http_conn_limit_init(&s->conns, cfg->max_connections > 0 ? cfg->max_connections : INT_MAX);
+    char err[160];
+    if (http_cors_init(&s->cors, cfg->cors_origins, err, sizeof(err)) != 0) {
+        log_msg(LOG_ERROR, "%s", err);
+        free(s->workers);
+        free(s);
+        return NULL;
+    }
     init_globalconf(s);
     for (int i = 0; i < s->nworkers; i++)
         s->workers[i].fd = -1;

@@ -32,6 +32,7 @@ typedef struct http_server_config {
     int http2;               /* cleartext HTTP/2 accepted */
     int request_timeout_ms;
     int shutdown_grace_s;
+    const char *cors_origins; /* CORS_ORIGINS: extra allowed origins, comma separated; NULL */
     const http_route_t *routes;
     size_t nroutes;
     http_middleware_fn middleware;

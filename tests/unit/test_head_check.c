@@ -196,6 +196,22 @@ static void test_request_id_of_a_refused_head(void **state)
     free(s);
 }
 
+static void test_origin_of_a_refused_head(void **state)
+{
+    (void)state;
+    char *s = head_of(LIM.max_head + 10, 0);
+    memcpy(s + 16, "Origin:  https://os.agno.com \r\nX-Request-ID: r-2\r\n", 50);
+    http_head_result_t r = check_lim(s, LIM.max_head + 10, &LIM);
+    assert_int_equal(r.verdict, HEAD_TOO_LARGE);
+    assert_int_equal(r.origin_len, 19);
+    assert_memory_equal(r.origin, "https://os.agno.com", 19);
+    assert_int_equal(r.request_id_len, 3);
+    free(s);
+    r = check_lim("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27, &LIM);
+    assert_int_equal(r.verdict, HEAD_COMPLETE);
+    assert_null(r.origin);
+}
+
 static void test_error_replies(void **state)
 {
     (void)state;
@@ -256,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_http2_preface_only_when_on),
         cmocka_unit_test(test_bare_crlf_left_to_h2o),
         cmocka_unit_test(test_request_id_of_a_refused_head),
+        cmocka_unit_test(test_origin_of_a_refused_head),
         cmocka_unit_test(test_error_replies),
         cmocka_unit_test(test_random_heads),
     };
