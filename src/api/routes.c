@@ -14,6 +14,8 @@ const http_route_t api_routes[] = {
     {"PATCH", "/sessions/{session_id}", sessions_patch, ACCESS_WORKSPACE},
     {"DELETE", "/sessions/{session_id}", sessions_delete, ACCESS_WORKSPACE},
     {"GET", "/sessions/{session_id}/runs", sessions_runs, ACCESS_WORKSPACE},
+    {"GET", "/sessions/{session_id}/runs/{run_id}", sessions_run_get, ACCESS_WORKSPACE},
+    {"GET", "/sessions/{session_id}/run-previews", sessions_run_previews, ACCESS_WORKSPACE},
     {"POST", "/sessions/{session_id}/rename", sessions_rename, ACCESS_WORKSPACE},
     {"GET", "/agents", agents_list, ACCESS_PROTECTED},
     {"GET", "/agents/{agent_id}", agents_get, ACCESS_PROTECTED},

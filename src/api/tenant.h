@@ -16,5 +16,12 @@ enum {
 int tenant_middleware(http_request_t *r, const http_route_t *route);
 /* The request's tenant: never NULL after the middleware ran (empty when anonymous). */
 const auth_tenant_t *tenant_of(const http_request_t *r);
+/* Whether t reads as an operator (across workspaces): the one place that
+ * decides it, so another operator principal is added here only. */
+int tenant_is_operator(const auth_tenant_t *t);
+/* An operator's GET on a workspace route without ?workspace_id=: it reads
+ * every workspace (tenant_of(r)->workspace_id is ""). Only reads get here:
+ * every write without a workspace was refused by the middleware. */
+int tenant_reads_all_workspaces(const http_request_t *r);
 
 #endif
