@@ -17,6 +17,11 @@ const auth_tenant_t *tenant_of(const http_request_t *r)
     return r->app != NULL ? r->app : &anonymous;
 }
 
+int tenant_workspace_route(const http_route_t *route)
+{
+    return route->access == ACCESS_WORKSPACE || route->access == ACCESS_WORKSPACE_OR_ALL;
+}
+
 int tenant_is_operator(const auth_tenant_t *t)
 {
     return t != NULL && t->authenticated && t->kind == AUTH_PRINCIPAL_OPERATOR;
@@ -135,22 +140,22 @@ static int authenticate(http_request_t *r, h2o_iovec_t header)
 }
 
 /* An operator's GET on a workspace route reads the one workspace
- * ?workspace_id= names, or without it every workspace (the handler sees an
- * empty workspace_id and takes the store's *_all_workspaces reads). Writes
- * must come with X-Workspace-Id, so a filter in a URL never creates data.
- * 1 when it reads every workspace, -1 after a 422 reply, else 0. */
+ * ?workspace_id= names, or without it, where the route allows, every
+ * workspace (the handler sees an empty workspace_id and takes the store's
+ * *_all_workspaces reads). Writes must come with X-Workspace-Id, so a
+ * filter in a URL never creates data. 1 when it reads every workspace, -1
+ * after a 422 reply, else 0. */
 static int operator_workspace(http_request_t *r, const http_route_t *route)
 {
     auth_tenant_t *t = r->app;
-    if (!tenant_is_operator(t) || route->access != ACCESS_WORKSPACE ||
-        strcmp(r->method, "GET") != 0)
+    if (!tenant_is_operator(t) || !tenant_workspace_route(route) || strcmp(r->method, "GET") != 0)
         return 0;
     const char *ws = NULL;
     if (api_query_id(r, "workspace_id", &ws) != 0)
         return -1;
     if (ws != NULL && strlen(ws) < AUTH_ID_MAX)
         memcpy(t->workspace_id, ws, strlen(ws) + 1);
-    return t->workspace_id[0] == '\0';
+    return t->workspace_id[0] == '\0' && route->access == ACCESS_WORKSPACE_OR_ALL;
 }
 
 int tenant_middleware(http_request_t *r, const http_route_t *route)
@@ -169,7 +174,7 @@ int tenant_middleware(http_request_t *r, const http_route_t *route)
     int all = operator_workspace(r, route);
     if (all < 0)
         return HTTP_DONE;
-    if (route->access == ACCESS_WORKSPACE && !all && tenant_of(r)->workspace_id[0] == '\0') {
+    if (tenant_workspace_route(route) && !all && tenant_of(r)->workspace_id[0] == '\0') {
         http_reply_error(r, 403, "WORKSPACE_REQUIRED",
                          tenant_is_operator(tenant_of(r))
                              ? "This route needs a workspace: send X-Workspace-Id"
