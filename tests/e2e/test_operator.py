@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 
-from conftest import assert_error, launch, make_token
+from conftest import assert_error, fresh_rate_window, launch, make_token
 from runs_support import write_agent
 from runs_fixtures import mock  # noqa: F401 (pytest fixtures)
 
@@ -328,3 +328,14 @@ def test_operator_writes_still_need_a_workspace(world):
     d = w.ok(f"/sessions/{sid}")
     assert d["session_name"] == "" and d["runs_count"] == 1
     assert w.ok("/sessions", w.ua)["meta"]["total_count"] == 2
+
+
+def test_reads_across_workspaces_count_in_the_operators_bucket(start_server):
+    s = start_server(env={"OS_SECURITY_KEY": KEY, "RATE_LIMIT_PER_MINUTE": "3"})
+    fresh_rate_window()
+    for path in ("/sessions", "/metrics", "/agents"):  # one bucket for every operator route
+        assert s.request("GET", path, headers=key_headers()).status_code == 200
+    assert_error(s.request("GET", "/sessions", headers=key_headers()), 429, "RATE_LIMITED")
+    # a workspace's own bucket is untouched
+    r = s.request("GET", "/sessions", headers=user_headers(workspaceId="ws-rl"))
+    assert r.status_code == 200, r.text
