@@ -144,11 +144,19 @@ store_rc_t store_run_get(store_conn_t *c, const char *ws, const char *run_id, js
 store_rc_t store_run_list(store_conn_t *c, const char *ws, const char *session_id,
                           const char *agent_id, int limit, json_t **rows);
 
+#define STORE_RUN_STATUSES_MAX 8
+
 typedef struct store_run_query {
     const char *session_id; /* NULL: any */
     const char *agent_id;   /* NULL: any */
     int limit;              /* 1..; <= 0: 20 */
     int page;               /* 1 is the newest limit runs; <= 0: 1 */
+    /* created_at bounds in epoch ms, both included, each when its has_ is set */
+    int has_created_from, has_created_to;
+    long long created_from_ms, created_to_ms;
+    /* status IN these (exact text); nstatuses 0: any */
+    const char *statuses[STORE_RUN_STATUSES_MAX];
+    int nstatuses;
 } store_run_query_t;
 
 /* One page of runs, counted back from the newest (page 1: the newest

@@ -688,3 +688,26 @@ def test_bulk_delete_filters_by_session_types(svc, backend):
     r = api.bulk_delete({"session_ids": ["ag-3"], "session_types": ["agent", "agent"]})
     assert_error(r, 400, "BAD_REQUEST")
     assert ids(api.list_ok()) == ["ag-3"]
+
+
+def test_session_runs_take_agnos_filters(svc, backend):
+    api = api_for(svc)
+    api.create_ok({"session_id": "s1"})
+    t = (ms_now() // 1000) * 1000  # a whole second, as Agno's bounds are
+    for rid, dt, status in (("r1", 0, "COMPLETED"), ("r2", 10_000, "RUNNING"),
+                            ("r3", 20_500, "PENDING"), ("r4", 30_000, "ERROR")):
+        backend.db.insert_run("ws-a", "s1", rid, t + dt, status=status)
+    s = t // 1000
+    for route in ("runs", "run-previews"):
+        def run_ids(**params):
+            r = api.req("GET", f"/sessions/s1/{route}", params=params)
+            assert r.status_code == 200, r.text
+            return [x["run_id"] for x in r.json()]
+
+        assert run_ids(created_after=s + 10) == ["r2", "r3", "r4"]  # both ends included
+        assert run_ids(created_before=s + 20) == ["r1", "r2", "r3"]  # whole seconds
+        assert run_ids(created_after=s + 5, created_before=s + 25) == ["r2", "r3"]
+        assert run_ids(status=["running", "PENDING"]) == ["r2", "r3"]  # repeatable, any case
+        assert run_ids(status="bogus") == []
+        assert run_ids(status=["bogus", "error"]) == ["r4"]
+        assert_error(api.req("GET", f"/sessions/s1/{route}", params={"created_after": "x"}), 422)

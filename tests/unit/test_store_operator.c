@@ -269,6 +269,53 @@ static void test_run_previews(void **state)
     assert_int_equal(store_run_previews(F->conn, "", &q, &rows, &total), STORE_ERROR);
 }
 
+/* Agno's run filters: created_at bounds (both included) and a status set. */
+static void test_run_filters(void **state)
+{
+    (void)state;
+    char ws[64];
+    fx_new_ws(ws);
+    mk_session(ws, "s1", "ag", "agent");
+    mk_run(ws, "s1", "r1", "ag", "one");
+    sleep_ms(3);
+    mk_run(ws, "s1", "r2", "ag", "two");
+    sleep_ms(3);
+    mk_run(ws, "s1", "r3", "ag", "three");
+    json_t *patch = json_pack("{s:s}", "status", "RUNNING");
+    assert_int_equal(store_run_update(F->conn, ws, "r2", patch), STORE_OK);
+    json_decref(patch);
+    json_t *row = NULL;
+    assert_int_equal(store_run_get(F->conn, ws, "r2", &row), STORE_OK);
+    long long t2 = json_integer_value(json_object_get(row, "created_at"));
+    json_decref(row);
+
+    char got[256];
+    json_t *rows = NULL;
+    long long total = -1;
+    store_run_query_t q = {.session_id = "s1", .has_created_from = 1, .created_from_ms = t2};
+    assert_int_equal(store_run_page(F->conn, ws, &q, &rows, &total), STORE_OK);
+    join_rows(rows, "run_id", got, sizeof got);
+    assert_non_null(strstr(got, "/r2,"));
+    assert_null(strstr(got, "/r1"));
+    assert_int_equal(total, 2);
+    json_decref(rows);
+    q = (store_run_query_t){.session_id = "s1", .has_created_to = 1, .created_to_ms = t2};
+    assert_int_equal(store_run_previews(F->conn, ws, &q, &rows, &total), STORE_OK);
+    assert_int_equal(json_array_size(rows), 2);
+    assert_int_equal(total, 2);
+    json_decref(rows);
+    q = (store_run_query_t){.session_id = "s1", .statuses = {"RUNNING", "ERROR"}, .nstatuses = 2};
+    assert_int_equal(store_run_previews(F->conn, ws, &q, &rows, &total), STORE_OK);
+    join_rows(rows, "run_id", got, sizeof got);
+    assert_non_null(strstr(got, "/r2"));
+    assert_int_equal(json_array_size(rows), 1);
+    assert_int_equal(total, 1);
+    json_decref(rows);
+    q.statuses[1] = NULL;
+    assert_int_equal(store_run_page(F->conn, ws, &q, &rows, &total), STORE_ERROR);
+    assert_null(rows);
+}
+
 static void test_delete_typed(void **state)
 {
     (void)state;
@@ -300,6 +347,7 @@ static const struct CMUnitTest cases[] = {
     cmocka_unit_test(test_find_all_workspaces),
     cmocka_unit_test(test_all_workspaces_lists_are_index_scans),
     cmocka_unit_test(test_run_previews),
+    cmocka_unit_test(test_run_filters),
     cmocka_unit_test(test_delete_typed),
 };
 
