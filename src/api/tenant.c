@@ -30,7 +30,8 @@ int tenant_is_operator(const auth_tenant_t *t)
 int tenant_reads_all_workspaces(const http_request_t *r)
 {
     const auth_tenant_t *t = tenant_of(r);
-    return tenant_is_operator(t) && t->workspace_id[0] == '\0' && strcmp(r->method, "GET") == 0;
+    return tenant_is_operator(t) && t->workspace_id[0] == '\0' && strcmp(r->method, "GET") == 0 &&
+           r->route != NULL && r->route->access == ACCESS_WORKSPACE_OR_ALL;
 }
 
 static void reply_unauthorized(http_request_t *r)
