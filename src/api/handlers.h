@@ -18,6 +18,8 @@ void sessions_list(http_request_t *r);
 void sessions_create(http_request_t *r);
 void sessions_get(http_request_t *r);
 void sessions_runs(http_request_t *r);
+void sessions_run_get(http_request_t *r);
+void sessions_run_previews(http_request_t *r);
 void sessions_rename(http_request_t *r);
 void sessions_patch(http_request_t *r);
 void sessions_delete(http_request_t *r);

@@ -1,7 +1,8 @@
 /* GET /metrics and POST /metrics/refresh in Agno's MetricsResponse shape,
  * from the daily rollups a run's finish write keeps current: a refresh has
- * nothing to recompute, so it reads the same days. The caller's workspace
- * only; operators (all or a chosen workspace) come with the operator auth. */
+ * nothing to recompute, so it reads the same days. The caller's workspace;
+ * an operator's GET reads the one ?workspace_id= names or every workspace
+ * (the refresh is a POST, so it needs X-Workspace-Id). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -168,12 +169,14 @@ static json_t *build_days(json_t *model_rows, json_t *user_rows, json_int_t *lat
     return list;
 }
 
-/* Operator seam: once operator auth lands, an operator's job calls
- * store_metrics_days_all_workspaces (or this with ?workspace_id=). */
+/* The caller's workspace, the one an operator names with ?workspace_id=,
+ * or for an operator's GET without it every workspace. */
 static store_rc_t days_work(store_conn_t *c, api_job_t *job)
 {
     const char *from = json_string_value(json_object_get(job->in, "from"));
     const char *to = json_string_value(json_object_get(job->in, "to"));
+    if (job->all_workspaces)
+        return store_metrics_days_all_workspaces(c, from, to, &job->out, &job->out2);
     return store_metrics_days(c, job->ws, from, to, &job->out, &job->out2);
 }
 

@@ -55,9 +55,9 @@ int api_middleware(http_request_t *r, const http_route_t *route)
     if (rc != HTTP_NEXT)
         return rc;
     const auth_tenant_t *t = tenant_of(r);
-    if (route->access == ACCESS_WORKSPACE)
+    if (tenant_workspace_route(route) && t->workspace_id[0] != '\0')
         return check_rate_limit(r, t->workspace_id);
-    if (t->authenticated && t->kind == AUTH_PRINCIPAL_OPERATOR)
+    if (tenant_is_operator(t))
         return check_rate_limit(r, MIDDLEWARE_OPERATOR_BUCKET);
     return rc;
 }

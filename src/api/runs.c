@@ -363,12 +363,23 @@ void runs_cancel(http_request_t *r)
 
 #define MAX_RUNS_PAGE 100
 
+/* The run job->id2 into job->out: in the caller's workspace, or for an
+ * operator's read across workspaces in any (api_job_pick_workspace). */
+static store_rc_t load_run(store_conn_t *c, api_job_t *job)
+{
+    if (!job->all_workspaces)
+        return store_run_get(c, job->ws, job->id2, &job->out);
+    json_t *rows;
+    store_rc_t rc = store_run_find_all_workspaces(c, job->id2, &rows);
+    return rc == STORE_OK ? api_job_pick_workspace(job, rows) : rc;
+}
+
 /* On the pool: the run (404 under another agent), then the reply's bytes. */
 static store_rc_t get_view_work(store_conn_t *c, void *data)
 {
     api_job_t *job = data;
-    store_rc_t rc = store_run_get(c, job->ws, job->id2, &job->out);
-    if (rc != STORE_OK)
+    store_rc_t rc = load_run(c, job);
+    if (rc != STORE_OK || job->body != NULL)
         return rc;
     const char *agent = json_string_value(json_object_get(job->out, "agent_id"));
     if (agent == NULL || strcmp(agent, job->id) != 0)
@@ -389,7 +400,9 @@ static store_rc_t list_work(store_conn_t *c, void *data)
     api_job_t *job = data;
     job->runs.session_id = json_string_value(json_object_get(job->in, "session_id"));
     job->runs.agent_id = job->id;
-    store_rc_t rc = store_run_page(c, job->ws, &job->runs, &job->out, NULL);
+    store_rc_t rc = job->all_workspaces
+                        ? store_run_page_all_workspaces(c, &job->runs, &job->out, NULL)
+                        : store_run_page(c, job->ws, &job->runs, &job->out, NULL);
     return rc == STORE_OK ? api_job_render(job, 200, view_runs(job->out)) : rc;
 }
 

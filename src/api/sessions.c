@@ -1,11 +1,14 @@
 /* The sessions routes of Agno's AgentOS API, scoped to the caller's
- * workspace. Another workspace's session is a 404, never a 403. */
+ * workspace (an operator's reads: every workspace, or the one it names).
+ * Another workspace's session is a 404, never a 403. A session's runs are
+ * in session_runs.c. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/app.h"
 #include "api/body.h"
 #include "api/handlers.h"
+#include "api/sessions_internal.h"
 #include "api/store_job.h"
 #include "api/views.h"
 #include "core/ids.h"
@@ -105,7 +108,9 @@ static int parse_list_query(http_request_t *r, api_job_t *job)
 static store_rc_t list_work(store_conn_t *c, void *data)
 {
     api_job_t *job = data;
-    store_rc_t rc = store_session_list(c, job->ws, &job->query, &job->out, &job->total);
+    store_rc_t rc = job->all_workspaces
+                        ? store_session_list_all_workspaces(c, &job->query, &job->out, &job->total)
+                        : store_session_list(c, job->ws, &job->query, &job->out, &job->total);
     if (rc != STORE_OK)
         return rc;
     json_t *rows = json_array();
@@ -202,7 +207,6 @@ void sessions_create(http_request_t *r)
 
 #define DEFAULT_HISTORY_RUNS 3 /* the registry's default num_history_runs */
 #define MAX_HISTORY_RUNS 100
-#define MAX_RUNS_PAGE 100
 
 /* chat_history covers the runs the session's agent remembers, unless the
  * query asked for another number. */
@@ -226,28 +230,31 @@ static store_rc_t render_detail(store_conn_t *c, api_job_t *job)
                           view_session_detail(job->out, job->out2, job->total, session_agent(job)));
 }
 
+store_rc_t sessions_load(store_conn_t *c, api_job_t *job)
+{
+    if (!job->all_workspaces)
+        return store_session_get(c, job->ws, job->id, &job->out);
+    json_t *rows;
+    store_rc_t rc = store_session_find_all_workspaces(c, job->id, &rows);
+    return rc == STORE_OK ? api_job_pick_workspace(job, rows) : rc;
+}
+
 /* On the pool: the session, its latest runs, then the reply's bytes. */
 static store_rc_t get_work(store_conn_t *c, void *data)
 {
     api_job_t *job = data;
-    store_rc_t rc = store_session_get(c, job->ws, job->id, &job->out);
-    return rc == STORE_OK ? render_detail(c, job) : rc;
+    store_rc_t rc = sessions_load(c, job);
+    return rc == STORE_OK && job->body == NULL ? render_detail(c, job) : rc;
 }
 
-/* On the pool: one page of the session's runs (404 without the session). */
-static store_rc_t runs_work(store_conn_t *c, void *data)
-{
-    api_job_t *job = data;
-    store_rc_t rc = store_session_get(c, job->ws, job->id, &job->out);
-    if (rc == STORE_OK)
-        rc = store_run_page(c, job->ws, &job->runs, &job->out2, NULL);
-    return rc == STORE_OK ? api_job_render(job, 200, view_runs(job->out2)) : rc;
-}
-
-/* A job on the session named by the path. */
-static api_job_t *session_job(http_request_t *r, store_work_fn work, api_reply_fn reply)
+api_job_t *sessions_path_job(http_request_t *r, store_work_fn work, api_reply_fn reply)
 {
     return api_path_job(r, work, reply, NOT_FOUND);
+}
+
+static api_job_t *session_job(http_request_t *r, store_work_fn work, api_reply_fn reply)
+{
+    return sessions_path_job(r, work, reply);
 }
 
 void sessions_get(http_request_t *r)
@@ -256,20 +263,6 @@ void sessions_get(http_request_t *r)
     if (job == NULL)
         return;
     if (api_query_int(r, "num_history_runs", 0, 1, MAX_HISTORY_RUNS, &job->history_runs) != 0) {
-        api_job_free(job);
-        return;
-    }
-    api_job_submit(r, job);
-}
-
-void sessions_runs(http_request_t *r)
-{
-    api_job_t *job = session_job(r, runs_work, NULL);
-    if (job == NULL)
-        return;
-    job->runs.session_id = job->id;
-    if (api_query_int(r, "limit", 20, 1, MAX_RUNS_PAGE, &job->runs.limit) ||
-        api_query_int(r, "page", 1, 1, 1000000, &job->runs.page)) {
         api_job_free(job);
         return;
     }
@@ -358,17 +351,23 @@ void sessions_delete(http_request_t *r)
         api_job_submit(r, job);
 }
 
+/* session_types, when given, pairs with session_ids: ids[i] goes only if
+ * it is a session of types[i] (Agno's DeleteSessionRequest). */
 static store_rc_t bulk_delete_work(store_conn_t *c, void *data)
 {
     api_job_t *job = data;
     json_t *ids = json_object_get(job->in, "session_ids");
+    json_t *types = json_object_get(job->in, "session_types");
     size_t n = json_array_size(ids);
-    const char **list = calloc(n, sizeof(*list));
+    const char **list = calloc(2 * n, sizeof(*list));
     if (list == NULL)
         return STORE_ERROR;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         list[i] = json_string_value(json_array_get(ids, i));
-    store_rc_t rc = store_sessions_delete(c, job->ws, list, n, &job->count);
+        list[n + i] = json_string_value(json_array_get(types, i));
+    }
+    store_rc_t rc =
+        store_sessions_delete_typed(c, job->ws, list, types ? list + n : NULL, n, &job->count);
     free(list);
     return rc;
 }
@@ -401,7 +400,14 @@ static int parse_bulk(http_request_t *r, api_job_t *job, json_t *body)
                       "must be a list of agent, team or workflow", json_incref(types));
         return -1;
     }
+    if (types != NULL && json_array_size(types) != n) {
+        http_reply_error(r, 400, "BAD_REQUEST",
+                         "Session IDs and session types must have the same length");
+        return -1;
+    }
     json_object_set(job->in, "session_ids", ids);
+    if (types != NULL)
+        json_object_set(job->in, "session_types", types);
     return 0;
 }
 

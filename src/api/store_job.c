@@ -20,6 +20,7 @@ api_job_t *api_job_new(http_request_t *r, store_work_fn work, api_reply_fn reply
     job->work = work;
     job->reply = reply;
     job->not_found = "Not found";
+    job->all_workspaces = tenant_reads_all_workspaces(r);
     job->app = ((const app_loop_t *)r->loop_data)->app;
     job->start_us = r->start_us;
     job->in = json_object();
@@ -94,6 +95,37 @@ store_rc_t api_job_render(api_job_t *job, int status, json_t *view)
     job->status = status;
     job->too_large = rc == HTTP_RENDER_TOO_LARGE;
     return rc == 0 || job->too_large ? STORE_OK : STORE_ERROR;
+}
+
+static store_rc_t render_ambiguous(api_job_t *job, const json_t *rows)
+{
+    json_t *wss = json_array();
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) json_array_append(wss, json_object_get(row, "workspace_id"));
+    return api_job_render(job, 409,
+                          json_pack("{s:s, s:s, s:o}", "detail",
+                                    "This id is in more than one workspace: name one with "
+                                    "?workspace_id=",
+                                    "code", "AMBIGUOUS_ID", "workspace_ids", wss));
+}
+
+store_rc_t api_job_pick_workspace(api_job_t *job, json_t *rows)
+{
+    size_t n = json_array_size(rows);
+    store_rc_t rc = STORE_NOT_FOUND;
+    const char *ws =
+        n == 1 ? json_string_value(json_object_get(json_array_get(rows, 0), "workspace_id")) : NULL;
+    if (n > 1) {
+        rc = render_ambiguous(job, rows);
+    } else if (ws != NULL && strlen(ws) < sizeof(job->ws)) {
+        memcpy(job->ws, ws, strlen(ws) + 1);
+        json_decref(job->out);
+        job->out = json_incref(json_array_get(rows, 0));
+        rc = STORE_OK;
+    }
+    json_decref(rows);
+    return rc;
 }
 
 static void reply_too_large(http_request_t *r, const api_job_t *job)

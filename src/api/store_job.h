@@ -34,6 +34,7 @@ struct api_job {
     store_session_query_t query; /* its strings point into in */
     store_run_query_t runs;      /* a runs page; its strings point into in or id */
     int history_runs;            /* runs in a session's chat_history; 0: the agent's */
+    int all_workspaces;          /* an operator's read of every workspace (ws is "") */
     const struct app *app;       /* shared and read-only: the pool may read it */
     uint64_t start_us;           /* the request's start */
     /* The reply, rendered on the pool (api_job_render). */
@@ -58,6 +59,13 @@ void api_job_submit(http_request_t *r, api_job_t *job);
  * the loop; past MAX_REPLY_BYTES the reply is 413 REPLY_TOO_LARGE instead.
  * STORE_OK, or STORE_ERROR when out of memory. */
 store_rc_t api_job_render(api_job_t *job, int status, json_t *view);
+/* On the pool, for an operator's read across workspaces of one resource
+ * by id (rows from a *_find_all_workspaces, taken): none is
+ * STORE_NOT_FOUND; one becomes job->out and its workspace job->ws, so the
+ * rest of the work reads in that workspace only; more is rendered as 409
+ * AMBIGUOUS_ID naming the workspaces (the caller then picks one with
+ * ?workspace_id=) and answers STORE_OK with job->body set. */
+store_rc_t api_job_pick_workspace(api_job_t *job, json_t *rows);
 /* Replies to a store failure: 404, 409, 503 STORE_UNAVAILABLE or
  * STORE_BUSY, or 500. */
 void api_reply_store_error(http_request_t *r, store_rc_t rc, const char *not_found);

@@ -18,6 +18,23 @@ const auth_tenant_t *tenant_of(const http_request_t *r)
     return r->app != NULL ? r->app : &anonymous;
 }
 
+int tenant_workspace_route(const http_route_t *route)
+{
+    return route->access == ACCESS_WORKSPACE || route->access == ACCESS_WORKSPACE_OR_ALL;
+}
+
+int tenant_is_operator(const auth_tenant_t *t)
+{
+    return t != NULL && t->authenticated && t->kind == AUTH_PRINCIPAL_OPERATOR;
+}
+
+int tenant_reads_all_workspaces(const http_request_t *r)
+{
+    const auth_tenant_t *t = tenant_of(r);
+    return tenant_is_operator(t) && t->workspace_id[0] == '\0' && strcmp(r->method, "GET") == 0 &&
+           r->route != NULL && r->route->access == ACCESS_WORKSPACE_OR_ALL;
+}
+
 static void reply_unauthorized(http_request_t *r)
 {
     h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
@@ -143,21 +160,23 @@ static int authenticate(http_request_t *r, h2o_iovec_t header)
     return 0;
 }
 
-/* An operator reads one workspace at a time for now: ?workspace_id= on a
- * workspace route's GET names it. Writes must come with X-Workspace-Id, so
- * a filter in a URL never creates data. -1 after a 422 reply. */
+/* An operator's GET on a workspace route reads the one workspace
+ * ?workspace_id= names, or without it, where the route allows, every
+ * workspace (the handler sees an empty workspace_id and takes the store's
+ * *_all_workspaces reads). Writes must come with X-Workspace-Id, so a
+ * filter in a URL never creates data. 1 when it reads every workspace, -1
+ * after a 422 reply, else 0. */
 static int operator_workspace(http_request_t *r, const http_route_t *route)
 {
     auth_tenant_t *t = r->app;
-    if (t == NULL || t->kind != AUTH_PRINCIPAL_OPERATOR || route->access != ACCESS_WORKSPACE ||
-        strcmp(r->method, "GET") != 0)
+    if (!tenant_is_operator(t) || !tenant_workspace_route(route) || strcmp(r->method, "GET") != 0)
         return 0;
     const char *ws = NULL;
     if (api_query_id(r, "workspace_id", &ws) != 0)
         return -1;
     if (ws != NULL && strlen(ws) < AUTH_ID_MAX)
         memcpy(t->workspace_id, ws, strlen(ws) + 1);
-    return 0;
+    return t->workspace_id[0] == '\0' && route->access == ACCESS_WORKSPACE_OR_ALL;
 }
 
 int tenant_middleware(http_request_t *r, const http_route_t *route)
@@ -171,12 +190,14 @@ int tenant_middleware(http_request_t *r, const http_route_t *route)
         reply_unauthorized(r);
         return HTTP_DONE;
     }
-    if (authenticate(r, header) != 0 || route_scope_check(r, route) != 0 ||
-        operator_workspace(r, route) != 0)
+    if (authenticate(r, header) != 0 || route_scope_check(r, route) != 0)
         return HTTP_DONE;
-    if (route->access == ACCESS_WORKSPACE && tenant_of(r)->workspace_id[0] == '\0') {
+    int all = operator_workspace(r, route);
+    if (all < 0)
+        return HTTP_DONE;
+    if (tenant_workspace_route(route) && !all && tenant_of(r)->workspace_id[0] == '\0') {
         http_reply_error(r, 403, "WORKSPACE_REQUIRED",
-                         tenant_of(r)->kind == AUTH_PRINCIPAL_OPERATOR
+                         tenant_is_operator(tenant_of(r))
                              ? "This route needs a workspace: send X-Workspace-Id"
                              : "This route needs a token with a workspaceId");
         return HTTP_DONE;

@@ -128,9 +128,11 @@ json_t *view_session_detail(const json_t *row, const json_t *runs, long long run
     return v;
 }
 
-static const char *const run_keys[] = {"run_id", "session_id", "agent_id",       "user_id",
-                                       "status", "content",    "metrics",        "messages",
-                                       "tools",  "model",      "model_provider", NULL};
+/* workspace_id too: an operator reading across workspaces must see where
+ * each run is, and an end user sees only their own. */
+static const char *const run_keys[] = {
+    "run_id",   "session_id", "agent_id", "user_id",        "status",       "content", "metrics",
+    "messages", "tools",      "model",    "model_provider", "workspace_id", NULL};
 
 json_t *view_run(const json_t *row)
 {
@@ -165,4 +167,61 @@ json_t *view_run_output(const json_t *row)
                         json_is_integer(ms) ? json_integer(json_integer_value(ms) / 1000)
                                             : json_null());
     return v;
+}
+
+#define PREVIEW_CHARS 280 /* Agno's _RUN_PREVIEW_CHARS */
+
+/* The first PREVIEW_CHARS characters of v (JSON other than a string as its
+ * text, as Agno's preview does); NULL for none. */
+static json_t *preview_text(const json_t *v)
+{
+    if (v == NULL || json_is_null(v))
+        return NULL;
+    char *dump = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    const char *text = dump != NULL ? dump : json_string_value(v);
+    if (text == NULL)
+        return NULL;
+    size_t n = 0, chars = 0;
+    while (text[n] != '\0' && chars < PREVIEW_CHARS) {
+        n++;
+        while (((unsigned char)text[n] & 0xC0) == 0x80) /* the rest of one character */
+            n++;
+        chars++;
+    }
+    json_t *out = json_stringn(text, n);
+    free(dump);
+    return out;
+}
+
+static void set_present(json_t *v, const char *key, json_t *value)
+{
+    if (value != NULL && !json_is_null(value))
+        json_object_set_new(v, key, value);
+    else
+        json_decref(value);
+}
+
+json_t *view_run_preview(const json_t *row)
+{
+    static const char *const keys[] = {"run_id", "agent_id",     "user_id",
+                                       "status", "workspace_id", NULL};
+    json_t *v = json_object();
+    for (size_t i = 0; keys[i] != NULL; i++)
+        set_present(v, keys[i], json_deep_copy(json_object_get(row, keys[i])));
+    json_t *input = json_object_get(row, "input");
+    set_present(
+        v, "run_input",
+        preview_text(json_is_object(input) ? json_object_get(input, "input_content") : NULL));
+    set_present(v, "content_preview", preview_text(json_object_get(row, "content")));
+    set_present(v, "created_at", view_time(json_object_get(row, "created_at")));
+    return v;
+}
+
+json_t *view_run_previews(const json_t *rows)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) json_array_append_new(out, view_run_preview(row));
+    return out;
 }

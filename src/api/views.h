@@ -22,6 +22,13 @@ const char *view_provider(const char *p);
 json_t *view_run(const json_t *row);
 /* An array of run rows. */
 json_t *view_runs(const json_t *rows);
+/* A run row (store_run_previews's columns) as Agno's
+ * SessionRunPreviewSchema: ids, status, created_at, and run_input and
+ * content_preview cut to 280 characters; fields that are null are left out
+ * (Agno answers with exclude_none). */
+json_t *view_run_preview(const json_t *row);
+/* An array of those. */
+json_t *view_run_previews(const json_t *rows);
 /* Epoch milliseconds to an ISO-8601 JSON string (null for null). */
 json_t *view_time(const json_t *ms);
 

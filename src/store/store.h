@@ -121,6 +121,10 @@ store_rc_t store_session_delete(store_conn_t *c, const char *ws, const char *ses
  * transaction; *deleted (may be NULL) counts them. */
 store_rc_t store_sessions_delete(store_conn_t *c, const char *ws, const char *const *ids, size_t n,
                                  size_t *deleted);
+/* store_sessions_delete, but ids[i] only when its session_type is
+ * types[i] (Agno's DELETE /sessions pairs them); types NULL: any type. */
+store_rc_t store_sessions_delete_typed(store_conn_t *c, const char *ws, const char *const *ids,
+                                       const char *const *types, size_t n, size_t *deleted);
 /* Adds tokens to total_tokens and bumps updated_at. */
 store_rc_t store_session_add_tokens(store_conn_t *c, const char *ws, const char *session_id,
                                     long long tokens);
@@ -140,11 +144,19 @@ store_rc_t store_run_get(store_conn_t *c, const char *ws, const char *run_id, js
 store_rc_t store_run_list(store_conn_t *c, const char *ws, const char *session_id,
                           const char *agent_id, int limit, json_t **rows);
 
+#define STORE_RUN_STATUSES_MAX 8
+
 typedef struct store_run_query {
     const char *session_id; /* NULL: any */
     const char *agent_id;   /* NULL: any */
     int limit;              /* 1..; <= 0: 20 */
     int page;               /* 1 is the newest limit runs; <= 0: 1 */
+    /* created_at bounds in epoch ms, both included, each when its has_ is set */
+    int has_created_from, has_created_to;
+    long long created_from_ms, created_to_ms;
+    /* status IN these (exact text); nstatuses 0: any */
+    const char *statuses[STORE_RUN_STATUSES_MAX];
+    int nstatuses;
 } store_run_query_t;
 
 /* One page of runs, counted back from the newest (page 1: the newest
@@ -152,6 +164,37 @@ typedef struct store_run_query {
  * *total (may be NULL): all matches. */
 store_rc_t store_run_page(store_conn_t *c, const char *ws, const store_run_query_t *q,
                           json_t **rows, long long *total);
+
+/* store_run_page's page, each run only {workspace_id, run_id, session_id,
+ * agent_id, user_id, status, input, created_at} and its content's first
+ * 280 characters: a preview never reads messages, tools or metrics. */
+store_rc_t store_run_previews(store_conn_t *c, const char *ws, const store_run_query_t *q,
+                              json_t **rows, long long *total);
+
+/* ---- operator reads across every workspace ----
+ * For operators only (tenant_is_operator), never on an end user's or a
+ * service caller's behalf: they filter on no workspace, every row they
+ * return carries its workspace_id, and none of them writes. v3's indexes
+ * keep them index scans. */
+
+/* The most rows a *_find_all_workspaces returns: enough to name the
+ * workspaces an ambiguous id is in. */
+#define STORE_FIND_MAX 16
+
+/* store_session_list over every workspace; ties in the order break by
+ * session_id, then workspace_id. */
+store_rc_t store_session_list_all_workspaces(store_conn_t *c, const store_session_query_t *q,
+                                             json_t **rows, long long *total);
+/* The sessions with that id, in any workspace (ids are unique only within
+ * one), by workspace_id; at most STORE_FIND_MAX. An empty array: none. */
+store_rc_t store_session_find_all_workspaces(store_conn_t *c, const char *session_id,
+                                             json_t **rows);
+/* store_run_page over every workspace. */
+store_rc_t store_run_page_all_workspaces(store_conn_t *c, const store_run_query_t *q, json_t **rows,
+                                         long long *total);
+/* The runs with that id, in any workspace, by workspace_id; at most
+ * STORE_FIND_MAX. */
+store_rc_t store_run_find_all_workspaces(store_conn_t *c, const char *run_id, json_t **rows);
 
 /* Daily usage, one row per (workspace, day, agent, model, provider): one
  * call counts one run and adds its tokens; user_id (may be NULL) joins the

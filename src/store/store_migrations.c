@@ -2,7 +2,9 @@
  * migration never changes: a change to the schema is a new version.
  *
  * Both: times are epoch milliseconds (BIGINT), and every primary key and
- * index leads with workspace_id. PostgreSQL keeps JSON as jsonb, SQLite as
+ * index leads with workspace_id, except v4's: those serve the operator's
+ * reads across all workspaces (store_*_all_workspaces), which filter on
+ * no workspace and must stay index scans. PostgreSQL keeps JSON as jsonb, SQLite as
  * TEXT holding JSON. Usage keys use '' rather than NULL for "none" because
  * primary key columns cannot be NULL. */
 #include "store/store_internal.h"
@@ -82,11 +84,20 @@ static const char *const pg_v3[] = {
     NULL,
 };
 
+/* Operator reads across workspaces: the session list in either time order
+ * walks an index that matches its whole ORDER BY (so a page is read, never
+ * sorted), and a session or run found by id alone is an index lookup. */
+static const char *const pg_v4[] = {
+    "CREATE INDEX sessions_all_created ON {S}sessions (created_at, session_id, workspace_id)",
+    "CREATE INDEX sessions_all_updated ON {S}sessions (updated_at, session_id, workspace_id)",
+    "CREATE INDEX sessions_id ON {S}sessions (session_id)",
+    "CREATE INDEX runs_id ON {S}runs (run_id)",
+    "CREATE INDEX runs_agent_created ON {S}runs (agent_id, created_at, run_id)",
+    NULL,
+};
+
 const store_migration_t store_pg_migrations[] = {
-    {1, pg_v1},
-    {2, pg_v2},
-    {3, pg_v3},
-    {0, NULL},
+    {1, pg_v1}, {2, pg_v2}, {3, pg_v3}, {4, pg_v4}, {0, NULL},
 };
 
 /* ---- SQLite ---- */
@@ -159,9 +170,16 @@ static const char *const sqlite_v3[] = {
     NULL,
 };
 
+/* v4: the operator-read indexes (see pg_v4). */
+static const char *const sqlite_v4[] = {
+    "CREATE INDEX sessions_all_created ON sessions (created_at, session_id, workspace_id)",
+    "CREATE INDEX sessions_all_updated ON sessions (updated_at, session_id, workspace_id)",
+    "CREATE INDEX sessions_id ON sessions (session_id)",
+    "CREATE INDEX runs_id ON runs (run_id)",
+    "CREATE INDEX runs_agent_created ON runs (agent_id, created_at, run_id)",
+    NULL,
+};
+
 const store_migration_t store_sqlite_migrations[] = {
-    {1, sqlite_v1},
-    {2, sqlite_v2},
-    {3, sqlite_v3},
-    {0, NULL},
+    {1, sqlite_v1}, {2, sqlite_v2}, {3, sqlite_v3}, {4, sqlite_v4}, {0, NULL},
 };

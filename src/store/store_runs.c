@@ -101,32 +101,59 @@ store_rc_t store_run_get(store_conn_t *c, const char *ws, const char *run_id, js
                          run_id, out);
 }
 
-/* " FROM runs WHERE ..." for the workspace and the filters that are set. */
-static void run_filters(store_sql_t *q, const char *ws, const char *session_id,
-                        const char *agent_id)
+/* " FROM runs WHERE ..." for the workspace (NULL: every workspace, for the
+ * operator's reads only) and the filters of f that are set. */
+static void run_filters(store_sql_t *q, const char *ws, const store_run_query_t *f)
 {
-    store_sql_add(q, " FROM {S}runs WHERE workspace_id = ?");
-    store_sql_text(q, ws);
-    if (session_id != NULL) {
+    if (ws != NULL) {
+        store_sql_add(q, " FROM {S}runs WHERE workspace_id = ?");
+        store_sql_text(q, ws);
+    } else {
+        store_sql_add(q, " FROM {S}runs WHERE 1 = 1");
+    }
+    if (f->session_id != NULL) {
         store_sql_add(q, " AND session_id = ?");
-        store_sql_text(q, session_id);
+        store_sql_text(q, f->session_id);
     }
-    if (agent_id != NULL) {
+    if (f->agent_id != NULL) {
         store_sql_add(q, " AND agent_id = ?");
-        store_sql_text(q, agent_id);
+        store_sql_text(q, f->agent_id);
     }
+    if (f->has_created_from) {
+        store_sql_add(q, " AND created_at >= ?");
+        store_sql_int(q, f->created_from_ms);
+    }
+    if (f->has_created_to) {
+        store_sql_add(q, " AND created_at <= ?");
+        store_sql_int(q, f->created_to_ms);
+    }
+    for (int i = 0; i < f->nstatuses && i < STORE_RUN_STATUSES_MAX; i++) {
+        store_sql_add(q, i == 0 ? " AND status IN (?" : ", ?");
+        store_sql_text(q, f->statuses[i]);
+    }
+    if (f->nstatuses > 0)
+        store_sql_add(q, ")");
 }
 
+/* Every column of a run. */
+#define ALL_COLUMNS "*"
+/* A preview's: no messages, tools or metrics, and the content cut where
+ * Agno cuts it (SQL's substr counts characters on both back ends). */
+#define PREVIEW_COLUMNS                                                                            \
+    "workspace_id, run_id, session_id, agent_id, user_id, status, input, created_at,"              \
+    " substr(content, 1, 280) AS content"
+
 /* The newest limit runs after skipping the newest offset (limit <= 0: all),
- * returned oldest first. */
-static store_rc_t newest_runs(store_conn_t *c, const char *ws, const char *session_id,
-                              const char *agent_id, long long limit, long long offset,
+ * returned oldest first; cols: what of each. */
+static store_rc_t newest_runs(store_conn_t *c, const char *ws, const char *cols,
+                              const store_run_query_t *f, long long limit, long long offset,
                               json_t **rows)
 {
     store_sql_t q;
     store_sql_init(&q, c->store);
-    store_sql_add(&q, "SELECT * FROM (SELECT *");
-    run_filters(&q, ws, session_id, agent_id);
+    store_sql_add(&q, "SELECT * FROM (SELECT ");
+    store_sql_add(&q, cols);
+    run_filters(&q, ws, f);
     store_sql_add(&q, " ORDER BY created_at DESC, run_id DESC");
     if (limit > 0) {
         store_sql_add(&q, " LIMIT ? OFFSET ?");
@@ -144,7 +171,8 @@ store_rc_t store_run_list(store_conn_t *c, const char *ws, const char *session_i
     store_rc_t rc = store_check(c, ws);
     if (rc != STORE_OK)
         return rc;
-    return newest_runs(c, ws, session_id, agent_id, limit, 0, rows);
+    store_run_query_t f = {.session_id = session_id, .agent_id = agent_id};
+    return newest_runs(c, ws, ALL_COLUMNS, &f, limit, 0, rows);
 }
 
 static store_rc_t run_count(store_conn_t *c, const char *ws, const store_run_query_t *q,
@@ -153,12 +181,36 @@ static store_rc_t run_count(store_conn_t *c, const char *ws, const store_run_que
     store_sql_t sql;
     store_sql_init(&sql, c->store);
     store_sql_add(&sql, "SELECT count(*) AS total");
-    run_filters(&sql, ws, q->session_id, q->agent_id);
+    run_filters(&sql, ws, q);
     json_t *rows;
     store_rc_t rc = store_sql_exec(c, &sql, &rows, NULL);
     if (rc == STORE_OK)
         *total = json_integer_value(json_object_get(json_array_get(rows, 0), "total"));
     json_decref(rows);
+    return rc;
+}
+
+/* ws NULL: every workspace. */
+static store_rc_t page_of(store_conn_t *c, const char *ws, const char *cols,
+                          const store_run_query_t *q, json_t **rows, long long *total)
+{
+    if (q == NULL)
+        return STORE_ERROR;
+    long long limit = q->limit > 0 ? q->limit : 20;
+    long long page = q->page > 0 ? q->page : 1;
+    if (q->nstatuses < 0 || q->nstatuses > STORE_RUN_STATUSES_MAX)
+        return STORE_ERROR;
+    for (int i = 0; i < q->nstatuses; i++) {
+        if (q->statuses[i] == NULL)
+            return STORE_ERROR;
+    }
+    store_rc_t rc = newest_runs(c, ws, cols, q, limit, (page - 1) * limit, rows);
+    if (rc == STORE_OK && total != NULL)
+        rc = run_count(c, ws, q, total);
+    if (rc != STORE_OK) {
+        json_decref(*rows);
+        *rows = NULL;
+    }
     return rc;
 }
 
@@ -169,18 +221,43 @@ store_rc_t store_run_page(store_conn_t *c, const char *ws, const store_run_query
     if (total != NULL)
         *total = 0;
     store_rc_t rc = store_check(c, ws);
-    if (rc != STORE_OK)
-        return rc;
-    if (q == NULL)
+    return rc == STORE_OK ? page_of(c, ws, ALL_COLUMNS, q, rows, total) : rc;
+}
+
+store_rc_t store_run_previews(store_conn_t *c, const char *ws, const store_run_query_t *q,
+                              json_t **rows, long long *total)
+{
+    *rows = NULL;
+    if (total != NULL)
+        *total = 0;
+    store_rc_t rc = store_check(c, ws);
+    return rc == STORE_OK ? page_of(c, ws, PREVIEW_COLUMNS, q, rows, total) : rc;
+}
+
+/* ---- operator reads across every workspace: never an end user's ---- */
+
+store_rc_t store_run_page_all_workspaces(store_conn_t *c, const store_run_query_t *q, json_t **rows,
+                                         long long *total)
+{
+    *rows = NULL;
+    if (total != NULL)
+        *total = 0;
+    if (c == NULL || c->db == NULL)
+        return STORE_UNAVAILABLE;
+    return page_of(c, NULL, ALL_COLUMNS, q, rows, total);
+}
+
+store_rc_t store_run_find_all_workspaces(store_conn_t *c, const char *run_id, json_t **rows)
+{
+    *rows = NULL;
+    if (c == NULL || c->db == NULL)
+        return STORE_UNAVAILABLE;
+    if (run_id == NULL)
         return STORE_ERROR;
-    long long limit = q->limit > 0 ? q->limit : 20;
-    long long page = q->page > 0 ? q->page : 1;
-    rc = newest_runs(c, ws, q->session_id, q->agent_id, limit, (page - 1) * limit, rows);
-    if (rc == STORE_OK && total != NULL)
-        rc = run_count(c, ws, q, total);
-    if (rc != STORE_OK) {
-        json_decref(*rows);
-        *rows = NULL;
-    }
-    return rc;
+    store_sql_t q;
+    store_sql_init(&q, c->store);
+    store_sql_add(&q, "SELECT * FROM {S}runs WHERE run_id = ? ORDER BY workspace_id LIMIT ?");
+    store_sql_text(&q, run_id);
+    store_sql_int(&q, STORE_FIND_MAX);
+    return store_sql_exec(c, &q, rows, NULL);
 }

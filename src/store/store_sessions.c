@@ -1,6 +1,7 @@
 /* Sessions: one row each, keyed by (workspace_id, session_id). Every
  * statement filters on the workspace, so the same session id in two
- * workspaces is two unrelated rows. */
+ * workspaces is two unrelated rows; the *_all_workspaces reads at the end
+ * are the operator's exception, and they only read. */
 #include <string.h>
 
 #include "store/store_internal.h"
@@ -50,11 +51,16 @@ store_rc_t store_session_get(store_conn_t *c, const char *ws, const char *sessio
                          session_id, out);
 }
 
-/* The WHERE clause shared by the page and its count. */
+/* The WHERE clause shared by the page and its count; ws NULL: every
+ * workspace (the operator's reads only). */
 static void list_filters(store_sql_t *q, const char *ws, const store_session_query_t *f)
 {
-    store_sql_add(q, " FROM {S}sessions WHERE workspace_id = ?");
-    store_sql_text(q, ws);
+    if (ws != NULL) {
+        store_sql_add(q, " FROM {S}sessions WHERE workspace_id = ?");
+        store_sql_text(q, ws);
+    } else {
+        store_sql_add(q, " FROM {S}sessions WHERE 1 = 1");
+    }
     if (f->session_type != NULL) {
         store_sql_add(q, " AND session_type = ?");
         store_sql_text(q, f->session_type);
@@ -111,29 +117,34 @@ static store_rc_t list_page(store_conn_t *c, const char *ws, const store_session
     store_sql_init(&q, c->store);
     store_sql_add(&q, "SELECT *");
     list_filters(&q, ws, f);
+    const char *col = sort_column(f->sort_by);
     store_sql_add(&q, " ORDER BY ");
-    store_sql_add(&q, sort_column(f->sort_by));
+    store_sql_add(&q, col);
     store_sql_add(&q, dir);
-    /* Rows without a name sort last either way, on both back ends; the id
-     * breaks ties so pages never overlap. */
-    store_sql_add(&q, " NULLS LAST, session_id");
+    /* Rows without a name sort last either way, on both back ends (the
+     * times are NOT NULL: no NULLS clause, which would keep PostgreSQL off
+     * the index); the id breaks ties so pages never overlap, and across
+     * workspaces the workspace after it, as the v3 indexes hold them. */
+    if (strcmp(col, "session_name") == 0)
+        store_sql_add(&q, " NULLS LAST");
+    store_sql_add(&q, ", session_id");
     store_sql_add(&q, dir);
+    if (ws == NULL) {
+        store_sql_add(&q, ", workspace_id");
+        store_sql_add(&q, dir);
+    }
     store_sql_add(&q, " LIMIT ? OFFSET ?");
     store_sql_int(&q, limit);
     store_sql_int(&q, (page - 1) * limit);
     return store_sql_exec(c, &q, rows, NULL);
 }
 
-store_rc_t store_session_list(store_conn_t *c, const char *ws, const store_session_query_t *q,
-                              json_t **rows, long long *total)
+/* ws NULL: every workspace. */
+static store_rc_t list(store_conn_t *c, const char *ws, const store_session_query_t *q,
+                       json_t **rows, long long *total)
 {
     static const store_session_query_t defaults = {0};
-    *rows = NULL;
-    if (total != NULL)
-        *total = 0;
-    store_rc_t rc = store_check(c, ws);
-    if (rc != STORE_OK)
-        return rc;
+    store_rc_t rc;
     if (q == NULL)
         q = &defaults;
     rc = list_page(c, ws, q, rows);
@@ -144,6 +155,16 @@ store_rc_t store_session_list(store_conn_t *c, const char *ws, const store_sessi
         *rows = NULL;
     }
     return rc;
+}
+
+store_rc_t store_session_list(store_conn_t *c, const char *ws, const store_session_query_t *q,
+                              json_t **rows, long long *total)
+{
+    *rows = NULL;
+    if (total != NULL)
+        *total = 0;
+    store_rc_t rc = store_check(c, ws);
+    return rc == STORE_OK ? list(c, ws, q, rows, total) : rc;
 }
 
 store_rc_t store_session_update(store_conn_t *c, const char *ws, const char *session_id,
@@ -182,8 +203,10 @@ store_rc_t store_session_update(store_conn_t *c, const char *ws, const char *ses
     return store_one_row(rc, rows, STORE_NOT_FOUND, out);
 }
 
-/* In the caller's transaction. *n: sessions deleted (0 or 1). */
-static store_rc_t delete_one(store_conn_t *c, const char *ws, const char *id, long long *n)
+/* In the caller's transaction. *n: sessions deleted (0 or 1). type not
+ * NULL: only a session of that type (its runs go with it, or stay). */
+static store_rc_t delete_one(store_conn_t *c, const char *ws, const char *id, const char *type,
+                             long long *n)
 {
     static const char *const tables[] = {"DELETE FROM {S}runs", "DELETE FROM {S}sessions"};
     store_rc_t rc = STORE_OK;
@@ -194,6 +217,13 @@ static store_rc_t delete_one(store_conn_t *c, const char *ws, const char *id, lo
         store_sql_add(&q, " WHERE workspace_id = ? AND session_id = ?");
         store_sql_text(&q, ws);
         store_sql_text(&q, id);
+        if (type != NULL) {
+            store_sql_add(&q, " AND EXISTS (SELECT 1 FROM {S}sessions AS s WHERE"
+                              " s.workspace_id = ? AND s.session_id = ? AND s.session_type = ?)");
+            store_sql_text(&q, ws);
+            store_sql_text(&q, id);
+            store_sql_text(&q, type);
+        }
         rc = store_sql_exec(c, &q, NULL, n);
     }
     return rc;
@@ -209,6 +239,12 @@ store_rc_t store_session_delete(store_conn_t *c, const char *ws, const char *ses
 store_rc_t store_sessions_delete(store_conn_t *c, const char *ws, const char *const *ids, size_t n,
                                  size_t *deleted)
 {
+    return store_sessions_delete_typed(c, ws, ids, NULL, n, deleted);
+}
+
+store_rc_t store_sessions_delete_typed(store_conn_t *c, const char *ws, const char *const *ids,
+                                       const char *const *types, size_t n, size_t *deleted)
+{
     if (deleted != NULL)
         *deleted = 0;
     store_rc_t rc = store_check(c, ws);
@@ -222,7 +258,7 @@ store_rc_t store_sessions_delete(store_conn_t *c, const char *ws, const char *co
     rc = store_tx_begin(c);
     for (size_t i = 0; i < n && rc == STORE_OK; i++) {
         long long one = 0;
-        rc = delete_one(c, ws, ids[i], &one);
+        rc = delete_one(c, ws, ids[i], types != NULL ? types[i] : NULL, &one);
         count += one > 0;
     }
     if (rc == STORE_OK)
@@ -253,4 +289,39 @@ store_rc_t store_session_add_tokens(store_conn_t *c, const char *ws, const char 
     long long changed = 0;
     rc = store_sql_write(c, &q, NULL, &changed);
     return rc == STORE_OK && changed == 0 ? STORE_NOT_FOUND : rc;
+}
+
+/* ---- operator reads across every workspace: never an end user's ---- */
+
+/* The check at the top of an operator read: a connection, no workspace. */
+static store_rc_t check_conn(const store_conn_t *c)
+{
+    return c != NULL && c->db != NULL ? STORE_OK : STORE_UNAVAILABLE;
+}
+
+store_rc_t store_session_list_all_workspaces(store_conn_t *c, const store_session_query_t *q,
+                                             json_t **rows, long long *total)
+{
+    *rows = NULL;
+    if (total != NULL)
+        *total = 0;
+    store_rc_t rc = check_conn(c);
+    return rc == STORE_OK ? list(c, NULL, q, rows, total) : rc;
+}
+
+store_rc_t store_session_find_all_workspaces(store_conn_t *c, const char *session_id, json_t **rows)
+{
+    *rows = NULL;
+    store_rc_t rc = check_conn(c);
+    if (rc != STORE_OK)
+        return rc;
+    if (session_id == NULL)
+        return STORE_ERROR;
+    store_sql_t q;
+    store_sql_init(&q, c->store);
+    store_sql_add(&q, "SELECT * FROM {S}sessions WHERE session_id = ? ORDER BY workspace_id"
+                      " LIMIT ?");
+    store_sql_text(&q, session_id);
+    store_sql_int(&q, STORE_FIND_MAX);
+    return store_sql_exec(c, &q, rows, NULL);
 }

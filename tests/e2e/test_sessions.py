@@ -360,6 +360,8 @@ def test_missing_session_is_404_on_every_route(svc):
     for sid in ("nope", "s2", "S1"):  # ids are case-sensitive
         assert_error(api.get(sid), 404, "NOT_FOUND")
         assert_error(api.runs(sid), 404, "NOT_FOUND")
+        assert_error(api.req("GET", f"/sessions/{sid}/runs/r1"), 404, "NOT_FOUND")
+        assert_error(api.req("GET", f"/sessions/{sid}/run-previews"), 404, "NOT_FOUND")
         assert_error(api.rename(sid, {"session_name": "x"}), 404, "NOT_FOUND")
         assert_error(api.patch(sid, {"session_name": "x"}), 404, "NOT_FOUND")
         assert_error(api.delete(sid), 404, "NOT_FOUND")
@@ -560,3 +562,152 @@ def test_bulk_delete_invalid_is_422(svc):
                 headers={"Content-Type": "application/json"})
     assert_error(r, 400, "INVALID_JSON")
     assert api.list_ok()["meta"]["total_count"] == 2
+
+
+# ---------------------------------------------------------------- GET /sessions/{id}/runs/{run_id}
+
+
+def plant_two_workspaces(backend, api_a, api_b):
+    """ws-a: s1 with runs r1, r2 and s2 with r-s2; ws-b: its own s1 with run b1."""
+    api_a.create_ok({"session_id": "s1", "agent_id": "ag"})
+    api_a.create_ok({"session_id": "s2", "agent_id": "ag"})
+    api_b.create_ok({"session_id": "s1", "agent_id": "ag"})
+    t = ms_now()
+    for ws, sid, rid, dt, text in (("ws-a", "s1", "r1", 1000, "first"),
+                                   ("ws-a", "s1", "r2", 2000, "second"),
+                                   ("ws-a", "s2", "r-s2", 1500, "elsewhere"),
+                                   ("ws-b", "s1", "b1", 1000, "theirs")):
+        backend.db.insert_run(
+            ws, sid, rid, t + dt, agent_id="ag", user_id="user-a",
+            input={"input_content": f"{text} question"}, content=f"{text} answer",
+            messages=[{"role": "user", "content": f"{text} question"},
+                      {"role": "assistant", "content": f"{text} answer"}],
+            metrics={"input_tokens": 1, "output_tokens": 2, "total_tokens": 3},
+            model="gpt-x", model_provider="OpenAI")
+
+
+def test_session_run_get(svc, backend):
+    api_a = api_for(svc, "ws-a", sub="user-a")
+    api_b = api_for(svc, "ws-b", sub="user-b")
+    plant_two_workspaces(backend, api_a, api_b)
+    r = api_a.req("GET", "/sessions/s1/runs/r2")
+    assert r.status_code == 200, r.text
+    run = r.json()
+    assert run["run_id"] == "r2" and run["session_id"] == "s1"
+    assert run["run_input"] == "second question" and run["content"] == "second answer"
+    assert run["status"] == "COMPLETED" and run["agent_id"] == "ag"
+    assert run["messages"][1] == {"role": "assistant", "content": "second answer"}
+    assert run["workspace_id"] == "ws-a"
+    iso_ms(run["created_at"])
+    # the same as the run in the session's list
+    listed = {x["run_id"]: x for x in api_a.runs("s1").json()}
+    assert listed["r2"] == run
+    schema = pytest.importorskip("agno.os.schema")
+    schema.RunSchema.model_validate(run)
+    # a run of another session, a missing run, a missing session: 404
+    assert_error(api_a.req("GET", "/sessions/s1/runs/r-s2"), 404, "NOT_FOUND")
+    assert_error(api_a.req("GET", "/sessions/s1/runs/nope"), 404, "NOT_FOUND")
+    assert_error(api_a.req("GET", "/sessions/nope/runs/r1"), 404, "NOT_FOUND")
+    # another workspace: its own s1 holds b1 only, and A's runs are not found from B
+    assert_error(api_b.req("GET", "/sessions/s1/runs/r1"), 404, "NOT_FOUND")
+    assert_error(api_b.req("GET", "/sessions/s2/runs/r-s2"), 404, "NOT_FOUND")
+    assert api_b.req("GET", "/sessions/s1/runs/b1").json()["workspace_id"] == "ws-b"
+    assert_error(api_a.req("GET", "/sessions/s1/runs/b1"), 404, "NOT_FOUND")
+
+
+# ---------------------------------------------------------------- GET /sessions/{id}/run-previews
+
+PREVIEW_KEYS = {"run_id", "parent_run_id", "agent_id", "team_id", "workflow_id", "user_id",
+                "status", "run_input", "content_preview", "created_at"}
+
+
+def test_run_previews(svc, backend):
+    api_a = api_for(svc, "ws-a", sub="user-a")
+    api_b = api_for(svc, "ws-b", sub="user-b")
+    plant_two_workspaces(backend, api_a, api_b)
+    long_in, long_out = "é" * 300, "x" * 1000
+    backend.db.insert_run("ws-a", "s1", "r3", ms_now() + 3000, agent_id="ag",
+                          input={"input_content": long_in}, content=long_out,
+                          messages=[{"role": "user", "content": long_in}])
+    backend.db.insert_run("ws-a", "s1", "r4", ms_now() + 4000, status="RUNNING")
+    r = api_a.req("GET", "/sessions/s1/run-previews")
+    assert r.status_code == 200, r.text
+    previews = r.json()
+    assert [p["run_id"] for p in previews] == ["r1", "r2", "r3", "r4"], previews
+    first = previews[0]
+    assert first["run_input"] == "first question"
+    assert first["content_preview"] == "first answer"
+    assert first["status"] == "COMPLETED" and first["agent_id"] == "ag"
+    assert first["user_id"] == "user-a" and first["workspace_id"] == "ws-a"
+    iso_ms(first["created_at"])
+    for p in previews:  # Agno's fields only (and where it is), none of them null
+        assert set(p) <= PREVIEW_KEYS | {"workspace_id"}, p
+        assert None not in p.values(), p
+        assert "messages" not in p and "metrics" not in p
+    assert previews[2]["run_input"] == long_in[:280]
+    assert previews[2]["content_preview"] == long_out[:280]
+    assert previews[3] == {"run_id": "r4", "status": "RUNNING", "workspace_id": "ws-a",
+                           "created_at": previews[3]["created_at"]}
+    schema = pytest.importorskip("agno.os.schema")
+    for p in previews:
+        schema.SessionRunPreviewSchema.model_validate(p)
+    # paged like the runs: the newest limit, oldest first
+    r = api_a.req("GET", "/sessions/s1/run-previews", params={"limit": 2})
+    assert [p["run_id"] for p in r.json()] == ["r3", "r4"]
+    r = api_a.req("GET", "/sessions/s1/run-previews", params={"limit": 2, "page": 2})
+    assert [p["run_id"] for p in r.json()] == ["r1", "r2"]
+    assert_error(api_a.req("GET", "/sessions/s1/run-previews", params={"limit": 0}), 422)
+    # another workspace's session of the same id is its own; a missing one is 404
+    assert [p["run_id"] for p in api_b.req("GET", "/sessions/s1/run-previews").json()] == ["b1"]
+    assert_error(api_b.req("GET", "/sessions/s2/run-previews"), 404, "NOT_FOUND")
+    api_a.create_ok({"session_id": "empty"})
+    assert api_a.req("GET", "/sessions/empty/run-previews").json() == []
+
+
+# ---------------------------------------------------------------- DELETE /sessions session_types
+
+
+def test_bulk_delete_filters_by_session_types(svc, backend):
+    api = api_for(svc)
+    api.create_ok({"session_id": "ag-1"})
+    api.create_ok({"session_id": "tm-1"}, type="team")
+    api.create_ok({"session_id": "ag-2"})
+    backend.db.insert_run("ws-a", "tm-1", "r-tm", ms_now())
+    # each id goes only when it is a session of the type beside it
+    r = api.bulk_delete({"session_ids": ["ag-1", "tm-1", "ag-2"],
+                         "session_types": ["agent", "agent", "team"]})
+    assert r.status_code == 204, r.text
+    assert sorted(ids(api.list_ok())) == ["ag-2", "tm-1"]
+    assert [x["run_id"] for x in backend.db.runs("ws-a", "tm-1")] == ["r-tm"]
+    r = api.bulk_delete({"session_ids": ["tm-1", "ag-2"], "session_types": ["team", "agent"]})
+    assert r.status_code == 204, r.text
+    assert api.list_ok()["data"] == []
+    assert backend.db.runs("ws-a", "tm-1") == []
+    # Agno pairs the lists: different lengths are a 400
+    api.create_ok({"session_id": "ag-3"})
+    r = api.bulk_delete({"session_ids": ["ag-3"], "session_types": ["agent", "agent"]})
+    assert_error(r, 400, "BAD_REQUEST")
+    assert ids(api.list_ok()) == ["ag-3"]
+
+
+def test_session_runs_take_agnos_filters(svc, backend):
+    api = api_for(svc)
+    api.create_ok({"session_id": "s1"})
+    t = (ms_now() // 1000) * 1000  # a whole second, as Agno's bounds are
+    for rid, dt, status in (("r1", 0, "COMPLETED"), ("r2", 10_000, "RUNNING"),
+                            ("r3", 20_500, "PENDING"), ("r4", 30_000, "ERROR")):
+        backend.db.insert_run("ws-a", "s1", rid, t + dt, status=status)
+    s = t // 1000
+    for route in ("runs", "run-previews"):
+        def run_ids(**params):
+            r = api.req("GET", f"/sessions/s1/{route}", params=params)
+            assert r.status_code == 200, r.text
+            return [x["run_id"] for x in r.json()]
+
+        assert run_ids(created_after=s + 10) == ["r2", "r3", "r4"]  # both ends included
+        assert run_ids(created_before=s + 20) == ["r1", "r2", "r3"]  # whole seconds
+        assert run_ids(created_after=s + 5, created_before=s + 25) == ["r2", "r3"]
+        assert run_ids(status=["running", "PENDING"]) == ["r2", "r3"]  # repeatable, any case
+        assert run_ids(status="bogus") == []
+        assert run_ids(status=["bogus", "error"]) == ["r4"]
+        assert_error(api.req("GET", f"/sessions/s1/{route}", params={"created_after": "x"}), 422)
