@@ -10,6 +10,7 @@
 #include "api/body.h"
 #include "api/handlers.h"
 #include "api/store_job.h"
+#include "api/views.h"
 #include "core/timeutil.h"
 #include "http/reply.h"
 
@@ -72,12 +73,14 @@ static void iso_of_ms(json_int_t ms, char out[TIMEUTIL_ISO_LEN])
     timeutil_iso8601((uint64_t)(ms > 0 ? ms : 0) * 1000, out);
 }
 
+/* Agno's nine counters, by its names; the rollups keep input and output
+ * tokens only (our providers report no audio, cache or reasoning split). */
 static json_t *zero_tokens(void)
 {
     return json_pack("{s:I, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i}", "input_tokens", (json_int_t)0,
-                     "output_tokens", (json_int_t)0, "total_tokens", (json_int_t)0, "audio_tokens",
-                     0, "input_audio_tokens", 0, "output_audio_tokens", 0, "cached_tokens", 0,
-                     "cache_write_tokens", 0, "reasoning_tokens", 0);
+                     "output_tokens", (json_int_t)0, "total_tokens", (json_int_t)0,
+                     "audio_total_tokens", 0, "audio_input_tokens", 0, "audio_output_tokens", 0,
+                     "cache_read_tokens", 0, "cache_write_tokens", 0, "reasoning_tokens", 0);
 }
 
 /* A day's entry. Sessions, teams and workflows are not in the rollups (we
@@ -117,7 +120,8 @@ static void add_model_row(json_t *d, json_t *row)
     if (at > json_integer_value(json_object_get(d, "last_ms")))
         json_object_set_new(d, "last_ms", json_integer(at));
     const char *model = json_string_value(json_object_get(row, "model"));
-    const char *provider = json_string_value(json_object_get(row, "model_provider"));
+    /* Spelled as Agno does ("OpenAI"): the rollups keep the YAML's name. */
+    const char *provider = view_provider(json_string_value(json_object_get(row, "model_provider")));
     json_array_append_new(json_object_get(d, "model_metrics"),
                           json_pack("{s:s, s:s, s:I}", "model_id", model ? model : "",
                                     "model_provider", provider ? provider : "", "count", runs));
