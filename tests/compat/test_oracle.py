@@ -17,6 +17,8 @@ Checks of routes or fields another branch is building carry `pending(...)`
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from compat_support import AGENT_ID, OPERATOR, SERVICE, USER, dump, missing_keys, pending
@@ -39,6 +41,8 @@ UNFILLABLE = {
     "tools.[].parent_tool_call_id", "tools.[].stop_after_tool_call", "tools.[].created_at",
     # Stored events: Agno's store_events option (off by default; GET answers []).
     "events",
+    # A tool's parameters are its own JSON schema (Agno's Python tools always list "required").
+    "[].tools.tools.[].parameters.required", "tools.tools.[].parameters.required",
 }
 
 
@@ -59,6 +63,12 @@ def agno_models():
             "AgentSessionDetailSchema": AgentSessionDetailSchema, "RunSchema": RunSchema,
             "SessionRunPreviewSchema": SessionRunPreviewSchema, "SessionSchema": SessionSchema,
             "RunOutput": RunOutput}
+
+
+def run_output(body: dict):
+    """Agno's RunOutput.from_dict, as its client parses a run (on a copy:
+    from_dict pops what it reads)."""
+    return agno_models()["RunOutput"].from_dict(copy.deepcopy(body))
 
 
 # ================================================================ probes and discovery
@@ -136,9 +146,14 @@ def test_sessions_list(compat, oracle):
     SessionSchema = agno_models()["SessionSchema"]
     items = [SessionSchema.from_dict(s) for s in body["data"]]
     assert compat.session_id in [s.session_id for s in items]
+    parity(body["meta"], oracle.replies["sessions"]["meta"])
+
+
+@pending("h-sess")
+def test_sessions_list_has_agnos_fields(compat, oracle):
+    body = compat.get("/sessions").json()
     mine = [s for s in body["data"] if s["session_id"] == compat.session_id]
     parity(mine[0], oracle.replies["sessions"]["data"][0])
-    parity(body["meta"], oracle.replies["sessions"]["meta"])
 
 
 def test_session_detail(compat, oracle):
@@ -171,9 +186,17 @@ def test_session_create_rename_patch(compat, oracle):
     patched = oracle.check("/sessions/{session_id}", "patch", 200,
                            compat.request("PATCH", f"/sessions/{sid}", json={"metadata": {"a": 1}}))
     assert Detail.model_validate(patched).metadata == {"a": 1}
-    for ours, name in ((created, "session_created"), (renamed, "session_renamed"),
-                       (patched, "session_patched")):
-        parity(ours, oracle.replies[name], what=name)
+    parity(created, oracle.replies["session_created"])
+
+
+@pending("h-sess")
+def test_session_rename_and_patch_have_agnos_fields(compat, oracle):
+    sid = "compat-new2-" + compat.run_id[:8]
+    compat.request("POST", "/sessions", json={"session_id": sid, "agent_id": AGENT_ID})
+    renamed = compat.request("POST", f"/sessions/{sid}/rename", json={"session_name": "r"}).json()
+    patched = compat.request("PATCH", f"/sessions/{sid}", json={"metadata": {"a": 1}}).json()
+    parity(renamed, oracle.replies["session_renamed"], what="rename")
+    parity(patched, oracle.replies["session_patched"], what="PATCH")
 
 
 def test_unknown_session_is_agnos_404(compat, oracle):
@@ -217,7 +240,7 @@ def test_agent_run(compat, oracle):
     r = compat.get(f"/agents/{AGENT_ID}/runs/{compat.run_id}",
                    params={"session_id": compat.session_id})
     body = oracle.check("/agents/{agent_id}/runs/{run_id}", "get", 200, r)
-    run = agno_models()["RunOutput"].from_dict(body)
+    run = run_output(body)
     assert run.run_id == compat.run_id and run.status == "COMPLETED"
     assert isinstance(body["created_at"], int), body["created_at"]
     assert run.content == "It is noon." and run.input.input_content == "what time is it?"
@@ -239,7 +262,7 @@ def test_run_reply_has_agnos_fields(compat, oracle):
                        data={"message": "what time is it?", "stream": "false",
                              "session_id": compat.session_id + "-again"})
     body = oracle.check("/agents/{agent_id}/runs", "post", 200, r)
-    agno_models()["RunOutput"].from_dict(body)
+    run_output(body)
     parity(body, oracle.replies["run"])
 
 
