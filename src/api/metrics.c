@@ -16,6 +16,7 @@
 
 #define MAX_RANGE_DAYS 366
 #define DAY_S 86400
+#define NOT_A_DATE "date_from_datetime_parsing"
 
 /* "YYYY-MM-DD" that is a real calendar day, as the UTC midnight. */
 static int parse_day(const char *s, time_t *out)
@@ -40,10 +41,12 @@ static void format_day(time_t t, char out[11])
     strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-static int bad_date(http_request_t *r, const char *field, const char *msg)
+/* type: pydantic's, as FastAPI names it ("date_from_datetime_parsing" for
+ * what is not a date at all, "value_error" for a range we refuse). */
+static int bad_date(http_request_t *r, const char *field, const char *type, const char *msg)
 {
     const char *v = field != NULL ? http_request_query(r, field) : NULL;
-    api_reply_422(r, "query", field, "value_error", msg, v != NULL ? json_string(v) : NULL);
+    api_reply_422(r, "query", field, type, msg, v != NULL ? json_string(v) : NULL);
     return -1;
 }
 
@@ -55,14 +58,14 @@ static int parse_range(http_request_t *r, char from[11], char to[11])
     const char *e = http_request_query(r, "ending_date");
     time_t start, end = timeutil_now() / DAY_S * DAY_S;
     if (e != NULL && parse_day(e, &end) != 0)
-        return bad_date(r, "ending_date", "must be a date, YYYY-MM-DD");
+        return bad_date(r, "ending_date", NOT_A_DATE, "must be a date, YYYY-MM-DD");
     start = end - (time_t)(MAX_RANGE_DAYS - 1) * DAY_S;
     if (s != NULL && parse_day(s, &start) != 0)
-        return bad_date(r, "starting_date", "must be a date, YYYY-MM-DD");
+        return bad_date(r, "starting_date", NOT_A_DATE, "must be a date, YYYY-MM-DD");
     if (start > end)
-        return bad_date(r, "starting_date", "must not be after ending_date");
+        return bad_date(r, "starting_date", "value_error", "must not be after ending_date");
     if ((end - start) / DAY_S + 1 > MAX_RANGE_DAYS)
-        return bad_date(r, "starting_date", "the range may cover at most 366 days");
+        return bad_date(r, "starting_date", "value_error", "the range may cover at most 366 days");
     format_day(start, from);
     format_day(end, to);
     return 0;

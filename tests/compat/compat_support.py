@@ -53,6 +53,27 @@ def current_time() -> str:
     return '{"time": "12:00"}'
 
 
+# Requests Agno answers 422, by name: (method, path template, path, request kwargs).
+# Agno's reply to each is recorded; ours must have the same items (type, loc).
+CASES_422 = {
+    "form_missing_message": ("POST", "/agents/{agent_id}/runs", f"/agents/{AGENT_ID}/runs",
+                             {"data": {"stream": "false"}}),
+    "form_bad_bool": ("POST", "/agents/{agent_id}/runs", f"/agents/{AGENT_ID}/runs",
+                      {"data": {"message": "x", "stream": "maybe"}}),
+    "query_bad_date": ("GET", "/metrics", "/metrics", {"params": {"starting_date": "bad"}}),
+    "query_bad_int": ("GET", "/sessions", "/sessions", {"params": {"limit": "abc"}}),
+    "query_bad_enum": ("GET", "/sessions", "/sessions", {"params": {"sort_order": "up"}}),
+    "query_bad_type": ("GET", "/sessions", "/sessions", {"params": {"type": "bogus"}}),
+    "body_bad_string": ("POST", "/sessions", "/sessions", {"json": {"session_name": 5}}),
+    "body_bad_dict": ("POST", "/sessions", "/sessions", {"json": {"session_state": "x"}}),
+    "body_missing_name": ("POST", "/sessions/{session_id}/rename", "/sessions/x/rename",
+                          {"json": {}}),
+    "patch_bad_string": ("PATCH", "/sessions/{session_id}", "/sessions/x",
+                         {"json": {"session_name": 3}}),
+    "delete_missing_types": ("DELETE", "/sessions", "/sessions",
+                             {"json": {"session_ids": ["x"]}}),
+}
+
 TOOL_SCRIPT = [{"tool_calls": [{"name": "current_time", "arguments": {}}]}, {"text": "It is noon."}]
 
 
@@ -122,9 +143,10 @@ class Oracle:
         self.replies["session_renamed"] = r.json()
         r = c.patch("/sessions/agno-new", json={"metadata": {"a": 1}})
         self.replies["session_patched"] = r.json()
-        r = c.post("/sessions", json={"session_name": 5})
-        assert r.status_code == 422, r.text[:300]
-        self.replies["422"] = r.json()
+        for name, (method, _, path, kw) in CASES_422.items():
+            r = c.request(method, path, **kw)
+            assert r.status_code == 422, (name, r.status_code, r.text[:300])
+            self.replies["422:" + name] = r.json()
 
     def response_schema(self, path: str, method: str, status: int) -> dict:
         op = self.spec["paths"][path][method.lower()]

@@ -21,7 +21,8 @@ import copy
 
 import pytest
 
-from compat_support import AGENT_ID, OPERATOR, SERVICE, USER, dump, missing_keys, pending
+from compat_support import (AGENT_ID, CASES_422, OPERATOR, SERVICE, USER, dump, missing_keys,
+                            pending)
 
 # Keys Agno sends that we cannot fill, and why (also in the README's list).
 UNFILLABLE = {
@@ -297,19 +298,17 @@ def test_operator_metrics_cover_every_workspace(compat, oracle):
 # ================================================================ errors
 
 
-def test_422_is_fastapis_list_form(compat, oracle):
-    r = compat.request("POST", "/sessions", json={"session_name": 5})
-    body = oracle.check("/sessions", "post", 422, r)
-    agnos = oracle.replies["422"]["detail"][0]
-    assert [(d["type"], d["loc"], d["input"]) for d in body["detail"]] == \
-        [(agnos["type"], agnos["loc"], agnos["input"])], body
-    assert set(body["detail"][0]) == set(agnos), body
-
-
-def test_422_of_a_query_and_a_form(compat, oracle):
-    r = compat.get("/metrics", params={"starting_date": "not-a-date"})
-    body = oracle.check("/metrics", "get", 422, r)
-    assert body["detail"][0]["loc"] == ["query", "starting_date"], body
-    r = compat.request("POST", f"/agents/{AGENT_ID}/runs", data={"stream": "false"})
-    body = oracle.check("/agents/{agent_id}/runs", "post", 422, r)
-    assert body["detail"][0]["loc"] == ["body", "message"], body
+@pytest.mark.parametrize("case", [
+    pytest.param(n, marks=pending("h-sess")) if n == "delete_missing_types" else n
+    for n in CASES_422])
+def test_422_is_fastapis_list_form_as_agno(compat, oracle, case):
+    """Each request Agno refuses with 422, refused by us with the same items
+    (type and loc; the message text is ours)."""
+    method, template, path, kw = CASES_422[case]
+    kw = dict(kw)
+    r = compat.request(method, path, **kw)
+    body = oracle.check(template, method, 422, r)
+    agnos = oracle.replies["422:" + case]["detail"]
+    assert [(d["type"], d["loc"]) for d in body["detail"]] == \
+        [(d["type"], d["loc"]) for d in agnos], (body, agnos)
+    assert all({"type", "loc", "msg", "input"} <= set(d) for d in body["detail"]), body
