@@ -86,8 +86,7 @@ static json_t *zero_tokens(void)
                      "cache_read_tokens", 0, "cache_write_tokens", 0, "reasoning_tokens", 0);
 }
 
-/* A day's entry. Sessions, teams and workflows are not in the rollups (we
- * have no teams or workflows): their counts are 0. */
+/* A day's entry. We have no teams or workflows: their counts are 0. */
 static json_t *new_day(const char *day)
 {
     char id[32], date[32];
@@ -167,8 +166,12 @@ static json_t *build_days(json_t *model_rows, json_t *user_rows, json_int_t *lat
     json_array_foreach(user_rows, i, row)
     {
         json_t *d = json_object_get(by_day, json_string_value(json_object_get(row, "day")));
-        if (d != NULL)
-            json_object_set(d, "users_count", json_object_get(row, "users"));
+        if (d == NULL)
+            continue;
+        json_object_set(d, "users_count", json_object_get(row, "users"));
+        json_t *n = json_object_get(row, "sessions");
+        if (json_is_integer(n))
+            json_object_set(d, "agent_sessions_count", n);
     }
     json_array_foreach(list, i, row) finish_day(row, latest);
     json_decref(by_day);

@@ -113,6 +113,7 @@ def check_workspace_metrics(srv, mock):
     assert tm["input_tokens"] == 18
     assert tm["total_tokens"] == tm["input_tokens"] + tm["output_tokens"]
     assert day["users_count"] == 2
+    assert day["agent_sessions_count"] == 2  # each run made its session: created today
     models = {m["model_id"]: m["count"] for m in day["model_metrics"]}
     assert models == {"mock-gpt": 1, "mock-claude": 1}
     assert all(set(m) == {"model_id", "model_provider", "count"} for m in day["model_metrics"])
