@@ -135,6 +135,7 @@ class Oracle:
             else:
                 self._get(name, path)
         self._get("agent_run", f"/agents/{AGENT_ID}/runs/{rid}", params={"session_id": "agno-s"})
+        self._get("agent_runs", f"/agents/{AGENT_ID}/runs", params={"session_id": "agno-s"})
         r = c.post("/sessions", params={"type": "agent"},
                    json={"session_id": "agno-new", "agent_id": AGENT_ID, "user_id": USER})
         assert r.status_code == 201, r.text[:300]
