@@ -42,6 +42,13 @@ UNFILLABLE = {
     "tools.[].parent_tool_call_id", "tools.[].stop_after_tool_call", "tools.[].created_at",
     # Stored events: Agno's store_events option (off by default; GET answers []).
     "events",
+    # Features of Agno's we do not have, whose fields Agno sends empty or null on every run:
+    # media in and out, reasoning models, knowledge references and citations, follow-up
+    # suggestions, and forking, regenerating, checkpoints and staged cancels of runs.
+    "images", "videos", "audio", "files", "input_media", "response_audio",
+    "reasoning_content", "reasoning_steps", "reasoning_messages", "references", "citations",
+    "followups", "forked_from_run_id", "forked_from_message_index", "forked_from_session_id",
+    "regenerated_from", "last_checkpoint_at_message_index", "cancellation_stage",
     # A tool's parameters are its own JSON schema (Agno's Python tools always list "required").
     "[].tools.tools.[].parameters.required", "tools.tools.[].parameters.required",
 }
