@@ -14,7 +14,6 @@ import httpx
 import jsonschema
 import pytest
 
-from e2e_conftest import REPO  # noqa: F401 (re-exported for the tests)
 from runs_support import MockModel, write_agent
 
 KEY = "compat-os-key-0123456789abcdef"
@@ -24,10 +23,10 @@ AGENT_ID = "compat-agent"
 MODEL_ID = "gpt-4o-mini"
 
 
-def pending(branch: str):
-    """A check of a route another branch is building: strict, so it fails the
-    moment that route lands, and the integrator removes the mark."""
-    return pytest.mark.xfail(strict=True, reason=f"lands with {branch}")
+def pending(*branches: str):
+    """A check of what another branch is building: a strict xfail, so it
+    fails the moment the work lands and the integrator removes the mark."""
+    return pytest.mark.xfail(strict=True, reason="lands with " + " + ".join(branches))
 
 
 # ================================================================ the oracle

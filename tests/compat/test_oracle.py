@@ -218,13 +218,13 @@ def test_session_runs(compat, oracle):
     assert [RunSchema.model_validate(x).run_id for x in body] == [compat.run_id]
 
 
-@pending("h-sess")
+@pending("h-sess", "h-events")
 def test_session_runs_have_agnos_fields(compat, oracle):
     body = compat.get(f"/sessions/{compat.session_id}/runs").json()
     parity(body[0], oracle.replies["session_runs"][0])
 
 
-@pending("h-sess")
+@pending("h-sess", "h-events")
 def test_session_run(compat, oracle):
     r = compat.get(f"/sessions/{compat.session_id}/runs/{compat.run_id}")
     body = oracle.check("/sessions/{session_id}/runs/{run_id}", "get", 200, r)
@@ -254,7 +254,7 @@ def test_agent_run(compat, oracle):
     assert run.content == "It is noon." and run.input.input_content == "what time is it?"
 
 
-@pending("h-events")
+@pending("h-events", "h-sess")
 def test_agent_run_has_agnos_fields(compat, oracle):
     body = compat.get(f"/agents/{AGENT_ID}/runs/{compat.run_id}",
                       params={"session_id": compat.session_id}).json()
@@ -270,7 +270,7 @@ def test_agent_runs_list(compat, oracle):
     assert [RunSchema.model_validate(x).run_id for x in body] == [compat.run_id]
 
 
-@pending("h-sess")
+@pending("h-sess", "h-events")
 def test_agent_runs_list_has_agnos_fields(compat, oracle):
     body = compat.get(f"/agents/{AGENT_ID}/runs", params={"session_id": compat.session_id}).json()
     parity(body[0], oracle.replies["agent_runs"][0])
@@ -347,7 +347,6 @@ def test_422_is_fastapis_list_form_as_agno(compat, oracle, case):
     """Each request Agno refuses with 422, refused by us with the same items
     (type and loc; the message text is ours)."""
     method, template, path, kw = CASES_422[case]
-    kw = dict(kw)
     r = compat.request(method, path, **kw)
     body = oracle.check(template, method, 422, r)
     agnos = oracle.replies["422:" + case]["detail"]
