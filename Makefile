@@ -35,8 +35,12 @@ SERVICES = tests/support/with_services.sh
 unit: test-build
 	$(SERVICES) sh -c 'cd $(TEST_BUILD) && ctest --output-on-failure'
 
+# tests/compat measures the server against the real agno 3.1.10 (its app,
+# schemas and client, installed in the venv by bootstrap --test).
+PYTESTS = tests/e2e tests/compat
+
 e2e: test-build
-	AGENTOS_BIN=$(CURDIR)/$(TEST_BUILD)/agentos $(SERVICES) .venv/bin/python -m pytest -q tests/e2e
+	AGENTOS_BIN=$(CURDIR)/$(TEST_BUILD)/agentos $(SERVICES) .venv/bin/python -m pytest -q $(PYTESTS)
 
 # The image builds with -O3 (Release), where GCC warns of more: keep it building.
 release-check:
@@ -45,7 +49,7 @@ release-check:
 
 test: test-build release-check
 	$(SERVICES) sh -c 'cd $(TEST_BUILD) && ctest --output-on-failure && cd $(CURDIR) && \
-	  AGENTOS_BIN=$(CURDIR)/$(TEST_BUILD)/agentos .venv/bin/python -m pytest -q tests/e2e'
+	  AGENTOS_BIN=$(CURDIR)/$(TEST_BUILD)/agentos .venv/bin/python -m pytest -q $(PYTESTS)'
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h')

@@ -1,5 +1,6 @@
 /* The agent definitions as Agno's AgentResponse, and the models they use. */
 #include <string.h>
+#include <strings.h>
 
 #include "agent/tools_builtin.h"
 #include "api/app.h"
@@ -28,21 +29,66 @@ static json_t *tools_view(const agent_def_t *a)
     return json_pack("{s:o, s:i}", "tools", list, "tool_call_limit", a->tool_call_limit);
 }
 
-static json_t *agent_view(const agent_def_t *a)
+/* Agno's model class and provider spelling for a provider as written in
+ * the YAML: AgentResponse.model is {name: the class, model: id, provider}. */
+static const struct {
+    const char *provider, *class_name, *spelled;
+} model_names[] = {
+    {"openai", "OpenAIChat", "OpenAI"},
+    {"anthropic", "Claude", "Anthropic"},
+    {"ollama", "Ollama", "Ollama"},
+    {"openrouter", "OpenRouter", "OpenRouter"},
+    {"vllm", "VLLM", "VLLM"},
+    {"lmstudio", "LMStudio", "LMStudio"},
+    {"llamacpp", "LlamaCpp", "LlamaCpp"},
+    {"llama.cpp", "LlamaCpp", "LlamaCpp"},
+    {"openai-compatible", "OpenAILike", "OpenAI"},
+};
+
+static json_t *model_view(const agent_def_t *a)
 {
-    json_t *v = json_pack("{s:s, s:s, s:s, s:b, s:{s:s, s:s, s:s}, s:o, s:{s:b, s:i}, s:{s:b}}",
-                          "id", a->id, "name", a->name ? a->name : a->id, "db_id", "agentos",
-                          "is_factory", 0, "model", "name", a->model_id, "model", a->model_id,
-                          "provider", view_provider(a->provider), "tools", tools_view(a),
-                          "sessions", "add_history_to_context", a->add_history_to_context,
-                          "num_history_runs", a->num_history_runs, "streaming", "stream", 1);
+    const char *class_name = "OpenAILike", *spelled = a->provider;
+    for (size_t i = 0; i < sizeof(model_names) / sizeof(model_names[0]); i++) {
+        if (strcasecmp(a->provider, model_names[i].provider) == 0) {
+            class_name = model_names[i].class_name;
+            spelled = model_names[i].spelled;
+            break;
+        }
+    }
+    return json_pack("{s:s, s:s, s:s}", "name", class_name, "model", a->model_id, "provider",
+                     spelled);
+}
+
+static json_t *system_message_view(const agent_def_t *a)
+{
+    json_t *v = json_object();
     if (a->description != NULL)
         json_object_set_new(v, "description", json_string(a->description));
     if (a->instructions != NULL)
-        json_object_set_new(v, "system_message",
-                            json_pack("{s:s}", "instructions", a->instructions));
+        json_object_set_new(v, "instructions", json_string(a->instructions));
+    return v;
+}
+
+/* Agno leaves out what is at its default (is_factory, filesystem, ... are
+ * always there); "sessions" is our sessions table. */
+static json_t *agent_view(const agent_def_t *a)
+{
+    json_t *v =
+        json_pack("{s:s, s:s, s:s, s:b, s:s*, s:b, s:o, s:o, s:{s:s, s:b, s:i}, s:{s:b}, s:{s:b}}",
+                  "id", a->id, "name", a->name ? a->name : a->id, "db_id", "agentos", "filesystem",
+                  0, "description", a->description, "is_factory", 0, "model", model_view(a),
+                  "tools", tools_view(a), "sessions", "session_table", "sessions",
+                  "add_history_to_context", a->add_history_to_context, "num_history_runs",
+                  a->num_history_runs, "reasoning", "reasoning", 0, "streaming", "stream", 1);
+    json_t *sm = system_message_view(a);
+    if (json_object_size(sm) > 0)
+        json_object_set_new(v, "system_message", sm);
+    else
+        json_decref(sm);
     if (a->metadata != NULL)
         json_object_set(v, "metadata", a->metadata);
+    json_object_set_new(v, "is_component", json_false());
+    json_object_set_new(v, "sandboxed", json_false());
     return v;
 }
 

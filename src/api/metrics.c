@@ -11,11 +11,13 @@
 #include "api/body.h"
 #include "api/handlers.h"
 #include "api/store_job.h"
+#include "api/views.h"
 #include "core/timeutil.h"
 #include "http/reply.h"
 
 #define MAX_RANGE_DAYS 366
 #define DAY_S 86400
+#define NOT_A_DATE "date_from_datetime_parsing"
 
 /* "YYYY-MM-DD" that is a real calendar day, as the UTC midnight. */
 static int parse_day(const char *s, time_t *out)
@@ -40,10 +42,12 @@ static void format_day(time_t t, char out[11])
     strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-static int bad_date(http_request_t *r, const char *field, const char *msg)
+/* type: pydantic's, as FastAPI names it ("date_from_datetime_parsing" for
+ * what is not a date at all, "value_error" for a range we refuse). */
+static int bad_date(http_request_t *r, const char *field, const char *type, const char *msg)
 {
     const char *v = field != NULL ? http_request_query(r, field) : NULL;
-    api_reply_422(r, "query", field, "value_error", msg, v != NULL ? json_string(v) : NULL);
+    api_reply_422(r, "query", field, type, msg, v != NULL ? json_string(v) : NULL);
     return -1;
 }
 
@@ -55,14 +59,14 @@ static int parse_range(http_request_t *r, char from[11], char to[11])
     const char *e = http_request_query(r, "ending_date");
     time_t start, end = timeutil_now() / DAY_S * DAY_S;
     if (e != NULL && parse_day(e, &end) != 0)
-        return bad_date(r, "ending_date", "must be a date, YYYY-MM-DD");
+        return bad_date(r, "ending_date", NOT_A_DATE, "must be a date, YYYY-MM-DD");
     start = end - (time_t)(MAX_RANGE_DAYS - 1) * DAY_S;
     if (s != NULL && parse_day(s, &start) != 0)
-        return bad_date(r, "starting_date", "must be a date, YYYY-MM-DD");
+        return bad_date(r, "starting_date", NOT_A_DATE, "must be a date, YYYY-MM-DD");
     if (start > end)
-        return bad_date(r, "starting_date", "must not be after ending_date");
+        return bad_date(r, "starting_date", "value_error", "must not be after ending_date");
     if ((end - start) / DAY_S + 1 > MAX_RANGE_DAYS)
-        return bad_date(r, "starting_date", "the range may cover at most 366 days");
+        return bad_date(r, "starting_date", "value_error", "the range may cover at most 366 days");
     format_day(start, from);
     format_day(end, to);
     return 0;
@@ -73,16 +77,17 @@ static void iso_of_ms(json_int_t ms, char out[TIMEUTIL_ISO_LEN])
     timeutil_iso8601((uint64_t)(ms > 0 ? ms : 0) * 1000, out);
 }
 
+/* Agno's nine counters, by its names; the rollups keep input and output
+ * tokens only (our providers report no audio, cache or reasoning split). */
 static json_t *zero_tokens(void)
 {
     return json_pack("{s:I, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i}", "input_tokens", (json_int_t)0,
-                     "output_tokens", (json_int_t)0, "total_tokens", (json_int_t)0, "audio_tokens",
-                     0, "input_audio_tokens", 0, "output_audio_tokens", 0, "cached_tokens", 0,
-                     "cache_write_tokens", 0, "reasoning_tokens", 0);
+                     "output_tokens", (json_int_t)0, "total_tokens", (json_int_t)0,
+                     "audio_total_tokens", 0, "audio_input_tokens", 0, "audio_output_tokens", 0,
+                     "cache_read_tokens", 0, "cache_write_tokens", 0, "reasoning_tokens", 0);
 }
 
-/* A day's entry. Sessions, teams and workflows are not in the rollups (we
- * have no teams or workflows): their counts are 0. */
+/* A day's entry. We have no teams or workflows: their counts are 0. */
 static json_t *new_day(const char *day)
 {
     char id[32], date[32];
@@ -118,7 +123,8 @@ static void add_model_row(json_t *d, json_t *row)
     if (at > json_integer_value(json_object_get(d, "last_ms")))
         json_object_set_new(d, "last_ms", json_integer(at));
     const char *model = json_string_value(json_object_get(row, "model"));
-    const char *provider = json_string_value(json_object_get(row, "model_provider"));
+    /* Spelled as Agno does ("OpenAI"): the rollups keep the YAML's name. */
+    const char *provider = view_provider(json_string_value(json_object_get(row, "model_provider")));
     json_array_append_new(json_object_get(d, "model_metrics"),
                           json_pack("{s:s, s:s, s:I}", "model_id", model ? model : "",
                                     "model_provider", provider ? provider : "", "count", runs));
@@ -161,8 +167,12 @@ static json_t *build_days(json_t *model_rows, json_t *user_rows, json_int_t *lat
     json_array_foreach(user_rows, i, row)
     {
         json_t *d = json_object_get(by_day, json_string_value(json_object_get(row, "day")));
-        if (d != NULL)
-            json_object_set(d, "users_count", json_object_get(row, "users"));
+        if (d == NULL)
+            continue;
+        json_object_set(d, "users_count", json_object_get(row, "users"));
+        json_t *n = json_object_get(row, "sessions");
+        if (json_is_integer(n))
+            json_object_set(d, "agent_sessions_count", n);
     }
     json_array_foreach(list, i, row) finish_day(row, latest);
     json_decref(by_day);

@@ -213,7 +213,8 @@ store_rc_t store_usage_users(store_conn_t *c, const char *ws, const char *from_d
 
 /* Agno's daily metrics for from_day..to_day inclusive (both "YYYY-MM-DD"):
  * model_rows {day, model, model_provider, runs, input_tokens,
- * output_tokens, updated_at} by day and model, user_rows {day, users}. */
+ * output_tokens, updated_at} by day and model, user_rows {day, users,
+ * sessions?} (sessions: created that day; absent when none). */
 store_rc_t store_metrics_days(store_conn_t *c, const char *ws, const char *from_day,
                               const char *to_day, json_t **model_rows, json_t **user_rows);
 /* The same over every workspace: for operators only, never an end user. */

@@ -14,8 +14,10 @@ import pytest
 from conftest import assert_error, bearer, launch, make_token, wait_until
 from runs_support import write_agent
 from runs_fixtures import mock  # noqa: F401 (pytest fixtures)
-TOKENS = ["input_tokens", "output_tokens", "total_tokens", "audio_tokens", "input_audio_tokens",
-          "output_audio_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens"]
+# Agno 3.1.10's nine counters, in its order (agno/db/*/utils.py calculate_date_metrics).
+TOKENS = ["input_tokens", "output_tokens", "total_tokens", "audio_total_tokens",
+          "audio_input_tokens", "audio_output_tokens", "cache_read_tokens", "cache_write_tokens",
+          "reasoning_tokens"]
 DAY_KEYS = {"id", "agent_runs_count", "agent_sessions_count", "team_runs_count",
             "team_sessions_count", "workflow_runs_count", "workflow_sessions_count", "users_count",
             "token_metrics", "model_metrics", "date", "created_at", "updated_at"}
@@ -111,9 +113,12 @@ def check_workspace_metrics(srv, mock):
     assert tm["input_tokens"] == 18
     assert tm["total_tokens"] == tm["input_tokens"] + tm["output_tokens"]
     assert day["users_count"] == 2
+    assert day["agent_sessions_count"] == 2  # each run made its session: created today
     models = {m["model_id"]: m["count"] for m in day["model_metrics"]}
     assert models == {"mock-gpt": 1, "mock-claude": 1}
     assert all(set(m) == {"model_id", "model_provider", "count"} for m in day["model_metrics"])
+    # providers spelled as Agno does
+    assert {m["model_provider"] for m in day["model_metrics"]} == {"OpenAI", "Anthropic"}, day
     assert body["updated_at"] and body["updated_at"].endswith("Z")
     for k in ("date", "created_at", "updated_at"):  # date-times, as pydantic reads them
         dt.datetime.fromisoformat(day[k].replace("Z", "+00:00"))

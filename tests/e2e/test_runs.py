@@ -290,10 +290,12 @@ def test_agents_list_and_get(srv, stack, tools):
         assert a == listed[aid]
         assert a["id"] == aid and a["name"] == f"Agent {aid}"
         assert a["description"] == f"An e2e {provider} agent"
-        assert a["model"] == {"name": MODEL_IDS[provider], "model": MODEL_IDS[provider],
+        assert a["model"] == {"name": {"openai": "OpenAIChat", "anthropic": "Claude"}[provider],
+                              "model": MODEL_IDS[provider],
                               "provider": {"openai": "OpenAI", "anthropic": "Anthropic"}[provider]}, a["model"]
         assert a["is_factory"] is False and a["tools"]["tool_call_limit"] > 0, a
-        assert a["sessions"] == {"add_history_to_context": True, "num_history_runs": 2}
+        assert a["sessions"] == {"session_table": "sessions", "add_history_to_context": True,
+                                 "num_history_runs": 2}
         tl = a["tools"]["tools"]
         assert [t["name"] for t in tl] == ["current_time", "calculator", "lookup", "broken"], tl
         for t in tl:
