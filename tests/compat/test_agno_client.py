@@ -13,7 +13,7 @@ import secrets
 import httpx
 import pytest
 
-from compat_support import AGENT_ID, OPERATOR, SERVICE, WS, pending
+from compat_support import AGENT_ID, OPERATOR, SERVICE, WS
 
 
 @pytest.fixture
@@ -129,14 +129,12 @@ def test_service_metrics(client):
     assert refreshed and all(isinstance(d, DayAggregatedMetrics) for d in refreshed)
 
 
-@pending("h-connect")
 def test_service_config(client):
     from agno.os.schema import ConfigResponse
     cfg = client.get_config(headers=SERVICE)
     assert isinstance(cfg, ConfigResponse) and [a.id for a in cfg.agents] == [AGENT_ID]
 
 
-@pending("h-sess")
 def test_service_session_run_and_previews(client, compat):
     previews = client.get_session_run_previews(compat.session_id, headers=SERVICE)
     assert [p.run_id for p in previews] == [compat.run_id]
@@ -165,12 +163,10 @@ def test_operator_run_must_name_a_workspace(client, compat):
     check_tool_run_events(events, sid)
 
 
-@pending("h-connect")
 def test_operator_config(client):
     assert [a.id for a in client.get_config(headers=OPERATOR).agents] == [AGENT_ID]
 
 
-@pending("h-sess")
 def test_operator_sessions_runs_and_metrics(client, compat):
     """An operator reads every workspace: the seeded session among them."""
     async def flow():

@@ -16,7 +16,7 @@ import warnings
 import jwt
 import pytest
 
-from compat_support import AGENT_ID, WS, CompatStack, pending
+from compat_support import AGENT_ID, WS, CompatStack
 from e2e_conftest import launch
 
 OS_ID = "compat-os"
@@ -92,7 +92,6 @@ AGREE = [
 ]
 
 
-@pending("h-cpjwt")
 @pytest.mark.parametrize("scopes,method,path,params", AGREE,
                          ids=[f"{'+'.join(a[0])}-{a[2]}" for a in AGREE])
 def test_scopes_decide_as_agnos(cp, agno_cp, rsa_key, scopes, method, path, params):
@@ -105,7 +104,6 @@ def test_scopes_decide_as_agnos(cp, agno_cp, rsa_key, scopes, method, path, para
         assert ours.json()["code"] == "INSUFFICIENT_SCOPE", ours.text
 
 
-@pending("h-connect", "h-cpjwt")
 def test_config_with_config_read(cp, agno_cp, rsa_key):
     h = {"Authorization": f"Bearer {cp_token(rsa_key, ['config:read'])}"}
     assert agno_cp.get("/config", headers=h).status_code == 200
@@ -136,7 +134,6 @@ def cors_names(headers) -> set[str]:
     return {k.lower() for k in headers if k.lower().startswith("access-control-")}
 
 
-@pending("h-cors")
 @pytest.mark.parametrize("origin", [AGNO_ORIGIN, EXTRA_ORIGIN])
 def test_preflight_as_agnos(cp, agno_cp, origin):
     h = {"Origin": origin, **PREFLIGHT}
@@ -154,7 +151,6 @@ def test_preflight_as_agnos(cp, agno_cp, origin):
     assert "authorization" in allowed and "content-type" in allowed, allowed
 
 
-@pending("h-cors")
 def test_private_network_preflight_is_allowed(cp, agno_cp):
     """Chrome's Private Network Access check: Agno refuses it (agno issues
     9270, 6456); we allow it, so the Control Plane reaches a local runtime."""
@@ -165,7 +161,6 @@ def test_private_network_preflight_is_allowed(cp, agno_cp):
     assert r.headers["access-control-allow-private-network"] == "true"
 
 
-@pending("h-cors")
 @pytest.mark.parametrize("path,auth", [("/health", False), ("/agents", False), ("/agents", True)])
 def test_simple_request_headers_as_agnos(cp, agno_cp, rsa_key, path, auth):
     """A GET from the Control Plane's origin: Agno's CORS headers, on a 200

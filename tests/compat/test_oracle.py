@@ -97,13 +97,11 @@ def test_root_has_agnos_fields(compat, oracle):
     assert all(isinstance(body[k], str) for k in oracle.replies["root"]), body
 
 
-@pending("h-connect")
 def test_info(compat, oracle):
     body = oracle.check("/info", "get", 200, compat.get("/info", headers={}))
     parity(body, oracle.replies["info"])
 
 
-@pending("h-connect")
 @pytest.mark.parametrize("who", ["service", "operator"])
 def test_config(compat, oracle, who):
     body = oracle.check("/config", "get", 200,
@@ -157,7 +155,6 @@ def test_sessions_list(compat, oracle):
     parity(body["meta"], oracle.replies["sessions"]["meta"])
 
 
-@pending("h-sess")
 def test_sessions_list_has_agnos_fields(compat, oracle):
     body = compat.get("/sessions").json()
     mine = [s for s in body["data"] if s["session_id"] == compat.session_id]
@@ -174,7 +171,6 @@ def test_session_detail(compat, oracle):
     assert call["type"] == "function" and call["function"]["name"] == "current_time", call
 
 
-@pending("h-sess")
 def test_session_detail_has_agnos_fields(compat, oracle):
     body = compat.get(f"/sessions/{compat.session_id}").json()
     parity(body, oracle.replies["session"])
@@ -197,7 +193,6 @@ def test_session_create_rename_patch(compat, oracle):
     parity(created, oracle.replies["session_created"])
 
 
-@pending("h-sess")
 def test_session_rename_and_patch_have_agnos_fields(compat, oracle):
     sid = "compat-new2-" + compat.run_id[:8]
     compat.request("POST", "/sessions", json={"session_id": sid, "agent_id": AGENT_ID})
@@ -218,13 +213,11 @@ def test_session_runs(compat, oracle):
     assert [RunSchema.model_validate(x).run_id for x in body] == [compat.run_id]
 
 
-@pending("h-sess", "h-events")
 def test_session_runs_have_agnos_fields(compat, oracle):
     body = compat.get(f"/sessions/{compat.session_id}/runs").json()
     parity(body[0], oracle.replies["session_runs"][0])
 
 
-@pending("h-sess", "h-events")
 def test_session_run(compat, oracle):
     r = compat.get(f"/sessions/{compat.session_id}/runs/{compat.run_id}")
     body = oracle.check("/sessions/{session_id}/runs/{run_id}", "get", 200, r)
@@ -232,7 +225,6 @@ def test_session_run(compat, oracle):
     parity(body, oracle.replies["session_run"])
 
 
-@pending("h-sess")
 def test_session_run_previews(compat, oracle):
     r = compat.get(f"/sessions/{compat.session_id}/run-previews")
     body = oracle.check("/sessions/{session_id}/run-previews", "get", 200, r)
@@ -254,7 +246,6 @@ def test_agent_run(compat, oracle):
     assert run.content == "It is noon." and run.input.input_content == "what time is it?"
 
 
-@pending("h-events", "h-sess")
 def test_agent_run_has_agnos_fields(compat, oracle):
     body = compat.get(f"/agents/{AGENT_ID}/runs/{compat.run_id}",
                       params={"session_id": compat.session_id}).json()
@@ -270,13 +261,11 @@ def test_agent_runs_list(compat, oracle):
     assert [RunSchema.model_validate(x).run_id for x in body] == [compat.run_id]
 
 
-@pending("h-sess", "h-events")
 def test_agent_runs_list_has_agnos_fields(compat, oracle):
     body = compat.get(f"/agents/{AGENT_ID}/runs", params={"session_id": compat.session_id}).json()
     parity(body[0], oracle.replies["agent_runs"][0])
 
 
-@pending("runs.c cancel (no branch yet)")
 def test_cancel_of_an_unknown_run_is_200(compat, oracle):
     """Agno answers 200 {} for any run id (ROUTES.md, change 7)."""
     r = compat.request("POST", f"/agents/{AGENT_ID}/runs/no-such-run/cancel")
@@ -296,7 +285,6 @@ def test_session_deletes_are_204(compat, oracle):
     assert compat.get("/sessions/compat-del-2").status_code == 404
 
 
-@pending("h-events")
 def test_run_reply_has_agnos_fields(compat, oracle):
     """The non-streamed run's reply, for the same script as Agno's."""
     compat.tool_run_script()
@@ -331,7 +319,6 @@ def test_metrics_refresh(compat, oracle):
     parity(body, oracle.replies["metrics_refresh"])
 
 
-@pending("h-sess")
 def test_operator_metrics_cover_every_workspace(compat, oracle):
     body = oracle.check("/metrics", "get", 200, compat.get("/metrics", headers=OPERATOR))
     assert agno_models()["MetricsResponse"].model_validate(body).metrics
@@ -341,7 +328,7 @@ def test_operator_metrics_cover_every_workspace(compat, oracle):
 
 
 @pytest.mark.parametrize("case", [
-    pytest.param(n, marks=pending("h-sess")) if n == "delete_missing_types" else n
+    n
     for n in CASES_422])
 def test_422_is_fastapis_list_form_as_agno(compat, oracle, case):
     """Each request Agno refuses with 422, refused by us with the same items
