@@ -128,6 +128,7 @@ static void run_free(run_t *run)
     free(run->reply_id);
     json_decref(run->messages);
     json_decref(run->run_messages);
+    json_decref(run->session_state);
     json_decref(run->tools_log);
     json_decref(run->history);
     json_decref(run->tool_schemas);
@@ -169,6 +170,8 @@ static json_t *final_fields(run_t *run, int with_content)
         json_t *pd = run_provider_data(run->reply_id);
         if (pd != NULL)
             json_object_set_new(f, "model_provider_data", pd);
+        if (run->session_state != NULL && json_object_size(run->session_state) > 0)
+            json_object_set_new(f, "session_state", json_deep_copy(run->session_state));
         return f;
     }
     if (strcmp(run->status, "CANCELLED") == 0)
@@ -331,6 +334,10 @@ json_t *run_object(const run_t *run)
         run_provider_name(run), "created_at", (json_int_t)run->created_at, "status", run->status,
         "metrics", run_metrics(run), "messages", run->run_messages, "tools", run->tools_log,
         "input", "input_content", run->message);
+    if (o != NULL)
+        json_object_set_new(o, "session_state",
+                            run->session_state ? json_deep_copy(run->session_state)
+                                               : json_object());
     json_t *pd = run_provider_data(run->reply_id);
     if (o != NULL && pd != NULL)
         json_object_set_new(o, "model_provider_data", pd);

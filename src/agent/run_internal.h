@@ -35,6 +35,7 @@ struct run {
     json_t *run_messages; /* this run's messages, kept on the row */
     json_t *tools_log;    /* the tool executions, kept on the row */
     json_t *history;      /* earlier runs' messages, from the setup job */
+    json_t *session_state; /* the session's state, from the setup job; NULL: none */
     json_t *tool_schemas; /* the agent's tools as the model sees them */
     http_call_t *call;
     model_stream_t *stream;

@@ -37,6 +37,9 @@ static store_rc_t ensure_session(store_conn_t *c, run_t *run)
 {
     json_t *row = NULL;
     store_rc_t rc = store_session_get(c, run->ws, run->session_id, &row);
+    json_t *state = json_object_get(row, "session_state");
+    if (json_is_object(state)) /* the state the run ends with: runs do not change it */
+        run->session_state = json_incref(state);
     json_decref(row);
     if (rc != STORE_NOT_FOUND)
         return rc;

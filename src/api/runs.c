@@ -116,7 +116,9 @@ static void reply_run(http_request_t *r, run_t *run)
         http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
         return;
     }
-    http_reply_json(r, 200, run_object(run));
+    json_t *o = run_object(run);
+    view_run_messages(o); /* the same messages GET answers */
+    http_reply_json(r, 200, o);
 }
 
 static void on_end(void *ud, run_t *run)
@@ -384,7 +386,12 @@ static store_rc_t get_view_work(store_conn_t *c, void *data)
     const char *agent = json_string_value(json_object_get(job->out, "agent_id"));
     if (agent == NULL || strcmp(agent, job->id) != 0)
         return STORE_NOT_FOUND;
-    return api_job_render(job, 200, view_run_output(job->out));
+    const agent_def_t *def = registry_find(&job->app->agents, agent);
+    json_t *v = view_run_output(job->out);
+    /* An agent no longer loaded is named by its id. */
+    json_object_set_new(v, "agent_name",
+                        json_string(def != NULL && def->name != NULL ? def->name : agent));
+    return api_job_render(job, 200, v);
 }
 
 void runs_get(http_request_t *r)

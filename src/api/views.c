@@ -35,52 +35,26 @@ json_t *view_session(const json_t *row)
         json_object_set_new(v, "session_name", json_string(""));
     if (!json_is_object(json_object_get(v, "session_state")))
         json_object_set_new(v, "session_state", json_object());
+    /* The per-model split (Agno's metrics.details) is kept per run, not per
+     * session: the run objects carry it. */
     json_object_set_new(
         v, "metrics",
-        json_pack("{s:I}", "total_tokens",
-                  (json_int_t)json_integer_value(json_object_get(row, "total_tokens"))));
+        json_pack(
+            "{s:I, s:I, s:I}", "input_tokens",
+            (json_int_t)json_integer_value(json_object_get(row, "input_tokens")), "output_tokens",
+            (json_int_t)json_integer_value(json_object_get(row, "output_tokens")), "total_tokens",
+            (json_int_t)json_integer_value(json_object_get(row, "total_tokens"))));
     json_object_set_new(v, "created_at", view_time(json_object_get(row, "created_at")));
     json_object_set_new(v, "updated_at", view_time(json_object_get(row, "updated_at")));
     return v;
 }
 
-/* A stored tool call ({id, name, arguments}) in OpenAI's form, arguments
- * as JSON text. */
-static json_t *openai_call(const json_t *tc)
-{
-    const json_t *fn = json_object_get(tc, "function");
-    const json_t *src = json_is_object(fn) ? fn : tc;
-    const json_t *args = json_object_get(src, "arguments");
-    json_t *text = NULL;
-    if (json_is_string(args))
-        text = json_incref((json_t *)args);
-    else if (args != NULL && !json_is_null(args)) {
-        char *dump = json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY);
-        text = dump ? json_string(dump) : NULL;
-        free(dump);
-    }
-    return json_pack("{s:O?, s:s, s:{s:O?, s:o}}", "id", json_object_get(tc, "id"), "type",
-                     "function", "function", "name", json_object_get(src, "name"), "arguments",
-                     text ? text : json_string("{}"));
-}
-
 /* What a chat client replays: Agno's get_chat_history leaves out system
- * and tool messages. */
-static json_t *chat_message(const json_t *m)
+ * and tool messages. m is already in Agno's form (view_messages). */
+static int chat_message(const json_t *m)
 {
     const char *role = json_string_value(json_object_get(m, "role"));
-    if (role == NULL || strcmp(role, "system") == 0 || strcmp(role, "tool") == 0)
-        return NULL;
-    json_t *out = json_deep_copy(m);
-    const json_t *calls = json_object_get(m, "tool_calls");
-    if (json_is_array(calls)) {
-        json_t *list = json_array();
-        size_t i;
-        json_t *tc;
-        json_array_foreach(calls, i, tc) json_array_append_new(list, openai_call(tc));
-        json_object_set_new(out, "tool_calls", list);
-    }
-    return out;
+    return role != NULL && strcmp(role, "system") != 0 && strcmp(role, "tool") != 0;
 }
 
 /* The messages of the runs given, oldest first. */
@@ -91,12 +65,15 @@ static json_t *chat_history(const json_t *runs)
     json_t *run, *m;
     json_array_foreach(runs, i, run)
     {
-        json_array_foreach(json_object_get(run, "messages"), j, m)
+        json_t *msgs = view_messages(json_object_get(run, "messages"),
+                                     json_string_value(json_object_get(run, "run_id")),
+                                     json_object_get(run, "tools"));
+        json_array_foreach(msgs, j, m)
         {
-            json_t *c = chat_message(m);
-            if (c != NULL)
-                json_array_append_new(history, c);
+            if (chat_message(m))
+                json_array_append(history, m);
         }
+        json_decref(msgs);
     }
     return history;
 }
@@ -116,6 +93,7 @@ json_t *view_session_detail(const json_t *row, const json_t *runs, long long run
 {
     json_t *v = view_session(row);
     json_object_set_new(v, "agent_session_id", json_deep_copy(json_object_get(v, "session_id")));
+    json_object_set_new(v, "session_summary", json_null()); /* we make no summaries */
     json_object_set_new(v, "chat_history", chat_history(runs));
     json_object_set_new(v, "runs_count", json_integer((json_int_t)runs_count));
     json_object_set_new(v, "agent_data",
@@ -134,10 +112,26 @@ static const char *const run_keys[] = {
     "run_id",   "session_id", "agent_id", "user_id",        "status",       "content", "metrics",
     "messages", "tools",      "model",    "model_provider", "workspace_id", NULL};
 
+/* What Agno adds to every run object that we have no feature for: no
+ * nested runs (parent_run_id ""), no run metadata or session state kept per run. The provider
+ * is spelled as Agno does and the messages are in its form. */
+static void agno_run_fields(json_t *v)
+{
+    json_object_set_new(v, "parent_run_id", json_string("")); /* Agno's from_dict default */
+    json_object_set_new(v, "run_response_format", json_string("text"));
+    json_object_set_new(v, "session_state", json_object());
+    json_object_set_new(v, "metadata", json_null());
+    const char *p = json_string_value(json_object_get(v, "model_provider"));
+    if (p != NULL)
+        json_object_set_new(v, "model_provider", json_string(view_provider(p)));
+    view_run_messages(v);
+}
+
 json_t *view_run(const json_t *row)
 {
     json_t *v = json_object();
     copy_fields(v, row, run_keys);
+    agno_run_fields(v);
     json_t *input = json_object_get(row, "input");
     json_t *text = json_is_object(input) ? json_object_get(input, "input_content") : NULL;
     json_object_set_new(v, "run_input", text ? json_deep_copy(text) : json_null());
@@ -159,6 +153,8 @@ json_t *view_run_output(const json_t *row)
 {
     json_t *v = json_object();
     copy_fields(v, row, run_keys);
+    agno_run_fields(v);
+    json_object_set_new(v, "content_type", json_string("str")); /* runs answer text */
     json_t *input = json_object_get(row, "input");
     json_object_set_new(v, "input", json_is_object(input) ? json_deep_copy(input) : json_null());
     /* RunOutput keeps epoch seconds, not ISO text. */
@@ -214,6 +210,7 @@ json_t *view_run_preview(const json_t *row)
         preview_text(json_is_object(input) ? json_object_get(input, "input_content") : NULL));
     set_present(v, "content_preview", preview_text(json_object_get(row, "content")));
     set_present(v, "created_at", view_time(json_object_get(row, "created_at")));
+    json_object_set_new(v, "parent_run_id", json_string("")); /* no nested runs */
     return v;
 }
 

@@ -29,6 +29,15 @@ json_t *view_runs(const json_t *rows);
 json_t *view_run_preview(const json_t *row);
 /* An array of those. */
 json_t *view_run_previews(const json_t *rows);
+/* A stored tool call ({id, name, arguments}) in OpenAI's form
+ * {id, type: "function", function: {name, arguments as JSON text}}. */
+json_t *view_openai_call(const json_t *tc);
+/* A run's stored messages in Agno's Message form: id (run id and index),
+ * from_history, OpenAI-form tool_calls, and on tool results tool_args and
+ * tool_call_error (from the run's tools log). */
+json_t *view_messages(const json_t *msgs, const char *run_id, const json_t *tools);
+/* run["messages"] replaced by view_messages of itself. */
+void view_run_messages(json_t *run);
 /* Epoch milliseconds to an ISO-8601 JSON string (null for null). */
 json_t *view_time(const json_t *ms);
 

@@ -125,9 +125,10 @@ store_rc_t store_sessions_delete(store_conn_t *c, const char *ws, const char *co
  * types[i] (Agno's DELETE /sessions pairs them); types NULL: any type. */
 store_rc_t store_sessions_delete_typed(store_conn_t *c, const char *ws, const char *const *ids,
                                        const char *const *types, size_t n, size_t *deleted);
-/* Adds tokens to total_tokens and bumps updated_at. */
+/* Adds a run's tokens to the session's input_tokens, output_tokens and
+ * total_tokens (their sum), and bumps updated_at. */
 store_rc_t store_session_add_tokens(store_conn_t *c, const char *ws, const char *session_id,
-                                    long long tokens);
+                                    long long input_tokens, long long output_tokens);
 
 /* Runs. run: {run_id, session_id, agent_id, user_id, status, input, content,
  * messages, tools, metrics, model, model_provider, owner}; run_id and

@@ -91,7 +91,7 @@ static store_rc_t write_all(store_conn_t *c, const json_t *rec)
     long long in = json_integer_value(json_object_get(rec, "input_tokens"));
     long long out = json_integer_value(json_object_get(rec, "output_tokens"));
     if (rc == STORE_OK && in + out > 0)
-        rc = store_session_add_tokens(c, ws, str_of(rec, "session_id"), in + out);
+        rc = store_session_add_tokens(c, ws, str_of(rec, "session_id"), in, out);
     const char *day = str_of(rec, "day");
     if (rc == STORE_OK && day != NULL && strcmp(status, "CANCELLED") != 0)
         rc = store_usage_add(c, ws, day, str_of(rec, "agent_id"), str_of(rec, "user_id"),

@@ -96,8 +96,16 @@ static const char *const pg_v4[] = {
     NULL,
 };
 
+/* A session's tokens split as Agno's session metrics show them. Sessions
+ * made before v5 keep their total only (their split starts at 0). */
+static const char *const pg_v5[] = {
+    "ALTER TABLE {S}sessions ADD COLUMN input_tokens BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE {S}sessions ADD COLUMN output_tokens BIGINT NOT NULL DEFAULT 0",
+    NULL,
+};
+
 const store_migration_t store_pg_migrations[] = {
-    {1, pg_v1}, {2, pg_v2}, {3, pg_v3}, {4, pg_v4}, {0, NULL},
+    {1, pg_v1}, {2, pg_v2}, {3, pg_v3}, {4, pg_v4}, {5, pg_v5}, {0, NULL},
 };
 
 /* ---- SQLite ---- */
@@ -180,6 +188,12 @@ static const char *const sqlite_v4[] = {
     NULL,
 };
 
+static const char *const sqlite_v5[] = {
+    "ALTER TABLE sessions ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0",
+    NULL,
+};
+
 const store_migration_t store_sqlite_migrations[] = {
-    {1, sqlite_v1}, {2, sqlite_v2}, {3, sqlite_v3}, {4, sqlite_v4}, {0, NULL},
+    {1, sqlite_v1}, {2, sqlite_v2}, {3, sqlite_v3}, {4, sqlite_v4}, {5, sqlite_v5}, {0, NULL},
 };

@@ -271,7 +271,7 @@ store_rc_t store_sessions_delete_typed(store_conn_t *c, const char *ws, const ch
 }
 
 store_rc_t store_session_add_tokens(store_conn_t *c, const char *ws, const char *session_id,
-                                    long long tokens)
+                                    long long input_tokens, long long output_tokens)
 {
     store_rc_t rc = store_check(c, ws);
     if (rc != STORE_OK)
@@ -280,9 +280,12 @@ store_rc_t store_session_add_tokens(store_conn_t *c, const char *ws, const char 
         return STORE_ERROR;
     store_sql_t q;
     store_sql_init(&q, c->store);
-    store_sql_add(&q, "UPDATE {S}sessions SET total_tokens = total_tokens + ?, updated_at = ?"
-                      " WHERE workspace_id = ? AND session_id = ?");
-    store_sql_int(&q, tokens);
+    store_sql_add(&q, "UPDATE {S}sessions SET total_tokens = total_tokens + ?,"
+                      " input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,"
+                      " updated_at = ? WHERE workspace_id = ? AND session_id = ?");
+    store_sql_int(&q, input_tokens + output_tokens);
+    store_sql_int(&q, input_tokens);
+    store_sql_int(&q, output_tokens);
     store_sql_int(&q, (long long)store_now_ms());
     store_sql_text(&q, ws);
     store_sql_text(&q, session_id);

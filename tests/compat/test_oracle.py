@@ -34,6 +34,8 @@ UNFILLABLE = {
     "chat_history.[].stop_after_tool_call",
     # Agno's per-call usage on each assistant message; ours is per run (metrics).
     "messages.[].metrics", "chat_history.[].metrics",
+    # A session keeps its token totals, not their split by model: each run's metrics has it.
+    "metrics.details", "[].metrics.details",
     # Agno-only features (tool confirmation, HITL, approvals, child runs) have no data here.
     "tools.[].child_run_id", "tools.[].requires_confirmation", "tools.[].confirmed",
     "tools.[].confirmation_note", "tools.[].requires_user_input", "tools.[].user_input_schema",

@@ -940,6 +940,8 @@ def test_runs_listed_with_status_and_tokens(srv, agent, user):
     s = srv.get(f"/sessions/{sid}", headers=user.h)
     assert s.status_code == 200, s.text
     assert s.json()["total_tokens"] == 50, s.json()
+    # Agno's session metrics: the split of the same tokens
+    assert s.json()["metrics"] == {"input_tokens": 41, "output_tokens": 9, "total_tokens": 50}
     assert s.json()["session_name"] == "first"
     sr = srv.get(f"/sessions/{sid}/runs", headers=user.h, params={"type": "agent"})
     assert sr.status_code == 200, sr.text

@@ -406,7 +406,9 @@ def test_runs_listed_oldest_first(svc, backend):
     assert first["agent_id"] == "ag" and first["user_id"] == "user-a"
     assert first["metrics"] == metrics
     assert first["tools"] == tools
-    assert first["messages"][0] == {"role": "user", "content": "first question"}
+    # Agno's Message form: an id stable across reads, from_history false
+    assert first["messages"][0] == {"role": "user", "content": "first question", "id": "r1-0",
+                                    "from_history": False}
     assert first["created_at"] is not None
     assert [x["run_id"] for x in api.runs("s2").json()] == ["other"]
 
@@ -596,7 +598,8 @@ def test_session_run_get(svc, backend):
     assert run["run_id"] == "r2" and run["session_id"] == "s1"
     assert run["run_input"] == "second question" and run["content"] == "second answer"
     assert run["status"] == "COMPLETED" and run["agent_id"] == "ag"
-    assert run["messages"][1] == {"role": "assistant", "content": "second answer"}
+    assert run["messages"][1] == {"role": "assistant", "content": "second answer", "id": "r2-1",
+                                  "from_history": False}
     assert run["workspace_id"] == "ws-a"
     iso_ms(run["created_at"])
     # the same as the run in the session's list
@@ -647,7 +650,7 @@ def test_run_previews(svc, backend):
     assert previews[2]["run_input"] == long_in[:280]
     assert previews[2]["content_preview"] == long_out[:280]
     assert previews[3] == {"run_id": "r4", "status": "RUNNING", "workspace_id": "ws-a",
-                           "created_at": previews[3]["created_at"]}
+                           "created_at": previews[3]["created_at"], "parent_run_id": ""}
     schema = pytest.importorskip("agno.os.schema")
     for p in previews:
         schema.SessionRunPreviewSchema.model_validate(p)

@@ -26,7 +26,7 @@ def test_session_detail_validates_with_agnos_schema(svc):
     AgentSessionDetailSchema.model_validate(created)
     detail = api.get("shape-1").json()
     AgentSessionDetailSchema.model_validate(detail)
-    assert detail["metrics"] == {"total_tokens": 0}, detail
+    assert detail["metrics"] == {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}, detail
     for item in api.list_ok()["data"]:
         SessionSchema.model_validate(item)
 

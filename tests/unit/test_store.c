@@ -139,12 +139,14 @@ static void test_session_crud(void **state)
     json_decref(row);
     json_decref(patch);
 
-    assert_int_equal(store_session_add_tokens(F->conn, ws, "s1", 120), STORE_OK);
-    assert_int_equal(store_session_add_tokens(F->conn, ws, "s1", 30), STORE_OK);
+    assert_int_equal(store_session_add_tokens(F->conn, ws, "s1", 100, 20), STORE_OK);
+    assert_int_equal(store_session_add_tokens(F->conn, ws, "s1", 30, 0), STORE_OK);
     assert_int_equal(store_session_get(F->conn, ws, "s1", &row), STORE_OK);
     assert_int_equal(num(row, "total_tokens"), 150);
+    assert_int_equal(num(row, "input_tokens"), 130);
+    assert_int_equal(num(row, "output_tokens"), 20);
     json_decref(row);
-    assert_int_equal(store_session_add_tokens(F->conn, ws, "nope", 1), STORE_NOT_FOUND);
+    assert_int_equal(store_session_add_tokens(F->conn, ws, "nope", 1, 0), STORE_NOT_FOUND);
 
     assert_int_equal(store_session_delete(F->conn, ws, "s1"), STORE_OK);
     row = json_true(); /* must be reset on failure */
@@ -303,7 +305,8 @@ static void test_list_sorting(void **state)
     sleep_ms(3);
     mk_session(ws, "s-none", NULL, NULL, NULL);
     sleep_ms(3);
-    assert_int_equal(store_session_add_tokens(F->conn, ws, "s-b", 1), STORE_OK); /* newest update */
+    assert_int_equal(store_session_add_tokens(F->conn, ws, "s-b", 1, 0),
+                     STORE_OK); /* newest update */
 
     struct {
         const char *sort_by;
@@ -397,7 +400,8 @@ static void test_list_never_loads_runs(void **state)
     assert_int_equal(json_array_size(rows), 1);
     const char *allowed[] = {"workspace_id", "session_id",   "session_type",  "agent_id",
                              "user_id",      "session_name", "session_state", "metadata",
-                             "total_tokens", "created_at",   "updated_at"};
+                             "total_tokens", "created_at",   "updated_at",    "input_tokens",
+                             "output_tokens"};
     json_t *row = json_array_get(rows, 0);
     assert_int_equal(json_object_size(row), sizeof allowed / sizeof allowed[0]);
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
@@ -761,7 +765,7 @@ static void test_isolation_writes(void **state)
     json_t *patch = json_pack("{s:s}", "session_name", "changed");
     assert_int_equal(store_session_update(F->conn, ws[0], "shared", patch, NULL), STORE_OK);
     json_decref(patch);
-    assert_int_equal(store_session_add_tokens(F->conn, ws[0], "shared", 9), STORE_OK);
+    assert_int_equal(store_session_add_tokens(F->conn, ws[0], "shared", 9, 0), STORE_OK);
     patch = json_pack("{s:s, s:s}", "status", "COMPLETED", "content", "changed");
     assert_int_equal(store_run_update(F->conn, ws[0], "run-shared", patch), STORE_OK);
     json_decref(patch);
@@ -785,7 +789,7 @@ static void test_isolation_writes(void **state)
                      STORE_NOT_FOUND);
     assert_int_equal(store_run_update(F->conn, stranger, "run-shared", patch), STORE_NOT_FOUND);
     json_decref(patch);
-    assert_int_equal(store_session_add_tokens(F->conn, stranger, "shared", 5), STORE_NOT_FOUND);
+    assert_int_equal(store_session_add_tokens(F->conn, stranger, "shared", 5, 0), STORE_NOT_FOUND);
     assert_int_equal(store_session_delete(F->conn, stranger, "shared"), STORE_NOT_FOUND);
     assert_int_equal(store_sessions_delete(F->conn, stranger, both, 2, &deleted), STORE_OK);
     assert_int_equal(deleted, 0);
@@ -922,7 +926,7 @@ static void writer_thread(void *arg)
     writer_t *w = arg;
     store_conn_t *c = store_conn_get(w->store);
     for (int i = 0; i < 25; i++) {
-        w->failures += store_session_add_tokens(c, w->ws, "hot", 2) != STORE_OK;
+        w->failures += store_session_add_tokens(c, w->ws, "hot", 2, 0) != STORE_OK;
         w->failures +=
             store_usage_add(c, w->ws, "2026-02-01", "a", "u", "m", "p", 1, 3) != STORE_OK;
     }
