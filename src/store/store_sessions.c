@@ -124,7 +124,7 @@ static store_rc_t list_page(store_conn_t *c, const char *ws, const store_session
     /* Rows without a name sort last either way, on both back ends (the
      * times are NOT NULL: no NULLS clause, which would keep PostgreSQL off
      * the index); the id breaks ties so pages never overlap, and across
-     * workspaces the workspace after it, as the v3 indexes hold them. */
+     * workspaces the workspace after it, as the v4 indexes hold them. */
     if (strcmp(col, "session_name") == 0)
         store_sql_add(&q, " NULLS LAST");
     store_sql_add(&q, ", session_id");
