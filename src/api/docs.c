@@ -8,8 +8,6 @@
 #include "http/reply.h"
 #include "http/router.h"
 
-#define STATIC_PIECE (64 * 1024) /* one h2o_send at most */
-
 /* The page is ours; it only points at the shipped assets and the spec,
  * so /docs works with no way out to the internet. */
 static const char docs_page[] =
@@ -31,53 +29,17 @@ static const char docs_page[] =
     "</body>\n"
     "</html>\n";
 
-/* The bytes live as long as the process (read-only after start): the
- * generator only walks them. */
-typedef struct static_body {
-    h2o_generator_t gen; /* first: the generator pointer is the body */
-    const char *buf;
-    size_t len, sent;
-} static_body_t;
-
-static void send_piece(static_body_t *b, h2o_req_t *req)
-{
-    size_t n = b->len - b->sent < STATIC_PIECE ? b->len - b->sent : STATIC_PIECE;
-    h2o_iovec_t v = h2o_iovec_init(b->buf + b->sent, n);
-    b->sent += n;
-    h2o_send(req, &v, 1, b->sent == b->len ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
-}
-
-static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
-{
-    send_piece((static_body_t *)gen, req);
-}
-
-static void on_stop(h2o_generator_t *gen, h2o_req_t *req)
-{
-    (void)gen;
-    (void)req;
-}
-
+/* The bytes live as long as the process (read-only after start), so they
+ * are sent without a copy (http_reply_static). */
 static void static_reply(http_request_t *r, const char *type, const char *cache, const char *buf,
                          size_t len)
 {
     h2o_req_t *req = r->req;
-    static_body_t *b = h2o_mem_alloc_pool(&req->pool, sizeof(*b));
-    memset(b, 0, sizeof(*b));
-    b->gen.proceed = on_proceed;
-    b->gen.stop = on_stop;
-    b->buf = buf;
-    b->len = len;
-    req->res.status = 200;
-    req->res.reason = http_reason(200);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, cache,
                    strlen(cache));
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0,
                           NULL, H2O_STRLIT("nosniff"));
-    req->res.content_length = len;
-    h2o_start_response(req, &b->gen);
-    send_piece(b, req);
+    http_reply_static(r, 200, type, buf, len);
 }
 
 static const api_statics_t *statics_of(http_request_t *r)

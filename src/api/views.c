@@ -140,13 +140,19 @@ json_t *view_run(const json_t *row)
     return v;
 }
 
-json_t *view_runs(const json_t *rows)
+/* Each row through one view, in order. */
+static json_t *view_each(const json_t *rows, json_t *(*view)(const json_t *))
 {
     json_t *out = json_array();
     size_t i;
     json_t *row;
-    json_array_foreach(rows, i, row) json_array_append_new(out, view_run(row));
+    json_array_foreach(rows, i, row) json_array_append_new(out, view(row));
     return out;
+}
+
+json_t *view_runs(const json_t *rows)
+{
+    return view_each(rows, view_run);
 }
 
 json_t *view_run_output(const json_t *row)
@@ -216,9 +222,5 @@ json_t *view_run_preview(const json_t *row)
 
 json_t *view_run_previews(const json_t *rows)
 {
-    json_t *out = json_array();
-    size_t i;
-    json_t *row;
-    json_array_foreach(rows, i, row) json_array_append_new(out, view_run_preview(row));
-    return out;
+    return view_each(rows, view_run_preview);
 }

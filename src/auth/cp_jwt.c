@@ -192,11 +192,7 @@ static jwt_status_t verify_parsed(const cp_verifier_t *v, jwt_t *jwt, const char
 jwt_status_t cp_verify(cp_verifier_t *v, const char *token, size_t len, time_t now,
                        auth_tenant_t *out, time_t *exp)
 {
-    if (out != NULL)
-        memset(out, 0, sizeof *out);
-    if (exp != NULL)
-        *exp = 0;
-    if (v == NULL || token == NULL || out == NULL || len == 0 || len > JWT_MAX_TOKEN_BYTES)
+    if (!jwt_input_ok(token, len, out, exp) || v == NULL)
         return JWT_INVALID;
     json_t *h = jwt_header_decode(token, len);
     const char *kid = NULL;

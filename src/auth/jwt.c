@@ -203,11 +203,7 @@ static jwt_status_t verify_parsed(const jwt_verifier_t *v, jwt_t *jwt, const cha
 jwt_status_t jwt_verify(jwt_verifier_t *v, const char *token, size_t len, time_t now,
                         auth_tenant_t *out, time_t *exp)
 {
-    if (out != NULL)
-        memset(out, 0, sizeof *out);
-    if (exp != NULL)
-        *exp = 0;
-    if (v == NULL || token == NULL || out == NULL || len == 0 || len > JWT_MAX_TOKEN_BYTES)
+    if (!jwt_input_ok(token, len, out, exp) || v == NULL)
         return JWT_INVALID;
     if (!header_prescreen_ok(v, token, len))
         return JWT_INVALID;

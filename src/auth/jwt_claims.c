@@ -199,3 +199,12 @@ int jwt_claim_copy_text(const json_t *claims, const char *key, char dst[AUTH_TEX
     dst[n] = '\0';
     return 0;
 }
+
+int jwt_input_ok(const char *token, size_t len, auth_tenant_t *out, time_t *exp)
+{
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (exp != NULL)
+        *exp = 0;
+    return token != NULL && out != NULL && len > 0 && len <= JWT_MAX_TOKEN_BYTES;
+}

@@ -24,6 +24,10 @@ int jwt_token_shape_ok(const char *t, size_t len, size_t *header_len);
  * is not base64url JSON, has duplicate keys, or asks for zip or crit. */
 json_t *jwt_header_decode(const char *token, size_t len);
 
+/* A verifier's first step: clears *out and *exp (exp may be NULL), then 1
+ * when the token can be looked at (present, at most JWT_MAX_TOKEN_BYTES). */
+int jwt_input_ok(const char *token, size_t len, auth_tenant_t *out, time_t *exp);
+
 int jwt_json_str_equals(const json_t *j, const char *s);
 
 /* Copies an id claim (sub, sessionId, workspaceId: the id rule) into dst;

@@ -157,14 +157,15 @@ int http_json_render(const json_t *body, size_t cap, char **out, size_t *len)
 
 typedef struct reply_body {
     h2o_generator_t gen; /* first: the generator pointer is the body */
-    char *buf;
+    const char *buf;
+    char *owned; /* buf when the reply owns it; NULL for bytes that outlive it */
     size_t len, sent;
 } reply_body_t;
 
 /* The pool outlives every piece in flight: the buffer goes with it. */
 static void body_dispose(void *p)
 {
-    free(((reply_body_t *)p)->buf);
+    free(((reply_body_t *)p)->owned);
 }
 
 static void send_piece(reply_body_t *b, h2o_req_t *req)
@@ -186,6 +187,25 @@ static void on_stop(h2o_generator_t *gen, h2o_req_t *req)
     (void)req;
 }
 
+static void start_pieces(http_request_t *r, int status, const char *type, const char *buf,
+                         char *owned, size_t len)
+{
+    h2o_req_t *req = r->req;
+    reply_body_t *b = h2o_mem_alloc_shared(&req->pool, sizeof(*b), body_dispose);
+    b->gen.proceed = on_proceed;
+    b->gen.stop = on_stop;
+    b->buf = buf;
+    b->owned = owned;
+    b->len = len;
+    b->sent = 0;
+    req->res.status = status;
+    req->res.reason = http_reason(status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
+    req->res.content_length = len;
+    h2o_start_response(req, &b->gen);
+    send_piece(b, req);
+}
+
 void http_reply_bytes(http_request_t *r, int status, char *body, size_t len)
 {
     if (len <= REPLY_PIECE) {
@@ -193,18 +213,11 @@ void http_reply_bytes(http_request_t *r, int status, char *body, size_t len)
         free(body);
         return;
     }
-    h2o_req_t *req = r->req;
-    reply_body_t *b = h2o_mem_alloc_shared(&req->pool, sizeof(*b), body_dispose);
-    b->gen.proceed = on_proceed;
-    b->gen.stop = on_stop;
-    b->buf = body;
-    b->len = len;
-    b->sent = 0;
-    req->res.status = status;
-    req->res.reason = http_reason(status);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                   H2O_STRLIT("application/json"));
-    req->res.content_length = len;
-    h2o_start_response(req, &b->gen);
-    send_piece(b, req);
+    start_pieces(r, status, "application/json", body, body, len);
+}
+
+void http_reply_static(http_request_t *r, int status, const char *type, const char *body,
+                       size_t len)
+{
+    start_pieces(r, status, type, body, NULL, len);
 }

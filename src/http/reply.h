@@ -18,6 +18,10 @@ int http_json_render(const json_t *body, size_t cap, char **out, size_t *len);
 /* Sends a JSON body already serialised (malloc'd; taken), through a
  * generator in pieces when it is big: the loop never writes it in one go. */
 void http_reply_bytes(http_request_t *r, int status, char *body, size_t len);
+/* Sends bytes that outlive the request (read-only for the process's life),
+ * in the same pieces, never copied or freed. */
+void http_reply_static(http_request_t *r, int status, const char *type, const char *body,
+                       size_t len);
 void http_reply_error(http_request_t *r, int status, const char *code, const char *detail);
 /* A reply with no body (204). */
 void http_reply_empty(http_request_t *r, int status);
