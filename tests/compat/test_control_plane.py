@@ -83,6 +83,10 @@ def cp_token(rsa_key, scopes: list[str], aud: str = OS_ID) -> str:
 AGREE = [
     (["agent_os:admin"], "GET", "/agents", None),
     (["agents:read"], "GET", "/agents", None),
+    ([f"agents:{AGENT_ID}:read"], "GET", "/agents", None),  # the list of its agents
+    (["agents:other-agent:read"], "GET", "/agents", None),  # [] (a grant on nothing loaded)
+    ([f"agents:{AGENT_ID}:run"], "GET", "/agents", None),  # no read grant at all
+    (["sessions:read"], "GET", "/agents", None),
     (["agents:read"], "GET", "/sessions", {"workspace_id": WS}),  # no sessions:read
     ([f"agents:{AGENT_ID}:read"], "GET", f"/agents/{AGENT_ID}", None),
     (["agents:other-agent:read"], "GET", f"/agents/{AGENT_ID}", None),
@@ -102,6 +106,8 @@ def test_scopes_decide_as_agnos(cp, agno_cp, rsa_key, scopes, method, path, para
     assert ours.status_code == agnos.status_code, (ours.text, agnos.text)
     if ours.status_code == 403:
         assert ours.json()["code"] == "INSUFFICIENT_SCOPE", ours.text
+    elif path == "/agents":  # a per-agent scope filters the list as Agno does
+        assert [a["id"] for a in ours.json()] == [a["id"] for a in agnos.json()], ours.text
 
 
 def test_config_with_config_read(cp, agno_cp, rsa_key):
