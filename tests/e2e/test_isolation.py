@@ -61,9 +61,10 @@ def test_another_workspace_never_sees_a_session(svc, backend):
                 # the same answer as for an id that exists nowhere: nothing leaks
                 assert got.json() == want.json(), (got.text, want.text)
         # bulk delete of A's ids: the same answer as for ids that exist nowhere
-        got = caller.bulk_delete({"session_ids": ["a-1", "a-2"], "session_types": ["agent", "agent"]})
+        got = caller.bulk_delete({"session_ids": ["a-1", "a-2"],
+                                  "session_types": ["agent", "agent"]})
         want = caller.bulk_delete({"session_ids": ["nope-1", "nope-2"],
-                                 "session_types": ["agent", "agent"]})
+                                   "session_types": ["agent", "agent"]})
         assert got.status_code != 403, got.text
         assert got.status_code in (204, 404), (got.status_code, got.text)
         assert (got.status_code, got.content) == (want.status_code, want.content)
