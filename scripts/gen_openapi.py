@@ -2,19 +2,23 @@
 """Writes docs/openapi.json, the OpenAPI 3.1 document /openapi.json serves.
 
 Where we share a route with Agno 3.1.10, the operation and its component
-schemas are Agno's own (from the OpenAPI document of a real 3.1.10 app,
-given as the first argument), adapted to us: our error shape
+schemas are Agno's own (the OpenAPI document of a real AgentOS app built
+here from the installed agno, pinned in tests/e2e/requirements.txt; or a
+saved one given as the first argument), adapted to us: our error shape
 {"detail","code"}, our 401 (missing) / 403 (invalid) answers, workspaces
 (the service headers and the operator's ?workspace_id=), JSON run bodies
 beside forms. Our own routes are described here. The output is committed:
 run this again when a route changes, and tests/e2e/test_openapi.py checks
 the two agree both ways.
 
-    scripts/gen_openapi.py ../shared/agno/openapi-3.1.10.json > docs/openapi.json
+    .venv/bin/python scripts/gen_openapi.py > docs/openapi.json
 """
 import copy
 import json
 import sys
+import tempfile
+import warnings
+from pathlib import Path
 
 VERSION = "0.1.0"
 
@@ -339,8 +343,35 @@ def components(agno, paths):
             "securitySchemes": SECURITY_SCHEMES}
 
 
+def _current_time() -> str:
+    """The current date and time."""
+    return ""
+
+
+def agno_document():
+    """app.openapi() of an Agno AgentOS like the one tests/compat measures
+    against: one agent with a tool on an OpenAI model and a SQLite db, which
+    mounts every router whose routes we share. Nothing is served or called."""
+    from agno.agent import Agent
+    from agno.db.sqlite import SqliteDb
+    from agno.models.openai import OpenAIChat
+    from agno.os import AgentOS
+
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        db = SqliteDb(db_file=str(Path(tmp) / "agno.db"))
+        agent = Agent(id="agent", name="Agent", db=db, tools=[_current_time],
+                      model=OpenAIChat(id="gpt-4o-mini", api_key="sk-unused",
+                                       base_url="http://127.0.0.1:9/v1"))
+        return AgentOS(id="agno-os", agents=[agent], telemetry=False).get_app().openapi()
+
+
 def main():
-    agno = json.load(open(sys.argv[1]))
+    if len(sys.argv) > 1:
+        with open(sys.argv[1]) as f:
+            agno = json.load(f)
+    else:
+        agno = agno_document()
     paths = {}
     for method, path, access, tag, summary in ROUTES:
         paths.setdefault(path, {})[method.lower()] = build_operation(

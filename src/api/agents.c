@@ -6,6 +6,7 @@
 #include "api/app.h"
 #include "api/body.h"
 #include "api/handlers.h"
+#include "api/route_scope.h"
 #include "api/views.h"
 #include "http/reply.h"
 
@@ -92,12 +93,14 @@ static json_t *agent_view(const agent_def_t *a)
     return v;
 }
 
+/* A Control Plane token with only per-agent scopes sees only its agents. */
 void agents_list(http_request_t *r)
 {
     const agent_registry_t *reg = agents_of(r);
     json_t *list = json_array();
     for (size_t i = 0; i < reg->nagents; i++)
-        json_array_append_new(list, agent_view(&reg->agents[i]));
+        if (route_scope_lists(r, reg->agents[i].id))
+            json_array_append_new(list, agent_view(&reg->agents[i]));
     http_reply_json(r, 200, list);
 }
 

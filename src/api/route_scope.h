@@ -14,4 +14,9 @@ int route_scope_check(http_request_t *r, const http_route_t *route);
  * own check, for a grant a route decides at run time (Prometheus scrapes). */
 int route_scope_held(const http_request_t *r, const char *scope);
 
+/* 1 when the caller of a listing route ("GET /agents") may see the family's
+ * resource id in it: a family-wide grant shows every one, a per-resource
+ * scope (agents:<id>:read) only its own, as Agno filters the list. */
+int route_scope_lists(const http_request_t *r, const char *id);
+
 #endif

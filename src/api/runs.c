@@ -323,17 +323,21 @@ static store_rc_t get_run_work(store_conn_t *c, void *data)
     return store_run_get(c, job->ws, job->id2, &job->out);
 }
 
-/* Not running in this process: a run that ended is cancelled already; a
- * run still RUNNING belongs to another replica. */
+/* Not running in this process. As Agno 3.1.10 does, a run id that names no
+ * run of this agent (unknown, another agent's, another workspace's) answers
+ * 200 {} like a run that ended: the answer says nothing of what exists. A
+ * run still RUNNING here belongs to another replica. */
 static void cancel_reply(http_request_t *r, api_job_t *job)
 {
-    const char *agent = json_string_value(json_object_get(job->out, "agent_id"));
-    const char *status = json_string_value(json_object_get(job->out, "status"));
-    if (agent == NULL || strcmp(agent, job->id) != 0) {
-        http_reply_error(r, 404, "NOT_FOUND", "Run not found");
+    if (job->rc != STORE_OK && job->rc != STORE_NOT_FOUND) {
+        api_reply_store_error(r, job->rc, job->not_found);
         return;
     }
-    if (status != NULL && (strcmp(status, "RUNNING") == 0 || strcmp(status, "PENDING") == 0)) {
+    const char *agent = json_string_value(json_object_get(job->out, "agent_id"));
+    const char *status = json_string_value(json_object_get(job->out, "status"));
+    int ours = job->rc == STORE_OK && agent != NULL && strcmp(agent, job->id) == 0;
+    if (ours && status != NULL &&
+        (strcmp(status, "RUNNING") == 0 || strcmp(status, "PENDING") == 0)) {
         http_reply_error(r, 409, "RUN_ON_ANOTHER_REPLICA",
                          "The run is in flight on another replica; cancel it there");
         return;
@@ -350,9 +354,17 @@ static api_job_t *run_job(http_request_t *r, store_work_fn work, api_reply_fn re
 void runs_cancel(http_request_t *r)
 {
     app_loop_t *loop = r->loop_data;
+    char *agent_id = api_path_id(r, 0, 128);
+    if (agent_id == NULL)
+        return;
+    if (registry_find(&loop->app->agents, agent_id) == NULL) {
+        http_reply_error(r, 404, "NOT_FOUND", "Agent not found");
+        return;
+    }
     api_job_t *job = run_job(r, get_run_work, cancel_reply);
     if (job == NULL)
         return;
+    job->reply_errors = 1;
     if (live_runs_cancel(loop->app->live, job->ws, job->id2)) {
         api_job_free(job);
         http_reply_json(r, 200, json_object());

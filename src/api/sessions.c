@@ -351,8 +351,8 @@ void sessions_delete(http_request_t *r)
         api_job_submit(r, job);
 }
 
-/* session_types, when given, pairs with session_ids: ids[i] goes only if
- * it is a session of types[i] (Agno's DeleteSessionRequest). */
+/* session_types pairs with session_ids: ids[i] goes only if it is a
+ * session of types[i] (Agno's DeleteSessionRequest). */
 static store_rc_t bulk_delete_work(store_conn_t *c, void *data)
 {
     api_job_t *job = data;
@@ -366,15 +366,21 @@ static store_rc_t bulk_delete_work(store_conn_t *c, void *data)
         list[i] = json_string_value(json_array_get(ids, i));
         list[n + i] = json_string_value(json_array_get(types, i));
     }
-    store_rc_t rc =
-        store_sessions_delete_typed(c, job->ws, list, types ? list + n : NULL, n, &job->count);
+    store_rc_t rc = store_sessions_delete_typed(c, job->ws, list, list + n, n, &job->count);
     free(list);
     return rc;
 }
 
+/* Agno's DeleteSessionRequest: both lists are required (FastAPI's
+ * "missing"), each 1 or more long, of the same length. The first fault
+ * found is the one reported. */
 static int parse_bulk(http_request_t *r, api_job_t *job, json_t *body)
 {
     json_t *ids = json_object_get(body, "session_ids");
+    if (ids == NULL) {
+        api_reply_422(r, "body", "session_ids", "missing", "Field required", NULL);
+        return -1;
+    }
     size_t i, n = json_array_size(ids);
     json_t *id;
     int ok = json_is_array(ids) && n > 0 && n <= API_MAX_BULK_IDS;
@@ -388,7 +394,11 @@ static int parse_bulk(http_request_t *r, api_job_t *job, json_t *body)
         return -1;
     }
     json_t *types = json_object_get(body, "session_types"), *t;
-    ok = types == NULL || (json_is_array(types) && json_array_size(types) > 0);
+    if (types == NULL) {
+        api_reply_422(r, "body", "session_types", "missing", "Field required", NULL);
+        return -1;
+    }
+    ok = json_is_array(types) && json_array_size(types) > 0;
     json_array_foreach(types, i, t)
     {
         const char *s = json_string_value(t);
@@ -400,14 +410,13 @@ static int parse_bulk(http_request_t *r, api_job_t *job, json_t *body)
                       "must be a list of agent, team or workflow", json_incref(types));
         return -1;
     }
-    if (types != NULL && json_array_size(types) != n) {
+    if (json_array_size(types) != n) {
         http_reply_error(r, 400, "BAD_REQUEST",
                          "Session IDs and session types must have the same length");
         return -1;
     }
     json_object_set(job->in, "session_ids", ids);
-    if (types != NULL)
-        json_object_set(job->in, "session_types", types);
+    json_object_set(job->in, "session_types", types);
     return 0;
 }
 

@@ -133,6 +133,46 @@ def test_scope_forms_of_scopes_py(srv, keys):
                              data={"message": "hi"}), 403, "INSUFFICIENT_SCOPE")
 
 
+def test_per_agent_scopes_list_only_those_agents(start_server, keys, tmp_path):
+    """Agno's listing rule (scopes.py check_route_scopes): GET /agents with
+    only agents:<id>:read is the list of those agents, not 403; no read
+    grant on any agent (another action, another family, none) is 403."""
+    from runs_support import write_agent
+
+    agents = tmp_path / "agents"
+    agents.mkdir()
+    for aid in ("agent-a", "agent-b", "agent-c"):
+        write_agent(agents, {"id": aid, "name": aid,
+                             "model": {"provider": "openai", "id": "gpt-4o-mini"}})
+    srv = start_server(env={"JWT_VERIFICATION_KEY": _pem(keys["rsa"]), "AGENTOS_ID": OS_ID,
+                            "JWT_VERIFY_AUDIENCE": "true", "AGENTS_DIR": str(agents)})
+
+    def listed(*scopes):
+        r = srv.request("GET", "/agents", headers=auth(cp_token(keys["rsa"], scopes=list(scopes))))
+        assert r.status_code == 200, (scopes, r.text)
+        return sorted(a["id"] for a in r.json())
+
+    assert listed("agents:read") == ["agent-a", "agent-b", "agent-c"]
+    assert listed("agents:*:read") == ["agent-a", "agent-b", "agent-c"]
+    assert listed("agents:agent-b:read") == ["agent-b"]
+    assert listed("agents:agent-a:read", "agents:agent-c:read", "sessions:read") == \
+        ["agent-a", "agent-c"]
+    assert listed("agents:agent-a:read", "agents:agent-b:run") == ["agent-a"]
+    assert listed("agents:no-such-agent:read") == []  # as Agno: a grant, on nothing loaded
+    for scopes in (["agents:agent-a:run"], ["sessions:read"], ["agents:agent-a:b:read"],
+                   ["teams:agent-a:read"], []):
+        r = srv.request("GET", "/agents", headers=auth(cp_token(keys["rsa"], scopes=scopes)))
+        assert_error(r, 403, "INSUFFICIENT_SCOPE")
+    # the per-agent read still opens only its own agent's routes
+    tok = cp_token(keys["rsa"], scopes=["agents:agent-b:read"])
+    assert srv.request("GET", "/agents/agent-b", headers=auth(tok)).status_code == 200
+    assert_error(srv.request("GET", "/agents/agent-a", headers=auth(tok)), 403,
+                 "INSUFFICIENT_SCOPE")
+    # end users are bounded by their workspace, never by scopes: every agent
+    users = srv.request("GET", "/agents", headers=auth(make_token(workspaceId="ws-a")))
+    assert sorted(a["id"] for a in users.json()) == ["agent-a", "agent-b", "agent-c"]
+
+
 def test_audience_must_be_our_os_id(srv, keys):
     assert_error(srv.request("GET", "/agents", headers=auth(cp_token(keys["rsa"], aud="other-os"))),
                  403, "INVALID_TOKEN")

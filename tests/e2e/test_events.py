@@ -5,7 +5,7 @@ RunError.error_type, RunCancelled's reason and partial content, and
 metrics.details in the stream, the non-streamed run and the stored run.
 
 The field lists come from agno/run/agent.py (the event dataclasses) and
-agno/models/response.py (ToolExecution); tests/e2e/test_events_compat.py
+agno/models/response.py (ToolExecution); tests/compat/test_event_parser.py
 checks the same frames against Agno's own classes and parser."""
 
 from __future__ import annotations

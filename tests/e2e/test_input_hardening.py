@@ -117,7 +117,8 @@ def test_session_ids_obey_the_rule_at_creation(srv, h):
     r = srv.get(f"/sessions/{longest}", headers=h)
     assert r.status_code == 200, r.text
     assert r.json()["session_id"] == longest
-    r = srv.request("DELETE", "/sessions", headers=h, json={"session_ids": ["ok", "a\nb"]})
+    r = srv.request("DELETE", "/sessions", headers=h, json={"session_ids": ["ok", "a\nb"],
+                                                           "session_types": ["agent", "agent"]})
     assert_error(r, 422, "VALIDATION_ERROR")
 
 

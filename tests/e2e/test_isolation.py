@@ -61,8 +61,10 @@ def test_another_workspace_never_sees_a_session(svc, backend):
                 # the same answer as for an id that exists nowhere: nothing leaks
                 assert got.json() == want.json(), (got.text, want.text)
         # bulk delete of A's ids: the same answer as for ids that exist nowhere
-        got = caller.bulk_delete({"session_ids": ["a-1", "a-2"]})
-        want = caller.bulk_delete({"session_ids": ["nope-1", "nope-2"]})
+        got = caller.bulk_delete({"session_ids": ["a-1", "a-2"],
+                                  "session_types": ["agent", "agent"]})
+        want = caller.bulk_delete({"session_ids": ["nope-1", "nope-2"],
+                                   "session_types": ["agent", "agent"]})
         assert got.status_code != 403, got.text
         assert got.status_code in (204, 404), (got.status_code, got.text)
         assert (got.status_code, got.content) == (want.status_code, want.content)
@@ -100,7 +102,7 @@ def test_the_same_id_in_two_workspaces_are_two_sessions(svc, backend):
     assert snapshot(a, backend, "ws-a", ["shared"]) == before
 
     b.create_ok({"session_id": "shared"})
-    assert b.bulk_delete({"session_ids": ["shared"]}).status_code == 204
+    assert b.bulk_delete({"session_ids": ["shared"], "session_types": ["agent"]}).status_code == 204
     assert_error(b.get("shared"), 404, "NOT_FOUND")
     assert snapshot(a, backend, "ws-a", ["shared"]) == before
     assert backend.db.session("ws-b", "shared") is None
@@ -117,7 +119,8 @@ def test_many_workspaces_each_see_only_their_own(svc, backend):
         assert body["meta"]["total_count"] == 3
         assert sorted(s["session_name"] for s in body["data"]) == [f"{ws}/s{j}"
                                                                   for j in range(3)]
-    apis["ws-0"].bulk_delete({"session_ids": ["s0", "s1", "s2"]})
+    apis["ws-0"].bulk_delete({"session_ids": ["s0", "s1", "s2"],
+                              "session_types": ["agent"] * 3})
     assert apis["ws-0"].list_ok()["meta"]["total_count"] == 0
     for ws in ("ws-1", "ws-2", "ws-3", "ws-4"):
         assert apis[ws].list_ok()["meta"]["total_count"] == 3
@@ -130,7 +133,7 @@ def test_many_workspaces_each_see_only_their_own(svc, backend):
 ROUTES = [
     ("GET", "/sessions", None),
     ("POST", "/sessions", {"session_id": "x"}),
-    ("DELETE", "/sessions", {"session_ids": ["x"]}),
+    ("DELETE", "/sessions", {"session_ids": ["x"], "session_types": ["agent"]}),
     ("GET", "/sessions/x", None),
     ("PATCH", "/sessions/x", {"session_name": "y"}),
     ("DELETE", "/sessions/x", None),

@@ -13,11 +13,7 @@ from conftest import REPO, assert_error, bearer, make_token
 
 SPEC_FILE = REPO / "docs" / "openapi.json"
 ROUTES_C = REPO / "src" / "api" / "routes.c"
-AGNO_SPEC = REPO.parent / "shared" / "agno" / "openapi-3.1.10.json"
 METHODS = {"get", "post", "put", "patch", "delete"}
-# Documented routes other branches are adding: answered once they land.
-PENDING = {("GET", "/sessions/{session_id}/runs/{run_id}"),
-           ("GET", "/sessions/{session_id}/run-previews")}
 
 
 def route_table() -> set[tuple[str, str]]:
@@ -83,8 +79,6 @@ def router_refused(r) -> bool:
 @pytest.mark.parametrize("method,path", sorted(documented()))
 def test_every_documented_route_answers(server, method, path):
     if (method, path) not in route_table():
-        if (method, path) in PENDING:
-            pytest.skip("served once its branch lands")
         pytest.fail(f"{method} {path} is documented but not in the route table")
     r = server.request(method, fill(path), headers=bearer(make_token()))
     assert not router_refused(r), (r.status_code, r.text)
@@ -101,10 +95,11 @@ def test_workspace_routes_document_the_service_headers():
 
 
 def test_the_file_is_what_the_generator_makes():
-    if not AGNO_SPEC.exists():
-        pytest.skip("Agno's OpenAPI document is not beside the repo")
-    out = subprocess.run([sys.executable, str(REPO / "scripts" / "gen_openapi.py"),
-                          str(AGNO_SPEC)], capture_output=True, check=True)
+    """The generator reads Agno's document from the installed agno (pinned in
+    requirements.txt), so this runs wherever the tests do: no agno fails it."""
+    out = subprocess.run([sys.executable, str(REPO / "scripts" / "gen_openapi.py")],
+                         capture_output=True)
+    assert out.returncode == 0, out.stderr.decode()[-2000:]
     assert out.stdout == SPEC_FILE.read_bytes(), "run scripts/gen_openapi.py again"
 
 

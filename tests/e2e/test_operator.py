@@ -313,7 +313,7 @@ def test_operator_writes_still_need_a_workspace(world):
     w = world
     sid, rid = f"only-{w.a}", w.runs[w.a]
     writes = [("POST", "/sessions", {"json": {"session_id": "op"}}),
-              ("DELETE", "/sessions", {"json": {"session_ids": [sid]}}),
+              ("DELETE", "/sessions", {"json": {"session_ids": [sid], "session_types": ["agent"]}}),
               ("PATCH", f"/sessions/{sid}", {"json": {"session_name": "x"}}),
               ("POST", f"/sessions/{sid}/rename", {"json": {"session_name": "x"}}),
               ("DELETE", f"/sessions/{sid}", {}),

@@ -91,7 +91,7 @@ def test_sixth_request_of_a_workspace_is_429(start_server):
     assert_limited(a.create({"session_id": "refused"}))
     assert_limited(a.get("refused"))
     assert_limited(a.rename("refused", {"session_name": "x"}))
-    assert_limited(a.bulk_delete({"session_ids": ["refused"]}))
+    assert_limited(a.bulk_delete({"session_ids": ["refused"], "session_types": ["agent"]}))
     # a refused request did nothing
     assert SqliteDB(s.tmp / "data" / "agentos.db").session(ws_a, "refused") is None
     # probes are not workspace routes: never limited

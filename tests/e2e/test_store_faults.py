@@ -89,7 +89,8 @@ def test_postgres_stop_and_restart(start_server, dedicated_pg):
             "rename": lambda: api.rename("pre-00", {"session_name": "x"}),
             "patch": lambda: api.patch("pre-00", {"session_state": {"x": 1}}),
             "delete": lambda: api.delete("pre-01"),
-            "bulk_delete": lambda: api.bulk_delete({"session_ids": ["pre-02"]}),
+            "bulk_delete": lambda: api.bulk_delete({"session_ids": ["pre-02"],
+                                                     "session_types": ["agent"]}),
         }
         for _ in range(2):  # the first calls meet dead connections, the next ones none
             for name, call in calls.items():

@@ -9,8 +9,11 @@ parse to Agno's class for its name, survive the round trip, and carry the
 field set Agno's event of the same kind carries, in the same order of
 events.
 
-Here rather than in tests/compat/ (which this branch does not have yet): it
-reuses the e2e service and mock model fixtures."""
+It runs on tests/e2e's runs service and mock model (test_runs' fixtures,
+reached through this directory's conftest). agno is pinned in the test
+requirements, so a missing agno is an import error, never a skip. (Named
+test_event_parser, not test_events: tests/e2e has a test_events module, and
+pytest's rootdir imports need each test file's basename to be unique.)"""
 
 from __future__ import annotations
 
@@ -18,16 +21,15 @@ import asyncio
 import json
 import secrets
 
+import agno.agent as agno_agent  # required: an ImportError fails the suite, never skips
 import pytest
+from agno.client.os import AgentOSClient
+from agno.models.openai import OpenAIChat
+from agno.run.agent import RUN_EVENT_TYPE_REGISTRY, run_output_event_from_dict
 
 from runs_fixtures import mock, tools  # noqa: F401 (pytest fixtures)
 from runs_support import check_run_stream
 from test_runs import MODEL_IDS, oa, srv, stack, stream, user  # noqa: F401
-
-agno_agent = pytest.importorskip("agno.agent")
-from agno.client.os import AgentOSClient  # noqa: E402
-from agno.models.openai import OpenAIChat  # noqa: E402
-from agno.run.agent import RUN_EVENT_TYPE_REGISTRY, run_output_event_from_dict  # noqa: E402
 
 # Fields Agno fills that we do not: its session_state bookkeeping
 # ({"current_session_id", "current_run_id"}); we have no session state.
