@@ -4,7 +4,7 @@
 #include "api/live_runs.h"
 
 typedef struct entry {
-    char *ws, *run_id;
+    char *ws, *agent_id, *run_id;
     live_inbox_t *inbox;
     struct entry *next;
 } entry_t;
@@ -39,6 +39,7 @@ live_runs_t *live_runs_new(void)
 static void entry_free(entry_t *e)
 {
     free(e->ws);
+    free(e->agent_id);
     free(e->run_id);
     free(e);
 }
@@ -103,11 +104,12 @@ void live_inbox_close(live_inbox_t *in)
     uv_close((uv_handle_t *)&in->async, on_inbox_closed);
 }
 
-int live_runs_add(live_runs_t *lr, const char *workspace, const char *run_id, live_inbox_t *in,
-                  int max)
+int live_runs_add(live_runs_t *lr, const char *workspace, const char *agent_id, const char *run_id,
+                  live_inbox_t *in, int max)
 {
     entry_t *e = calloc(1, sizeof(*e));
-    if (e == NULL || (e->ws = strdup(workspace)) == NULL || (e->run_id = strdup(run_id)) == NULL) {
+    if (e == NULL || (e->ws = strdup(workspace)) == NULL ||
+        (e->agent_id = strdup(agent_id)) == NULL || (e->run_id = strdup(run_id)) == NULL) {
         if (e != NULL)
             entry_free(e);
         return -1;
@@ -144,7 +146,8 @@ void live_runs_remove(live_runs_t *lr, const char *run_id)
     uv_mutex_unlock(&lr->mu);
 }
 
-int live_runs_cancel(live_runs_t *lr, const char *workspace, const char *run_id)
+int live_runs_cancel(live_runs_t *lr, const char *workspace, const char *agent_id,
+                     const char *run_id)
 {
     note_t *n = calloc(1, sizeof(*n));
     if (n == NULL || (n->run_id = strdup(run_id)) == NULL) {
@@ -154,7 +157,8 @@ int live_runs_cancel(live_runs_t *lr, const char *workspace, const char *run_id)
     int sent = 0;
     uv_mutex_lock(&lr->mu);
     for (entry_t *e = lr->head; e != NULL && !sent; e = e->next) {
-        if (strcmp(e->run_id, run_id) != 0 || strcmp(e->ws, workspace) != 0)
+        if (strcmp(e->run_id, run_id) != 0 || strcmp(e->ws, workspace) != 0 ||
+            (agent_id != NULL && strcmp(e->agent_id, agent_id) != 0))
             continue;
         live_inbox_t *in = e->inbox;
         uv_mutex_lock(&in->mu);

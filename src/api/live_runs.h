@@ -21,13 +21,17 @@ live_inbox_t *live_inbox_new(uv_loop_t *loop, live_cancel_fn on_cancel, void *lo
 /* Closes the inbox; its memory goes in the close callback. */
 void live_inbox_close(live_inbox_t *in);
 
-/* Admits run_id for workspace unless it already has max runs: 0, or -1. */
-int live_runs_add(live_runs_t *lr, const char *workspace, const char *run_id, live_inbox_t *in,
-                  int max);
+/* Admits run_id (of agent_id) for workspace unless it already has max
+ * runs: 0, or -1. */
+int live_runs_add(live_runs_t *lr, const char *workspace, const char *agent_id, const char *run_id,
+                  live_inbox_t *in, int max);
 void live_runs_remove(live_runs_t *lr, const char *run_id);
-/* Sends a cancel to the loop running run_id in workspace: 1 sent, 0 not
- * running here. */
-int live_runs_cancel(live_runs_t *lr, const char *workspace, const char *run_id);
+/* Sends a cancel to the loop running run_id in workspace, when it is a run
+ * of agent_id (NULL: of any agent; the cancel route always names one, so a
+ * grant on one agent never cancels another's run): 1 sent, 0 not running
+ * here. */
+int live_runs_cancel(live_runs_t *lr, const char *workspace, const char *agent_id,
+                     const char *run_id);
 size_t live_runs_count(live_runs_t *lr);
 
 #endif

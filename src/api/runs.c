@@ -155,7 +155,7 @@ static void on_sse_close(void *ud, http_sse_close_t why)
     if (ar->run != NULL)
         run_cancel_soon(ar->run, why == HTTP_SSE_TOO_SLOW ? "the client read too slowly"
                                                           : "the client disconnected");
-    live_runs_cancel(ar->loop->app->live, ar->ws, ar->run_id);
+    live_runs_cancel(ar->loop->app->live, ar->ws, NULL, ar->run_id);
 }
 
 static int is_backlogged(void *ud)
@@ -266,7 +266,7 @@ static void start_run(http_request_t *r, const agent_def_t *agent, const run_inp
         snprintf(session, sizeof(session), "%s", in->session_id);
     else
         ids_uuid4(session);
-    if (live_runs_add(loop->app->live, ar->ws, ar->run_id, loop->inbox,
+    if (live_runs_add(loop->app->live, ar->ws, agent->id, ar->run_id, loop->inbox,
                       loop->app->cfg->max_runs_per_workspace) != 0) {
         free(ar);
         http_reply_error(r, 429, "TOO_MANY_RUNS",
@@ -365,7 +365,7 @@ void runs_cancel(http_request_t *r)
     if (job == NULL)
         return;
     job->reply_errors = 1;
-    if (live_runs_cancel(loop->app->live, job->ws, job->id2)) {
+    if (live_runs_cancel(loop->app->live, job->ws, job->id, job->id2)) {
         api_job_free(job);
         http_reply_json(r, 200, json_object());
         return;

@@ -995,6 +995,18 @@ def test_a_run_is_read_under_its_own_agent_only(srv, oa, user):
     assert_error(cancel(srv, "no-such-agent", user, run["run_id"]), 404)
 
 
+def test_a_live_run_is_not_cancelled_under_another_agent(srv, oa, user):
+    """The cancel route names the agent: a grant on one agent (agents:<id>:run)
+    must never stop another agent's run, live in this process."""
+    oa.script({"text": words(12), "chunk_delay_ms": 100})
+    rs = stream(srv, oa, user, "keep going")
+    live = rs.until("RunContent").data["run_id"]
+    r = cancel(srv, "c-0", user, live)
+    assert r.status_code == 200 and r.json() == {}, r.text  # as for an unknown run
+    end = check_run_stream(rs.read_all(), "RunCompleted")
+    assert end["content"] == words(12)
+
+
 # ================================================================ limits and back-pressure
 
 
