@@ -30,13 +30,15 @@ struct run {
     run_sink_t sink;
     run_phase_t phase;
     const char *status;
-    char *end_text;       /* the error message, or the cancel reason */
-    json_t *messages;     /* what the model sees: system, history, this run */
-    json_t *run_messages; /* this run's messages, kept on the row */
-    json_t *tools_log;    /* the tool executions, kept on the row */
-    json_t *history;      /* earlier runs' messages, from the setup job */
+    char *end_text;        /* the error message, or the cancel reason */
+    json_t *messages;      /* what the model sees: system, history, this run */
+    json_t *run_messages;  /* this run's messages, kept on the row */
+    json_t *tools_log;     /* the tool executions, kept on the row */
+    json_t *history;       /* earlier runs' messages, from the setup job */
     json_t *session_state; /* the session's state, from the setup job; NULL: none */
-    json_t *tool_schemas; /* the agent's tools as the model sees them */
+    json_t *state_in;      /* the caller's keys for that state; NULL: none */
+    json_t *metadata;      /* the caller's metadata, kept on the row; NULL: none */
+    json_t *tool_schemas;  /* the agent's tools as the model sees them */
     http_call_t *call;
     model_stream_t *stream;
     char *content;
