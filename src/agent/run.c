@@ -231,6 +231,11 @@ static void on_setup(run_t *run, store_rc_t rc)
         run_finish(run, "ERROR", run->fail_text);
         return;
     }
+    if (run->state_too_large) {
+        run->error_type = "session_state_too_large";
+        run_finish(run, "ERROR", "the session's state would pass 1 MiB with this run's keys");
+        return;
+    }
     if (rc != STORE_OK) {
         run->error_type = "store_error";
         run_finish(run, "ERROR",

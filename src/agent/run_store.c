@@ -2,6 +2,7 @@
  * the history and a RUNNING row; at the end, the final row, the session's
  * tokens and the day's usage. Jobs run on the store pool and see only the
  * run's fields the loop leaves alone meanwhile. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +41,15 @@ static store_rc_t merge_state(store_conn_t *c, run_t *run, json_t *stored)
 {
     json_t *merged = json_is_object(stored) ? json_deep_copy(stored) : json_object();
     if (merged == NULL || json_object_update_recursive(merged, run->state_in) != 0) {
+        json_decref(merged);
+        return STORE_ERROR;
+    }
+    /* Each run's keys are bounded at the edge; their sum over runs is here. */
+    char *text = json_dumps(merged, JSON_COMPACT);
+    size_t len = text != NULL ? strlen(text) : SIZE_MAX;
+    free(text);
+    if (len > RUN_STATE_MAX) {
+        run->state_too_large = 1;
         json_decref(merged);
         return STORE_ERROR;
     }

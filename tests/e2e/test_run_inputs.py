@@ -170,3 +170,18 @@ def test_another_workspace_never_touches_the_state(isrv, oa):
     assert session(isrv, a, s)["session_state"] == {"owner": "a", "x": 1}
     assert session(isrv, b, s)["session_state"] == {"owner": "b"}
     assert [x["metadata"] for x in session_runs(isrv, a, s)] == [None]
+
+
+def test_a_state_grown_past_its_bound_fails_the_run(isrv, oa, user):
+    """Each run's keys are bounded; what they sum to in the session is too."""
+    s = sid()
+    big = {"big": "x" * 1_000_000}
+    created = isrv.request("POST", "/sessions", headers=user.h,
+                           json={"session_id": s, "session_state": big})
+    assert created.status_code in (200, 201), created.text
+    r = run_sync(isrv, oa, user, "grow", session_id=s, session_state={"more": "y" * 60_000})
+    assert r.status_code == 200, r.text
+    run = r.json()
+    assert run["status"] == "ERROR" and "1 MiB" in run["content"], run["content"]
+    assert session(isrv, user, s)["session_state"] == big
+    assert oa.model_requests() == []  # failed before the model was called
