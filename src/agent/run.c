@@ -129,6 +129,8 @@ static void run_free(run_t *run)
     json_decref(run->messages);
     json_decref(run->run_messages);
     json_decref(run->session_state);
+    json_decref(run->state_in);
+    json_decref(run->metadata);
     json_decref(run->tools_log);
     json_decref(run->history);
     json_decref(run->tool_schemas);
@@ -172,6 +174,8 @@ static json_t *final_fields(run_t *run, int with_content)
             json_object_set_new(f, "model_provider_data", pd);
         if (run->session_state != NULL && json_object_size(run->session_state) > 0)
             json_object_set_new(f, "session_state", json_deep_copy(run->session_state));
+        if (run->metadata != NULL) /* RunCompletedEvent.metadata, as Agno sends it */
+            json_object_set_new(f, "metadata", json_deep_copy(run->metadata));
         return f;
     }
     if (strcmp(run->status, "CANCELLED") == 0)
@@ -227,6 +231,11 @@ static void on_setup(run_t *run, store_rc_t rc)
         run_finish(run, "ERROR", run->fail_text);
         return;
     }
+    if (run->state_too_large) {
+        run->error_type = "session_state_too_large";
+        run_finish(run, "ERROR", "the session's state would pass 1 MiB with this run's keys");
+        return;
+    }
     if (rc != STORE_OK) {
         run->error_type = "store_error";
         run_finish(run, "ERROR",
@@ -262,6 +271,9 @@ run_t *run_start(const run_env_t *env, const run_params_t *p, const run_sink_t *
     run->session_id = dup_or_empty(p->session_id);
     run->run_id = dup_or_empty(p->run_id);
     run->message = dup_or_empty(p->message);
+    /* Copies: the setup job reads them on the pool after the request is gone. */
+    run->state_in = p->session_state != NULL ? json_deep_copy(p->session_state) : NULL;
+    run->metadata = p->metadata != NULL ? json_deep_copy(p->metadata) : NULL;
     run->run_messages = json_array();
     run->tools_log = json_array();
     run->tool_schemas = run_tool_schemas(p->agent);
@@ -269,7 +281,8 @@ run_t *run_start(const run_env_t *env, const run_params_t *p, const run_sink_t *
     run->created_at = run_now();
     run->start_us = timeutil_mono_us();
     if (!run->ws || !run->user || !run->session_id || !run->run_id || !run->message ||
-        !run->run_messages || !run->tools_log) {
+        !run->run_messages || !run->tools_log || (p->session_state && !run->state_in) ||
+        (p->metadata && !run->metadata)) {
         run_free(run);
         return NULL;
     }
@@ -338,6 +351,9 @@ json_t *run_object(const run_t *run)
         json_object_set_new(o, "session_state",
                             run->session_state ? json_deep_copy(run->session_state)
                                                : json_object());
+    if (o != NULL)
+        json_object_set_new(o, "metadata",
+                            run->metadata ? json_deep_copy(run->metadata) : json_null());
     json_t *pd = run_provider_data(run->reply_id);
     if (o != NULL && pd != NULL)
         json_object_set_new(o, "model_provider_data", pd);

@@ -38,6 +38,10 @@ typedef struct run_params {
     const char *session_id;
     const char *run_id;
     const char *message;
+    /* Optional objects, borrowed for the call (the run copies them): keys
+     * merged into the session's state, and the run row's metadata. */
+    const json_t *session_state;
+    const json_t *metadata;
 } run_params_t;
 
 #define RUN_SINK_TOO_LARGE 1

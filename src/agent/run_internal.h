@@ -30,13 +30,16 @@ struct run {
     run_sink_t sink;
     run_phase_t phase;
     const char *status;
-    char *end_text;       /* the error message, or the cancel reason */
-    json_t *messages;     /* what the model sees: system, history, this run */
-    json_t *run_messages; /* this run's messages, kept on the row */
-    json_t *tools_log;    /* the tool executions, kept on the row */
-    json_t *history;      /* earlier runs' messages, from the setup job */
+    char *end_text;        /* the error message, or the cancel reason */
+    json_t *messages;      /* what the model sees: system, history, this run */
+    json_t *run_messages;  /* this run's messages, kept on the row */
+    json_t *tools_log;     /* the tool executions, kept on the row */
+    json_t *history;       /* earlier runs' messages, from the setup job */
     json_t *session_state; /* the session's state, from the setup job; NULL: none */
-    json_t *tool_schemas; /* the agent's tools as the model sees them */
+    json_t *state_in;      /* the caller's keys for that state; NULL: none */
+    json_t *metadata;      /* the caller's metadata, kept on the row; NULL: none */
+    int state_too_large;   /* the merged session_state passed RUN_STATE_MAX */
+    json_t *tool_schemas;  /* the agent's tools as the model sees them */
     http_call_t *call;
     model_stream_t *stream;
     char *content;
@@ -116,6 +119,9 @@ void run_fail_soon(run_t *run, const char *type, const char *text);
 json_t *run_history_build(const json_t *rows, int max_runs, size_t max_bytes);
 
 /* run_store.c */
+/* The most a session's state may hold after a run's keys are merged in,
+ * as compact JSON (about what PATCH /sessions can set in one body). */
+#define RUN_STATE_MAX ((size_t)1 << 20)
 void run_store_setup(run_t *run, void (*done)(run_t *run, store_rc_t rc));
 void run_store_finish(run_t *run, void (*done)(run_t *run));
 

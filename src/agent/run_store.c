@@ -2,6 +2,7 @@
  * the history and a RUNNING row; at the end, the final row, the session's
  * tokens and the day's usage. Jobs run on the store pool and see only the
  * run's fields the loop leaves alone meanwhile. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,22 +34,68 @@ static json_t *session_name(const char *message)
     return json_stringn(message, i);
 }
 
+/* The caller's keys win over the stored ones, nested objects merged key
+ * by key (Agno's merge_dictionaries), and the result is the session's
+ * state from now on. Without caller keys the stored state is left alone. */
+static store_rc_t merge_state(store_conn_t *c, run_t *run, json_t *stored)
+{
+    json_t *merged = json_is_object(stored) ? json_deep_copy(stored) : json_object();
+    if (merged == NULL || json_object_update_recursive(merged, run->state_in) != 0) {
+        json_decref(merged);
+        return STORE_ERROR;
+    }
+    /* Each run's keys are bounded at the edge; their sum over runs is here. */
+    char *text = json_dumps(merged, JSON_COMPACT);
+    size_t len = text != NULL ? strlen(text) : SIZE_MAX;
+    free(text);
+    if (len > RUN_STATE_MAX) {
+        run->state_too_large = 1;
+        json_decref(merged);
+        return STORE_ERROR;
+    }
+    json_t *patch = json_pack("{s:O}", "session_state", merged);
+    store_rc_t rc = patch != NULL ? store_session_update(c, run->ws, run->session_id, patch, NULL)
+                                  : STORE_ERROR;
+    json_decref(patch);
+    if (rc == STORE_OK)
+        run->session_state = merged;
+    else
+        json_decref(merged);
+    return rc;
+}
+
+static store_rc_t create_session(store_conn_t *c, run_t *run)
+{
+    json_t *s = json_pack("{s:s, s:s, s:s, s:s, s:o}", "session_id", run->session_id,
+                          "session_type", "agent", "agent_id", run->agent->id, "user_id", run->user,
+                          "session_name", session_name(run->message));
+    if (s != NULL && run->state_in != NULL)
+        json_object_set(s, "session_state", run->state_in);
+    store_rc_t rc = s != NULL ? store_session_create(c, run->ws, s, NULL) : STORE_ERROR;
+    json_decref(s);
+    if (rc == STORE_OK && run->state_in != NULL)
+        run->session_state = json_incref(run->state_in);
+    return rc;
+}
+
 static store_rc_t ensure_session(store_conn_t *c, run_t *run)
 {
     json_t *row = NULL;
     store_rc_t rc = store_session_get(c, run->ws, run->session_id, &row);
+    if (rc == STORE_NOT_FOUND) {
+        rc = create_session(c, run);
+        if (rc != STORE_CONFLICT)
+            return rc;
+        /* made by a run beside this one: its state is merged into */
+        rc = store_session_get(c, run->ws, run->session_id, &row);
+    }
     json_t *state = json_object_get(row, "session_state");
-    if (json_is_object(state)) /* the state the run ends with: runs do not change it */
+    if (rc == STORE_OK && run->state_in != NULL)
+        rc = merge_state(c, run, state);
+    else if (json_is_object(state)) /* the state the run ends with: runs do not change it */
         run->session_state = json_incref(state);
     json_decref(row);
-    if (rc != STORE_NOT_FOUND)
-        return rc;
-    json_t *s = json_pack("{s:s, s:s, s:s, s:s, s:o}", "session_id", run->session_id,
-                          "session_type", "agent", "agent_id", run->agent->id, "user_id", run->user,
-                          "session_name", session_name(run->message));
-    rc = store_session_create(c, run->ws, s, NULL);
-    json_decref(s);
-    return rc == STORE_CONFLICT ? STORE_OK : rc; /* made by a run beside this one */
+    return rc;
 }
 
 /* Earlier completed runs, tool traffic included (run_history.c). Failed
@@ -75,7 +122,9 @@ static store_rc_t insert_row(store_conn_t *c, run_t *run)
                   run->user, "status", "RUNNING", "input", "input_content", run->message, "model",
                   run->agent->model.id, "model_provider", run->agent->provider, "owner",
                   run->env.owner, "messages", "tools", "metrics");
-    store_rc_t rc = store_run_create(c, run->ws, row, NULL);
+    if (row != NULL && run->metadata != NULL)
+        json_object_set(row, "metadata", run->metadata);
+    store_rc_t rc = row != NULL ? store_run_create(c, run->ws, row, NULL) : STORE_ERROR;
     json_decref(row);
     return rc;
 }

@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,4 +203,53 @@ int form_bool(http_request_t *r, json_t *fields, const char *key, int def, int *
     }
     api_reply_422(r, "body", key, "bool_parsing", "must be true or false", json_incref(v));
     return -1;
+}
+
+/* The 422 for a JSON-object field; the given value goes back as the input. */
+static int reply_bad_object(http_request_t *r, const char *key, const char *type, const char *msg,
+                            json_t *v)
+{
+    api_reply_422(r, "body", key, type, msg, v != NULL ? json_incref(v) : NULL);
+    return -1;
+}
+
+/* A form sends the object as JSON text; a JSON body may send either. */
+static json_t *object_of(json_t *v, int *bad_json)
+{
+    if (!json_is_string(v))
+        return json_incref(v);
+    json_error_t err;
+    json_t *o =
+        json_loadb(json_string_value(v), json_string_length(v), JSON_REJECT_DUPLICATES, &err);
+    *bad_json = o == NULL;
+    return o;
+}
+
+int form_json_object(http_request_t *r, json_t *fields, const char *key, size_t max, json_t **out)
+{
+    json_t *v = json_object_get(fields, key);
+    *out = NULL;
+    /* An empty form value is no value, as Agno drops it. */
+    if (v == NULL || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
+        return 0;
+    if (json_is_string(v) && json_string_length(v) > max)
+        return reply_bad_object(r, key, "too_long", "is too large", v);
+    int bad_json = 0;
+    json_t *o = object_of(v, &bad_json);
+    if (bad_json)
+        return reply_bad_object(r, key, "json_invalid", "must be a JSON object (as JSON text)", v);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return reply_bad_object(r, key, "dict_type", "must be a JSON object", v);
+    }
+    /* A JSON body's object is measured as it will be stored. */
+    char *text = json_dumps(o, JSON_COMPACT);
+    size_t len = text != NULL ? strlen(text) : SIZE_MAX;
+    free(text);
+    if (len > max) {
+        json_decref(o);
+        return reply_bad_object(r, key, "too_long", "is too large", v);
+    }
+    *out = o;
+    return 0;
 }

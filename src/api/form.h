@@ -13,5 +13,11 @@ json_t *form_fields(http_request_t *r);
 /* A boolean field: true/false, "true"/"false"/"1"/"0"/"yes"/"no"; def when
  * absent. -1 after replying 422 for anything else. */
 int form_bool(http_request_t *r, json_t *fields, const char *key, int def, int *out);
+/* An optional JSON-object field (session_state, metadata): an object in a
+ * JSON body, or its JSON text (a form field, or a string in a JSON body),
+ * at most max bytes as compact JSON. *out: a new reference, or NULL when
+ * absent, null or empty. -1 after replying 422 (not JSON, not an object,
+ * too large). */
+int form_json_object(http_request_t *r, json_t *fields, const char *key, size_t max, json_t **out);
 
 #endif

@@ -20,6 +20,8 @@
 #include "http/sse.h"
 
 #define MESSAGE_MAX (256 * 1024)
+/* session_state and metadata, each as compact JSON. */
+#define RUN_OBJECT_MAX (64 * 1024)
 
 /* A run as this loop tracks it: the run, and where its events go. */
 typedef struct api_run {
@@ -176,14 +178,23 @@ static void on_sse_drain(void *ud)
 typedef struct run_input {
     const char *message, *session_id;
     int stream, background;
+    json_t *session_state, *metadata; /* owned; NULL: not given */
 } run_input_t;
+
+static void input_free(run_input_t *in)
+{
+    json_decref(in->session_state);
+    json_decref(in->metadata);
+}
 
 static int parse_input(http_request_t *r, json_t *fields, run_input_t *in)
 {
     if (api_field_string(r, fields, "message", MESSAGE_MAX, &in->message) ||
         api_field_id(r, fields, "session_id", &in->session_id) ||
         form_bool(r, fields, "stream", 1, &in->stream) ||
-        form_bool(r, fields, "background", 0, &in->background))
+        form_bool(r, fields, "background", 0, &in->background) ||
+        form_json_object(r, fields, "session_state", RUN_OBJECT_MAX, &in->session_state) ||
+        form_json_object(r, fields, "metadata", RUN_OBJECT_MAX, &in->metadata))
         return -1;
     if (in->message == NULL || in->message[0] == '\0') {
         api_reply_422(r, "body", "message", "missing", "is required", NULL);
@@ -287,7 +298,9 @@ static void start_run(http_request_t *r, const agent_def_t *agent, const run_inp
                       .user_id = t->user_id,
                       .session_id = session,
                       .run_id = ar->run_id,
-                      .message = in->message};
+                      .message = in->message,
+                      .session_state = in->session_state,
+                      .metadata = in->metadata};
     run_sink_t sink = {
         .on_event = on_event, .on_end = on_end, .backlogged = is_backlogged, .ud = ar};
     ar->run = run_start(&env, &p, &sink);
@@ -312,6 +325,7 @@ void runs_create(http_request_t *r)
     run_input_t in = {0};
     if (parse_input(r, fields, &in) == 0)
         start_run(r, agent, &in);
+    input_free(&in);
     json_decref(fields);
 }
 

@@ -113,14 +113,16 @@ static const char *const run_keys[] = {
     "messages", "tools",      "model",    "model_provider", "workspace_id", NULL};
 
 /* What Agno adds to every run object that we have no feature for: no
- * nested runs (parent_run_id ""), no run metadata or session state kept per run. The provider
- * is spelled as Agno does and the messages are in its form. */
-static void agno_run_fields(json_t *v)
+ * nested runs (parent_run_id ""), no session state kept per run. The
+ * caller's metadata is the row's. The provider is spelled as Agno does and
+ * the messages are in its form. */
+static void agno_run_fields(json_t *v, const json_t *row)
 {
     json_object_set_new(v, "parent_run_id", json_string("")); /* Agno's from_dict default */
     json_object_set_new(v, "run_response_format", json_string("text"));
     json_object_set_new(v, "session_state", json_object());
-    json_object_set_new(v, "metadata", json_null());
+    json_t *meta = json_object_get(row, "metadata");
+    json_object_set_new(v, "metadata", json_is_object(meta) ? json_deep_copy(meta) : json_null());
     const char *p = json_string_value(json_object_get(v, "model_provider"));
     if (p != NULL)
         json_object_set_new(v, "model_provider", json_string(view_provider(p)));
@@ -131,7 +133,7 @@ json_t *view_run(const json_t *row)
 {
     json_t *v = json_object();
     copy_fields(v, row, run_keys);
-    agno_run_fields(v);
+    agno_run_fields(v, row);
     json_t *input = json_object_get(row, "input");
     json_t *text = json_is_object(input) ? json_object_get(input, "input_content") : NULL;
     json_object_set_new(v, "run_input", text ? json_deep_copy(text) : json_null());
@@ -159,7 +161,7 @@ json_t *view_run_output(const json_t *row)
 {
     json_t *v = json_object();
     copy_fields(v, row, run_keys);
-    agno_run_fields(v);
+    agno_run_fields(v, row);
     json_object_set_new(v, "content_type", json_string("str")); /* runs answer text */
     json_t *input = json_object_get(row, "input");
     json_object_set_new(v, "input", json_is_object(input) ? json_deep_copy(input) : json_null());

@@ -97,10 +97,12 @@ static const char *const pg_v4[] = {
 };
 
 /* A session's tokens split as Agno's session metrics show them. Sessions
- * made before v5 keep their total only (their split starts at 0). */
+ * made before v5 keep their total only (their split starts at 0). A run's
+ * metadata, as its caller gave it (NULL for runs before v5). */
 static const char *const pg_v5[] = {
     "ALTER TABLE {S}sessions ADD COLUMN input_tokens BIGINT NOT NULL DEFAULT 0",
     "ALTER TABLE {S}sessions ADD COLUMN output_tokens BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE {S}runs ADD COLUMN metadata JSONB",
     NULL,
 };
 
@@ -191,6 +193,7 @@ static const char *const sqlite_v4[] = {
 static const char *const sqlite_v5[] = {
     "ALTER TABLE sessions ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0",
     "ALTER TABLE sessions ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE runs ADD COLUMN metadata TEXT",
     NULL,
 };
 

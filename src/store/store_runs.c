@@ -31,8 +31,8 @@ store_rc_t store_run_create(store_conn_t *c, const char *ws, const json_t *run, 
     store_sql_init(&q, c->store);
     store_sql_add(&q, "INSERT INTO {S}runs (workspace_id, run_id, session_id, agent_id, user_id,"
                       " status, content, model, model_provider, owner, input, messages, tools,"
-                      " metrics, created_at, updated_at)"
-                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                      " metrics, metadata, created_at, updated_at)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                       " ON CONFLICT (workspace_id, run_id) DO NOTHING RETURNING *");
     store_sql_text(&q, ws);
     store_sql_text(&q, id);
@@ -42,6 +42,7 @@ store_rc_t store_run_create(store_conn_t *c, const char *ws, const json_t *run, 
     store_sql_json(&q, json_object_get(run, "messages"));
     store_sql_json(&q, json_object_get(run, "tools"));
     store_sql_json(&q, json_object_get(run, "metrics"));
+    store_sql_json(&q, json_object_get(run, "metadata"));
     store_sql_int(&q, now);
     store_sql_int(&q, now);
     json_t *rows;

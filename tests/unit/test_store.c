@@ -470,6 +470,35 @@ static void test_runs(void **state)
     assert_null(row);
 }
 
+/* A run's metadata comes back as the object it was given; none is null,
+ * and a later update leaves it alone. */
+static void test_run_metadata(void **state)
+{
+    (void)state;
+    char ws[64];
+    fx_new_ws(ws);
+    mk_session(ws, "s", "agent-a", "u", "chat");
+    json_t *r = json_pack("{s:s, s:s, s:{s:s, s:{s:i}}}", "run_id", "m1", "session_id", "s",
+                          "metadata", "source", "e2e", "nested", "n", 3);
+    json_t *row = NULL;
+    assert_int_equal(store_run_create(F->conn, ws, r, &row), STORE_OK);
+    assert_true(json_equal(json_object_get(row, "metadata"), json_object_get(r, "metadata")));
+    json_decref(row);
+    json_t *patch = json_pack("{s:s}", "status", "COMPLETED");
+    assert_int_equal(store_run_update(F->conn, ws, "m1", patch), STORE_OK);
+    json_decref(patch);
+    assert_int_equal(store_run_get(F->conn, ws, "m1", &row), STORE_OK);
+    assert_true(json_equal(json_object_get(row, "metadata"), json_object_get(r, "metadata")));
+    json_decref(row);
+    json_decref(r);
+    r = json_pack("{s:s, s:s}", "run_id", "m2", "session_id", "s");
+    assert_int_equal(store_run_create(F->conn, ws, r, NULL), STORE_OK);
+    json_decref(r);
+    assert_int_equal(store_run_get(F->conn, ws, "m2", &row), STORE_OK);
+    assert_true(json_is_null(json_object_get(row, "metadata")));
+    json_decref(row);
+}
+
 /* Runs of an owner that stopped beating are interrupted, in every
  * workspace; runs of live owners, of this process, and finished runs stay. */
 static void test_interrupt_orphans(void **state)
@@ -1081,6 +1110,7 @@ static const struct CMUnitTest cases[] = {
     CASE(test_list_filters),
     CASE(test_list_never_loads_runs),
     CASE(test_runs),
+    CASE(test_run_metadata),
     CASE(test_run_list),
     CASE(test_interrupt_orphans),
     CASE(test_delete_cascades_runs),
