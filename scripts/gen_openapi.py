@@ -325,6 +325,24 @@ def refs(node, out):
             refs(v, out)
 
 
+# Run inputs Agno reads from the raw form (not in its schema), which we take too.
+RUN_INPUTS = {
+    "session_state": "JSON object (or its JSON text in a form); merged into the session's "
+                     "state, the given keys winning",
+    "metadata": "JSON object (or its JSON text in a form); kept on the run",
+}
+
+
+def add_run_inputs(schemas):
+    body = schemas.get("Body_create_agent_run")
+    if body is None:
+        return
+    for key, description in RUN_INPUTS.items():
+        body.setdefault("properties", {})[key] = {
+            "anyOf": [{"type": "object"}, {"type": "string"}, {"type": "null"}],
+            "title": key.replace("_", " ").title(), "description": description}
+
+
 def components(agno, paths):
     schemas = {}
     todo = set()
@@ -339,6 +357,7 @@ def components(agno, paths):
             raise SystemExit(f"gen_openapi: no schema {name}")
         schemas[name] = copy.deepcopy(schema)
         refs(schema, todo)
+    add_run_inputs(schemas)
     return {"schemas": dict(sorted(schemas.items())), "parameters": OWN_PARAMETERS,
             "securitySchemes": SECURITY_SCHEMES}
 
