@@ -66,11 +66,11 @@ static void on_text(void *ud, const char *text, size_t len)
     *(size_t *)ud += len;
 }
 
-static void run_model(const model_provider_t *kind, const uint8_t *buf, size_t len, size_t max)
+static void run_model(const model_provider_t *provider, const uint8_t *buf, size_t len, size_t max)
 {
     size_t seen = 0;
     model_events_t ev = {on_text, &seen};
-    model_stream_t *s = model_stream_new(kind, &ev, max);
+    model_stream_t *s = model_stream_new(provider, &ev, max);
     if (!s)
         abort();
     size_t half = len / 2;

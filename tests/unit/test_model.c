@@ -38,11 +38,11 @@ static void assert_json(json_t *got, const char *expected)
     json_decref(want);
 }
 
-static model_config_t cfg_of(const model_provider_t *kind, const char *base, const char *key)
+static model_config_t cfg_of(const model_provider_t *provider, const char *base, const char *key)
 {
     model_config_t c = {0};
-    c.provider = kind;
-    c.id = kind == &model_provider_anthropic ? "claude-x" : "gpt-x";
+    c.provider = provider;
+    c.id = provider == &model_provider_anthropic ? "claude-x" : "gpt-x";
     c.base_url = base;
     c.api_key = key;
     return c;
@@ -205,9 +205,9 @@ static void test_key_check(void **state)
     assert_ptr_equal(model_config_provider(&z), &model_provider_openai);
 }
 
-static void check_url(const model_provider_t *kind, const char *base, const char *want)
+static void check_url(const model_provider_t *provider, const char *base, const char *want)
 {
-    model_config_t c = cfg_of(kind, base, NULL);
+    model_config_t c = cfg_of(provider, base, NULL);
     char *url = model_request_url(&c);
     assert_non_null(url);
     assert_string_equal(url, want);
@@ -437,12 +437,12 @@ static void on_text(void *ud, const char *text, size_t len)
 enum { SPLIT_WHOLE, SPLIT_LINES, SPLIT_BYTES };
 
 /* Feeds the stream in the given granularity; returns finish's result. */
-static int run_stream(const model_provider_t *kind, const char *s, int split, model_result_t *out,
-                      texts_t *t, char *err, size_t errlen)
+static int run_stream(const model_provider_t *provider, const char *s, int split,
+                      model_result_t *out, texts_t *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof(*t));
     model_events_t ev = {on_text, t};
-    model_stream_t *st = model_stream_new(kind, &ev, 64 * 1024);
+    model_stream_t *st = model_stream_new(provider, &ev, 64 * 1024);
     assert_non_null(st);
     assert_int_equal(model_stream_bytes(st), 0);
     size_t len = strlen(s), at = 0;
@@ -625,11 +625,11 @@ static void test_anthropic_stream_every_cut(void **state)
     }
 }
 
-static void check_stop(const model_provider_t *kind, const char *stream, const char *want)
+static void check_stop(const model_provider_t *provider, const char *stream, const char *want)
 {
     model_result_t r;
     texts_t t;
-    assert_int_equal(run_stream(kind, stream, SPLIT_WHOLE, &r, &t, NULL, 0), 0);
+    assert_int_equal(run_stream(provider, stream, SPLIT_WHOLE, &r, &t, NULL, 0), 0);
     assert_string_equal(r.stop_reason, want);
     model_result_free(&r);
 }
@@ -685,13 +685,13 @@ static void test_openai_whole_calls_without_index(void **state)
     model_result_free(&r);
 }
 
-static void expect_stream_error(const model_provider_t *kind, const char *s, const char *want)
+static void expect_stream_error(const model_provider_t *provider, const char *s, const char *want)
 {
     for (int split = SPLIT_WHOLE; split <= SPLIT_BYTES; split++) {
         model_result_t r;
         texts_t t;
         char err[512];
-        assert_int_equal(run_stream(kind, s, split, &r, &t, err, sizeof(err)), -1);
+        assert_int_equal(run_stream(provider, s, split, &r, &t, err, sizeof(err)), -1);
         if (!strstr(err, want))
             fail_msg("error \"%s\" does not contain \"%s\"", err, want);
         assert_null(r.content);
@@ -809,9 +809,9 @@ static char *openai_named_call(size_t n, const char *id)
     return ev;
 }
 
-static void expect_tool_stream(const model_provider_t *kind, const char *ev, const char *error)
+static void expect_tool_stream(const model_provider_t *provider, const char *ev, const char *error)
 {
-    model_stream_t *st = model_stream_new(kind, NULL, 1 << 20);
+    model_stream_t *st = model_stream_new(provider, NULL, 1 << 20);
     int rc = model_stream_feed(st, ev, strlen(ev));
     if (error == NULL) {
         assert_int_equal(rc, 0);
@@ -982,10 +982,10 @@ static void test_finish_twice_and_nameless_call(void **state)
 
 /* ---- error messages ---- */
 
-static void check_error(const model_provider_t *kind, const char *key, long status,
+static void check_error(const model_provider_t *provider, const char *key, long status,
                         const char *body, const char *want)
 {
-    model_config_t c = cfg_of(kind, NULL, key);
+    model_config_t c = cfg_of(provider, NULL, key);
     char *msg = model_error_message(&c, status, body, body ? strlen(body) : 0);
     assert_non_null(msg);
     if (strcmp(msg, want) != 0)
