@@ -1,5 +1,6 @@
-/* What both providers share: names, URLs, headers and bodies dispatched by
- * kind, error text from a failed reply, and the small string helpers. */
+/* What every provider shares: URLs, headers and bodies through the
+ * provider's entry, error text from a failed reply, and the small string
+ * helpers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,29 +9,10 @@
 #include "agent/model.h"
 #include "agent/model_internal.h"
 
-int model_kind_parse(const char *provider, model_kind_t *out)
+const model_provider_t *model_config_provider(const model_config_t *cfg)
 {
-    static const char *const openai_like[] = {"openai",   "ollama",           "vllm",
-                                              "llamacpp", "llama.cpp",        "openrouter",
-                                              "lmstudio", "openai-compatible"};
-    if (!provider || !out)
-        return -1;
-    if (strcasecmp(provider, "anthropic") == 0) {
-        *out = MODEL_ANTHROPIC;
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof(openai_like) / sizeof(openai_like[0]); i++) {
-        if (strcasecmp(provider, openai_like[i]) == 0) {
-            *out = MODEL_OPENAI;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-const char *model_kind_name(model_kind_t k)
-{
-    return k == MODEL_ANTHROPIC ? "anthropic" : "openai";
+    /* A zeroed config is OpenAI's, as it always was. */
+    return cfg != NULL && cfg->provider != NULL ? cfg->provider : model_provider_at(0);
 }
 
 void model_result_free(model_result_t *r)
@@ -186,9 +168,7 @@ json_t *model_request_body(const model_config_t *cfg, const json_t *messages, co
 {
     if (!cfg || !json_is_array(messages))
         return NULL;
-    if (cfg->kind == MODEL_ANTHROPIC)
-        return model_anthropic_body(cfg, messages, tools);
-    return model_openai_body(cfg, messages, tools);
+    return model_config_provider(cfg)->body(cfg, messages, tools);
 }
 
 struct curl_slist *model_headers(const char *const *fixed, size_t n, const char *auth_prefix,
@@ -207,7 +187,7 @@ struct curl_slist *model_headers(const char *const *fixed, size_t n, const char 
             goto fail;
         snprintf(line, len, "%s%s", auth_prefix, api_key);
         next = curl_slist_append(h, line);
-        memset(line, 0, len);
+        explicit_bzero(line, len);
         free(line);
         if (!next)
             goto fail;
@@ -221,22 +201,17 @@ fail:
 
 void model_request_forbid_tools(const model_config_t *cfg, json_t *body)
 {
-    if (cfg->kind == MODEL_ANTHROPIC)
-        json_object_set_new(body, "tool_choice", json_pack("{s:s}", "type", "none"));
-    else
-        json_object_set_new(body, "tool_choice", json_string("none"));
+    model_config_provider(cfg)->forbid_tools(body);
 }
 
 char *model_request_url(const model_config_t *cfg)
 {
     if (!cfg)
         return NULL;
-    int anthropic = cfg->kind == MODEL_ANTHROPIC;
+    const model_provider_t *p = model_config_provider(cfg);
     const char *base =
-        cfg->base_url && cfg->base_url[0]
-            ? cfg->base_url
-            : (anthropic ? "https://api.anthropic.com/v1" : "https://api.openai.com/v1");
-    const char *path = anthropic ? "/messages" : "/chat/completions";
+        cfg->base_url && cfg->base_url[0] ? cfg->base_url : model_provider_own(p)->base_url;
+    const char *path = p->url_path;
     size_t n = strlen(base);
     while (n && base[n - 1] == '/')
         n--;
@@ -274,9 +249,7 @@ static void model_key_free(char *key)
 {
     if (!key)
         return;
-    volatile char *v = key;
-    while (*v)
-        *v++ = '\0';
+    explicit_bzero(key, strlen(key));
     free(key);
 }
 
@@ -288,10 +261,17 @@ struct curl_slist *model_request_headers(const model_config_t *cfg)
     char *key = model_key_clean(cfg->api_key, &bad);
     if (bad)
         return NULL;
-    struct curl_slist *h =
-        cfg->kind == MODEL_ANTHROPIC ? model_anthropic_headers(key) : model_openai_headers(key);
+    struct curl_slist *h = model_config_provider(cfg)->headers(key);
     model_key_free(key);
     return h;
+}
+
+int model_request_key_check(const model_config_t *cfg)
+{
+    int bad = 0;
+    char *key = cfg != NULL ? model_key_clean(cfg->api_key, &bad) : NULL;
+    model_key_free(key);
+    return bad ? -1 : 0;
 }
 
 /* ---- errors ---- */

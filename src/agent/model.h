@@ -14,11 +14,11 @@
 #include <jansson.h>
 #include <stddef.h>
 
-typedef enum { MODEL_OPENAI = 0, MODEL_ANTHROPIC } model_kind_t;
+#include "agent/model_provider.h"
 
 typedef struct model_config {
-    model_kind_t kind;
-    const char *id;       /* "gpt-4o-mini", "claude-3-5-haiku-latest", ... */
+    const model_provider_t *provider; /* NULL: the table's first (OpenAI) */
+    const char *id;                   /* "gpt-4o-mini", "claude-3-5-haiku-latest", ... */
     const char *base_url; /* "https://api.openai.com/v1", "https://api.anthropic.com/v1" */
     const char *api_key;  /* may be NULL (a local server) */
     double temperature;   /* used when has_temperature */
@@ -26,22 +26,23 @@ typedef struct model_config {
     int max_tokens; /* 0: the provider's default (Anthropic needs one: 4096) */
 } model_config_t;
 
-/* "openai" / "anthropic" (also "ollama", "vllm", "openrouter", "openai-compatible"
- * -> MODEL_OPENAI). -1 for an unknown name. */
-int model_kind_parse(const char *provider, model_kind_t *out);
-const char *model_kind_name(model_kind_t k);
+/* cfg's provider: the table's first when none is set. */
+const model_provider_t *model_config_provider(const model_config_t *cfg);
 
 /* The JSON body of a streamed call (stream usage on, for OpenAI). */
 json_t *model_request_body(const model_config_t *cfg, const json_t *messages, const json_t *tools);
 /* Keeps the tools declared but tells the model not to call any (the run's
  * tool_call_limit is reached). */
 void model_request_forbid_tools(const model_config_t *cfg, json_t *body);
-/* base_url + "/chat/completions" or "/messages"; malloc'd. */
+/* base_url (or the provider's default) + the provider's path; malloc'd. */
 char *model_request_url(const model_config_t *cfg);
 /* Content-Type, Accept, and the auth header of the provider (the key
  * trimmed of surrounding whitespace). NULL when out of memory, or when the
  * key holds a control character (it could smuggle in another header). */
 struct curl_slist *model_request_headers(const model_config_t *cfg);
+/* 0 when the key (if any) can go in a header; -1 when it holds a control
+ * character, the one reason model_request_headers refuses it. */
+int model_request_key_check(const model_config_t *cfg);
 /* A readable message from an error reply's body (provider JSON or not);
  * malloc'd, never NULL. */
 char *model_error_message(const model_config_t *cfg, long http_status, const char *body,
@@ -74,7 +75,7 @@ typedef struct model_stream model_stream_t;
 /* max_event_bytes bounds any one SSE event (0: 1 MiB); the text and tool
  * calls of one reply are bounded too (4 MiB in all unless set below), and a
  * tool call's name and id (256 bytes each) and arguments (256 KiB). */
-model_stream_t *model_stream_new(model_kind_t kind, const model_events_t *ev,
+model_stream_t *model_stream_new(const model_provider_t *provider, const model_events_t *ev,
                                  size_t max_event_bytes);
 /* The bound on one reply's text and tool calls (MODEL_MAX_REPLY_BYTES); 0
  * keeps the default. */

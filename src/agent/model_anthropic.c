@@ -182,7 +182,8 @@ static int anthropic_options(json_t *body, const model_config_t *cfg, const mode
     return rc;
 }
 
-json_t *model_anthropic_body(const model_config_t *cfg, const json_t *messages, const json_t *tools)
+static json_t *anthropic_body(const model_config_t *cfg, const json_t *messages,
+                              const json_t *tools)
 {
     if (!cfg->id)
         return NULL;
@@ -204,7 +205,7 @@ json_t *model_anthropic_body(const model_config_t *cfg, const json_t *messages, 
     return body;
 }
 
-struct curl_slist *model_anthropic_headers(const char *api_key)
+static struct curl_slist *anthropic_headers(const char *api_key)
 {
     static const char *const fixed[] = {"content-type: application/json",
                                         "accept: text/event-stream",
@@ -341,7 +342,7 @@ static int anthropic_dispatch(model_stream_t *s, const char *type, const json_t 
     return 0; /* ping, content_block_stop, and types added later */
 }
 
-int model_anthropic_event(model_stream_t *s, const char *event, const char *data, size_t len)
+static int anthropic_event(model_stream_t *s, const char *event, const char *data, size_t len)
 {
     if (s->done)
         return 0;
@@ -357,3 +358,24 @@ int model_anthropic_event(model_stream_t *s, const char *event, const char *data
     json_decref(root);
     return rc;
 }
+
+static void anthropic_forbid_tools(json_t *body)
+{
+    json_object_set_new(body, "tool_choice", json_pack("{s:s}", "type", "none"));
+}
+
+static const model_provider_name_t anthropic_names[] = {
+    {"anthropic", "Anthropic", "Claude", NULL, "https://api.anthropic.com/v1", "ANTHROPIC_BASE_URL",
+     "ANTHROPIC_API_KEY"},
+};
+
+const model_provider_t model_provider_anthropic = {
+    .url_path = "/messages",
+    .caps = MODEL_CAP_TOOLS | MODEL_CAP_STREAM_USAGE | MODEL_CAP_MAX_TOKENS,
+    .body = anthropic_body,
+    .forbid_tools = anthropic_forbid_tools,
+    .headers = anthropic_headers,
+    .on_event = anthropic_event,
+    .names = anthropic_names,
+    .nnames = sizeof(anthropic_names) / sizeof(anthropic_names[0]),
+};

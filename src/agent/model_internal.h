@@ -1,5 +1,6 @@
 /* Shared between the model_*.c files only: a growable string, the state of
- * one decoded stream, and each provider's hooks. Not for other modules. */
+ * one decoded stream, and what the providers' hooks build on. Not for
+ * other modules. */
 #ifndef AGENTOS_AGENT_MODEL_INTERNAL_H
 #define AGENTOS_AGENT_MODEL_INTERNAL_H
 
@@ -55,7 +56,7 @@ typedef struct model_slot {
 } model_slot_t;
 
 struct model_stream {
-    model_kind_t kind;
+    const model_provider_t *provider;
     model_events_t ev;
     sse_parser_t *sse;
     size_t bytes;
@@ -96,18 +97,10 @@ int model_stream_put_name(model_stream_t *s, model_slot_t *slot, const char *tex
 int model_stream_put_args(model_stream_t *s, model_slot_t *slot, const char *text, size_t len);
 int model_stream_set_stop(model_stream_t *s, const char *reason);
 
-/* Provider hooks. Each event handler returns 0, or -1 after failing s. */
-json_t *model_openai_body(const model_config_t *cfg, const json_t *messages, const json_t *tools);
-/* The fixed headers, then auth_prefix + api_key when there is a key (the
- * line is wiped after curl copies it). NULL when out of memory. */
+/* For the providers' header builders: the fixed headers, then
+ * auth_prefix + api_key when there is a key (the line is wiped after curl
+ * copies it). NULL when out of memory. */
 struct curl_slist *model_headers(const char *const *fixed, size_t n, const char *auth_prefix,
                                  const char *api_key);
-struct curl_slist *model_openai_headers(const char *api_key);
-int model_openai_event(model_stream_t *s, const char *event, const char *data, size_t len);
-
-json_t *model_anthropic_body(const model_config_t *cfg, const json_t *messages,
-                             const json_t *tools);
-struct curl_slist *model_anthropic_headers(const char *api_key);
-int model_anthropic_event(model_stream_t *s, const char *event, const char *data, size_t len);
 
 #endif

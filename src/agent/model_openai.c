@@ -118,7 +118,7 @@ static json_t *openai_tools(const json_t *tools)
     return arr;
 }
 
-json_t *model_openai_body(const model_config_t *cfg, const json_t *messages, const json_t *tools)
+static json_t *openai_body(const model_config_t *cfg, const json_t *messages, const json_t *tools)
 {
     if (!cfg->id)
         return NULL;
@@ -152,7 +152,7 @@ json_t *model_openai_body(const model_config_t *cfg, const json_t *messages, con
     return body;
 }
 
-struct curl_slist *model_openai_headers(const char *api_key)
+static struct curl_slist *openai_headers(const char *api_key)
 {
     static const char *const fixed[] = {"Content-Type: application/json",
                                         "Accept: text/event-stream"};
@@ -262,7 +262,7 @@ static int openai_chunk(model_stream_t *s, const char *event, const json_t *root
     return 0;
 }
 
-int model_openai_event(model_stream_t *s, const char *event, const char *data, size_t len)
+static int openai_event(model_stream_t *s, const char *event, const char *data, size_t len)
 {
     if (s->done)
         return 0; /* nothing counts after [DONE] */
@@ -281,3 +281,36 @@ int model_openai_event(model_stream_t *s, const char *event, const char *data, s
     json_decref(root);
     return rc;
 }
+
+static void openai_forbid_tools(json_t *body)
+{
+    json_object_set_new(body, "tool_choice", json_string("none"));
+}
+
+/* OpenAI's own name, then the servers that speak its protocol. Local
+ * servers get no key by default, and none gets OpenAI's key unless the
+ * YAML says so. */
+static const model_provider_name_t openai_names[] = {
+    {"openai", "OpenAI", "OpenAIChat", "OpenAI Chat", "https://api.openai.com/v1",
+     "OPENAI_BASE_URL", "OPENAI_API_KEY"},
+    {"openai-compatible", "OpenAI", "OpenAILike", NULL, "https://api.openai.com/v1",
+     "OPENAI_BASE_URL", "OPENAI_API_KEY"},
+    {"ollama", "Ollama", "Ollama", NULL, "http://localhost:11434/v1", NULL, NULL},
+    {"vllm", "VLLM", "VLLM", NULL, "http://localhost:8000/v1", NULL, NULL},
+    {"llamacpp", "LlamaCpp", "LlamaCpp", NULL, "http://localhost:8080/v1", NULL, NULL},
+    {"llama.cpp", "LlamaCpp", "LlamaCpp", NULL, "http://localhost:8080/v1", NULL, NULL},
+    {"lmstudio", "LMStudio", "LMStudio", NULL, "http://localhost:1234/v1", NULL, NULL},
+    {"openrouter", "OpenRouter", "OpenRouter", NULL, "https://openrouter.ai/api/v1", NULL,
+     "OPENROUTER_API_KEY"},
+};
+
+const model_provider_t model_provider_openai = {
+    .url_path = "/chat/completions",
+    .caps = MODEL_CAP_TOOLS | MODEL_CAP_STREAM_USAGE,
+    .body = openai_body,
+    .forbid_tools = openai_forbid_tools,
+    .headers = openai_headers,
+    .on_event = openai_event,
+    .names = openai_names,
+    .nnames = sizeof(openai_names) / sizeof(openai_names[0]),
+};

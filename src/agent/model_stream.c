@@ -17,18 +17,17 @@ static int model_stream_on_event(void *ud, const char *event, const char *data, 
     model_stream_t *s = ud;
     if (s->failed)
         return -1;
-    int rc = s->kind == MODEL_ANTHROPIC ? model_anthropic_event(s, event, data, len)
-                                        : model_openai_event(s, event, data, len);
+    int rc = s->provider->on_event(s, event, data, len);
     return rc != 0 || s->failed ? -1 : 0;
 }
 
-model_stream_t *model_stream_new(model_kind_t kind, const model_events_t *ev,
+model_stream_t *model_stream_new(const model_provider_t *provider, const model_events_t *ev,
                                  size_t max_event_bytes)
 {
     model_stream_t *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
-    s->kind = kind;
+    s->provider = provider != NULL ? provider : model_provider_at(0);
     s->max_reply = MODEL_DEFAULT_MAX_REPLY;
     if (ev)
         s->ev = *ev;

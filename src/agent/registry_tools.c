@@ -16,7 +16,7 @@ static void tool_free(tool_def_t *t)
         free(t->headers[i].name);
         free(t->headers[i].value_env);
         if (t->headers[i].value) /* a secret: do not leave it in freed memory */
-            memset(t->headers[i].value, 0, strlen(t->headers[i].value));
+            explicit_bzero(t->headers[i].value, strlen(t->headers[i].value));
         free(t->headers[i].value);
     }
     free(t->headers);
@@ -34,7 +34,7 @@ void registry_agent_free(agent_def_t *a)
     free(a->base_url);
     free(a->api_key_env);
     if (a->api_key)
-        memset(a->api_key, 0, strlen(a->api_key));
+        explicit_bzero(a->api_key, strlen(a->api_key));
     free(a->api_key);
     for (size_t i = 0; i < a->ntools; i++)
         tool_free(&a->tools[i]);
@@ -263,33 +263,6 @@ int registry_f_tools(ctx_t *c, yaml_node_t *v, agent_def_t *a)
 
 /* ---- model ---- */
 
-/* Defaults by provider. A name model_kind_parse knows but this table does
- * not gets its kind's defaults. Local servers get no key by default, and
- * no provider gets another provider's key unless the YAML says so. */
-static const struct provider_defaults {
-    const char *name;
-    const char *url_env, *url;
-    const char *key_env;
-} providers[] = {
-    {"openai", "OPENAI_BASE_URL", "https://api.openai.com/v1", "OPENAI_API_KEY"},
-    {"openai-compatible", "OPENAI_BASE_URL", "https://api.openai.com/v1", "OPENAI_API_KEY"},
-    {"anthropic", "ANTHROPIC_BASE_URL", "https://api.anthropic.com/v1", "ANTHROPIC_API_KEY"},
-    {"ollama", NULL, "http://localhost:11434/v1", NULL},
-    {"vllm", NULL, "http://localhost:8000/v1", NULL},
-    {"llamacpp", NULL, "http://localhost:8080/v1", NULL},
-    {"llama.cpp", NULL, "http://localhost:8080/v1", NULL},
-    {"lmstudio", NULL, "http://localhost:1234/v1", NULL},
-    {"openrouter", NULL, "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"},
-};
-
-static const struct provider_defaults *defaults_for(const char *provider, model_kind_t kind)
-{
-    for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++)
-        if (!strcasecmp(provider, providers[i].name))
-            return &providers[i];
-    return kind == MODEL_ANTHROPIC ? &providers[2] : &providers[0];
-}
-
 typedef struct model_ud {
     agent_def_t *a;
     yaml_node_t *provider;
@@ -326,21 +299,22 @@ static char *dup_or_null(const char *s)
 static int model_defaults(ctx_t *c, yaml_node_t *n, const model_ud_t *m)
 {
     agent_def_t *a = m->a;
-    if (!a->provider && !(a->provider = strdup("openai")))
+    const model_provider_name_t *d = NULL;
+    if (!a->provider && !(a->provider = strdup(model_provider_own(model_provider_at(0))->yaml)))
         return registry_fail(c, n, "out of memory");
-    if (model_kind_parse(a->provider, &a->model.kind))
+    if ((a->model.provider = model_provider_find(a->provider, &d)) == NULL) {
+        char known[256];
+        model_provider_list(known, sizeof(known));
         return registry_fail(c, m->provider ? m->provider : n,
-                             "unknown model provider '%.64s' (openai, anthropic, ollama, vllm, "
-                             "openrouter, openai-compatible, ...)",
-                             a->provider);
+                             "unknown model provider '%.64s' (%s)", a->provider, known);
+    }
     if (!a->model_id || !*a->model_id)
         return registry_fail(c, n, "model.id is required");
-    const struct provider_defaults *d = defaults_for(a->provider, a->model.kind);
     if (!a->base_url) {
-        const char *env = d->url_env ? getenv(d->url_env) : NULL;
+        const char *env = d->base_url_env ? getenv(d->base_url_env) : NULL;
         if (env && *env && !url_ok(env))
-            return registry_fail(c, n, "%s must start with http:// or https://", d->url_env);
-        a->base_url = strdup(env && *env ? env : d->url);
+            return registry_fail(c, n, "%s must start with http:// or https://", d->base_url_env);
+        a->base_url = strdup(env && *env ? env : d->base_url);
     }
     if (!a->api_key_env)
         a->api_key_env = dup_or_null(d->key_env);

@@ -58,13 +58,7 @@ void run_emit(run_t *run, const char *name, json_t *fields)
 
 const char *run_provider_name(const run_t *run)
 {
-    static const char *const names[][2] = {{"openai", "OpenAI"},         {"anthropic", "Anthropic"},
-                                           {"ollama", "Ollama"},         {"vllm", "VLLM"},
-                                           {"openrouter", "OpenRouter"}, {NULL, NULL}};
-    const char *p = run->agent->provider;
-    for (size_t i = 0; p != NULL && names[i][0] != NULL; i++)
-        if (strcmp(p, names[i][0]) == 0)
-            return names[i][1];
+    const char *p = model_provider_agno_name(run->agent->provider);
     return p != NULL ? p : "";
 }
 
@@ -77,10 +71,8 @@ json_t *run_provider_data(const char *reply_id)
  * chat completions one. */
 static const char *detail_provider(const run_t *run)
 {
-    const char *p = run->agent->provider;
-    if (p != NULL && strcmp(p, "openai") == 0)
-        return "OpenAI Chat";
-    return run_provider_name(run);
+    const char *p = model_provider_metrics_name(run->agent->provider);
+    return p != NULL ? p : "";
 }
 
 /* RunMetrics.details: one entry per model; ModelMetrics.to_dict drops

@@ -242,8 +242,9 @@ static void on_done(void *ud, int result, long status, const char *err, const ch
     }
     model_stream_free(run->stream);
     run->stream = NULL;
-    counters_model_call((int)run->agent->model.kind, fail ? 0 : res.input_tokens,
-                        fail ? 0 : res.output_tokens, timeutil_mono_us() - run->call_start_us);
+    counters_model_call(model_provider_index(model_config_provider(&run->agent->model)),
+                        fail ? 0 : res.input_tokens, fail ? 0 : res.output_tokens,
+                        timeutil_mono_us() - run->call_start_us);
     if (fail != NULL) {
         run->error_type = "model_provider_error";
         run_finish(run, "ERROR", fail);
@@ -253,6 +254,23 @@ static void on_done(void *ud, int result, long status, const char *err, const ch
     request_completed(run, &res);
     on_result(run, &res);
     model_result_free(&res);
+}
+
+/* Ends the run whose call's headers could not be built. The key's
+ * variable is named, never the key. */
+static void fail_headers(run_t *run)
+{
+    char text[240];
+    const char *var = run->agent->api_key_env ? run->agent->api_key_env : "the environment";
+    if (model_request_key_check(&run->agent->model) != 0)
+        snprintf(text, sizeof(text),
+                 "the model's API key (from %.64s) holds a control character: it cannot go in a "
+                 "header, so the model was not called",
+                 var);
+    else
+        snprintf(text, sizeof(text), "could not start the model call: out of memory");
+    run->error_type = "model_provider_error";
+    run_finish(run, "ERROR", text);
 }
 
 void run_model_turn(run_t *run)
@@ -292,14 +310,20 @@ void run_model_turn(run_t *run)
         model_request_forbid_tools(&run->agent->model, body);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
+    struct curl_slist *headers = model_request_headers(&run->agent->model);
+    if (headers == NULL) { /* never a call without its auth header */
+        free(text);
+        fail_headers(run);
+        return;
+    }
     char *url = model_request_url(&run->agent->model);
     model_events_t ev = {.on_text = on_text, .ud = run};
-    run->stream = model_stream_new(run->agent->model.kind, &ev, env->max_event_bytes);
+    run->stream = model_stream_new(run->agent->model.provider, &ev, env->max_event_bytes);
     model_stream_set_max_reply(run->stream, env->model_max_reply);
     http_call_opts_t opts = {
         .method = "POST",
         .url = url,
-        .headers = model_request_headers(&run->agent->model),
+        .headers = headers,
         .body = text,
         .body_len = text ? strlen(text) : 0,
         .connect_timeout_ms = env->model_connect_timeout_ms,

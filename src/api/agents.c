@@ -30,34 +30,12 @@ static json_t *tools_view(const agent_def_t *a)
     return json_pack("{s:o, s:i}", "tools", list, "tool_call_limit", a->tool_call_limit);
 }
 
-/* Agno's model class and provider spelling for a provider as written in
- * the YAML: AgentResponse.model is {name: the class, model: id, provider}. */
-static const struct {
-    const char *provider, *class_name, *spelled;
-} model_names[] = {
-    {"openai", "OpenAIChat", "OpenAI"},
-    {"anthropic", "Claude", "Anthropic"},
-    {"ollama", "Ollama", "Ollama"},
-    {"openrouter", "OpenRouter", "OpenRouter"},
-    {"vllm", "VLLM", "VLLM"},
-    {"lmstudio", "LMStudio", "LMStudio"},
-    {"llamacpp", "LlamaCpp", "LlamaCpp"},
-    {"llama.cpp", "LlamaCpp", "LlamaCpp"},
-    {"openai-compatible", "OpenAILike", "OpenAI"},
-};
-
+/* AgentResponse.model is {name: Agno's model class, model: id, provider},
+ * spelled as Agno does from the provider table. */
 static json_t *model_view(const agent_def_t *a)
 {
-    const char *class_name = "OpenAILike", *spelled = a->provider;
-    for (size_t i = 0; i < sizeof(model_names) / sizeof(model_names[0]); i++) {
-        if (strcasecmp(a->provider, model_names[i].provider) == 0) {
-            class_name = model_names[i].class_name;
-            spelled = model_names[i].spelled;
-            break;
-        }
-    }
-    return json_pack("{s:s, s:s, s:s}", "name", class_name, "model", a->model_id, "provider",
-                     spelled);
+    return json_pack("{s:s, s:s, s:s}", "name", model_provider_agno_class(a->provider), "model",
+                     a->model_id, "provider", model_provider_agno_name(a->provider));
 }
 
 static json_t *system_message_view(const agent_def_t *a)

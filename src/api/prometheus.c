@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/model_provider.h"
 #include "api/app.h"
 #include "api/handlers.h"
 #include "api/prometheus.h"
@@ -48,7 +49,12 @@ static void put(buf_t *b, const char *fmt, ...)
     }
 }
 
-static const char *provider_name[COUNTERS_PROVIDERS] = {"OpenAI", "Anthropic"};
+/* The counters' slots are the provider table's order. */
+static const char *provider_name(int p)
+{
+    return model_provider_own(model_provider_at((size_t)p))->agno;
+}
+
 static const char *outcome_name[COUNTERS_RUN_OUTCOMES] = {"COMPLETED", "ERROR", "CANCELLED",
                                                           "OTHER"};
 
@@ -122,15 +128,15 @@ static void models(buf_t *b, const counters_snapshot_t *s)
     head(b, "agentos_model_tokens_total", "counter", "Model tokens by provider and direction.");
     for (int p = 0; p < COUNTERS_PROVIDERS; p++) {
         put(b, "agentos_model_tokens_total{provider=\"%s\",direction=\"input\"} %llu\n",
-            provider_name[p], (unsigned long long)s->model_input_tokens[p]);
+            provider_name(p), (unsigned long long)s->model_input_tokens[p]);
         put(b, "agentos_model_tokens_total{provider=\"%s\",direction=\"output\"} %llu\n",
-            provider_name[p], (unsigned long long)s->model_output_tokens[p]);
+            provider_name(p), (unsigned long long)s->model_output_tokens[p]);
     }
     head(b, "agentos_model_request_duration_seconds", "histogram",
          "Model call latency by provider.");
     for (int p = 0; p < COUNTERS_PROVIDERS; p++) {
         char labels[48];
-        snprintf(labels, sizeof labels, "provider=\"%s\"", provider_name[p]);
+        snprintf(labels, sizeof labels, "provider=\"%s\"", provider_name(p));
         histogram(b, "agentos_model_request_duration_seconds", labels, s->model_bucket[p],
                   s->model_sum_us[p]);
     }

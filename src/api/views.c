@@ -81,11 +81,7 @@ static json_t *chat_history(const json_t *runs)
 /* Agno spells the providers it knows with capitals. */
 const char *view_provider(const char *p)
 {
-    if (p != NULL && strcmp(p, "openai") == 0)
-        return "OpenAI";
-    if (p != NULL && strcmp(p, "anthropic") == 0)
-        return "Anthropic";
-    return p;
+    return model_provider_agno_name(p);
 }
 
 json_t *view_session_detail(const json_t *row, const json_t *runs, long long runs_count,

@@ -16,7 +16,7 @@ json_t *view_session_detail(const json_t *row, const json_t *runs, long long run
                             const agent_def_t *agent);
 /* A stored run as Agno's RunOutput (created_at in epoch seconds). */
 json_t *view_run_output(const json_t *row);
-/* "openai" -> "OpenAI", "anthropic" -> "Anthropic"; others as written. */
+/* Agno's spelling from the provider table ("openai" -> "OpenAI"); others as written. */
 const char *view_provider(const char *p);
 /* A run row as a session's run. */
 json_t *view_run(const json_t *row);

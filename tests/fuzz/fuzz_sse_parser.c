@@ -66,11 +66,11 @@ static void on_text(void *ud, const char *text, size_t len)
     *(size_t *)ud += len;
 }
 
-static void run_model(model_kind_t kind, const uint8_t *buf, size_t len, size_t max)
+static void run_model(const model_provider_t *provider, const uint8_t *buf, size_t len, size_t max)
 {
     size_t seen = 0;
     model_events_t ev = {on_text, &seen};
-    model_stream_t *s = model_stream_new(kind, &ev, max);
+    model_stream_t *s = model_stream_new(provider, &ev, max);
     if (!s)
         abort();
     size_t half = len / 2;
@@ -94,7 +94,7 @@ static void run_model(model_kind_t kind, const uint8_t *buf, size_t len, size_t 
 /* An error body becomes short, valid UTF-8 text without the key. */
 static void run_error_message(const uint8_t *buf, size_t len)
 {
-    model_config_t cfg = {.kind = MODEL_OPENAI, .api_key = "sk-fuzz"};
+    model_config_t cfg = {.provider = &model_provider_openai, .api_key = "sk-fuzz"};
     char *msg = model_error_message(&cfg, 400, (const char *)buf, len);
     if (!msg || strlen(msg) > 400 || strstr(msg, "sk-fuzz"))
         abort();
@@ -121,8 +121,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         whole.d.count != bytes.d.count || whole.d.hash != split.d.hash ||
         whole.d.hash != bytes.d.hash)
         abort();
-    run_model(MODEL_OPENAI, data, size, 4096);
-    run_model(MODEL_ANTHROPIC, data, size, 4096);
+    run_model(&model_provider_openai, data, size, 4096);
+    run_model(&model_provider_anthropic, data, size, 4096);
     run_error_message(data, size);
     return 0;
 }

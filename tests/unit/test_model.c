@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 
@@ -37,11 +38,11 @@ static void assert_json(json_t *got, const char *expected)
     json_decref(want);
 }
 
-static model_config_t cfg_of(model_kind_t kind, const char *base, const char *key)
+static model_config_t cfg_of(const model_provider_t *provider, const char *base, const char *key)
 {
     model_config_t c = {0};
-    c.kind = kind;
-    c.id = kind == MODEL_ANTHROPIC ? "claude-x" : "gpt-x";
+    c.provider = provider;
+    c.id = provider == &model_provider_anthropic ? "claude-x" : "gpt-x";
     c.base_url = base;
     c.api_key = key;
     return c;
@@ -85,29 +86,128 @@ static const char *tools_json =
 
 /* ---- names, URLs, headers ---- */
 
-static void test_kind_parse(void **state)
+static void test_provider_find(void **state)
 {
     (void)state;
-    model_kind_t k = MODEL_ANTHROPIC;
-    const char *openai_like[] = {"openai", "OpenAI",     "ollama",
-                                 "vllm",   "openrouter", "openai-compatible"};
+    const model_provider_name_t *n = NULL;
+    const char *openai_like[] = {"openai",   "OpenAI",     "ollama",
+                                 "vllm",     "llamacpp",   "llama.cpp",
+                                 "lmstudio", "openrouter", "openai-compatible"};
     for (size_t i = 0; i < sizeof(openai_like) / sizeof(*openai_like); i++) {
-        k = MODEL_ANTHROPIC;
-        assert_int_equal(model_kind_parse(openai_like[i], &k), 0);
-        assert_int_equal(k, MODEL_OPENAI);
+        n = NULL;
+        assert_ptr_equal(model_provider_find(openai_like[i], &n), &model_provider_openai);
+        assert_non_null(n);
+        assert_int_equal(strcasecmp(n->yaml, openai_like[i]), 0);
     }
-    assert_int_equal(model_kind_parse("anthropic", &k), 0);
-    assert_int_equal(k, MODEL_ANTHROPIC);
-    assert_int_equal(model_kind_parse("gemini", &k), -1);
-    assert_int_equal(model_kind_parse("", &k), -1);
-    assert_int_equal(model_kind_parse(NULL, &k), -1);
-    assert_string_equal(model_kind_name(MODEL_OPENAI), "openai");
-    assert_string_equal(model_kind_name(MODEL_ANTHROPIC), "anthropic");
+    assert_ptr_equal(model_provider_find("anthropic", &n), &model_provider_anthropic);
+    assert_ptr_equal(n, model_provider_own(&model_provider_anthropic));
+    assert_ptr_equal(model_provider_find("Anthropic", NULL), &model_provider_anthropic);
+    assert_null(model_provider_find("gemini", &n));
+    assert_null(model_provider_find("", &n));
+    assert_null(model_provider_find(NULL, &n));
+    assert_string_equal(model_provider_own(&model_provider_openai)->yaml, "openai");
+    assert_string_equal(model_provider_own(&model_provider_anthropic)->yaml, "anthropic");
 }
 
-static void check_url(model_kind_t kind, const char *base, const char *want)
+/* The table's order is the metrics counters' slots: OpenAI, Anthropic. */
+static void test_provider_table(void **state)
 {
-    model_config_t c = cfg_of(kind, base, NULL);
+    (void)state;
+    assert_int_equal(model_provider_count(), 2);
+    assert_ptr_equal(model_provider_at(0), &model_provider_openai);
+    assert_ptr_equal(model_provider_at(1), &model_provider_anthropic);
+    assert_null(model_provider_at(2));
+    assert_int_equal(model_provider_index(&model_provider_openai), 0);
+    assert_int_equal(model_provider_index(&model_provider_anthropic), 1);
+    assert_int_equal(model_provider_index(NULL), -1);
+    for (size_t i = 0; i < model_provider_count(); i++) {
+        const model_provider_t *p = model_provider_at(i);
+        assert_true(p->nnames > 0 && p->url_path[0] == '/');
+        assert_non_null(p->body);
+        assert_non_null(p->forbid_tools);
+        assert_non_null(p->headers);
+        assert_non_null(p->on_event);
+        assert_true(p->caps & MODEL_CAP_TOOLS);
+        for (size_t j = 0; j < p->nnames; j++) /* each name finds its own entry */
+            assert_ptr_equal(model_provider_find(p->names[j].yaml, NULL), p);
+    }
+    assert_true(model_provider_anthropic.caps & MODEL_CAP_MAX_TOKENS);
+    assert_false(model_provider_openai.caps & MODEL_CAP_MAX_TOKENS);
+    char list[256];
+    model_provider_list(list, sizeof(list));
+    assert_string_equal(list, "openai, openai-compatible, ollama, vllm, llamacpp, llama.cpp, "
+                              "lmstudio, openrouter, anthropic");
+    model_provider_list(list, 10); /* cut to fit, still a string */
+    assert_string_equal(list, "openai, o");
+}
+
+/* Agno's spellings, once for every layer (run events, views, agents). */
+static void test_provider_agno_names(void **state)
+{
+    (void)state;
+    static const char *const want[][4] = {
+        /* yaml, Model.provider, model class, ModelMetrics.provider */
+        {"openai", "OpenAI", "OpenAIChat", "OpenAI Chat"},
+        {"anthropic", "Anthropic", "Claude", "Anthropic"},
+        {"ollama", "Ollama", "Ollama", "Ollama"},
+        {"vllm", "VLLM", "VLLM", "VLLM"},
+        {"openrouter", "OpenRouter", "OpenRouter", "OpenRouter"},
+        {"lmstudio", "LMStudio", "LMStudio", "LMStudio"},
+        {"llamacpp", "LlamaCpp", "LlamaCpp", "LlamaCpp"},
+        {"llama.cpp", "LlamaCpp", "LlamaCpp", "LlamaCpp"},
+        {"openai-compatible", "OpenAI", "OpenAILike", "OpenAI"},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        assert_string_equal(model_provider_agno_name(want[i][0]), want[i][1]);
+        assert_string_equal(model_provider_agno_class(want[i][0]), want[i][2]);
+        assert_string_equal(model_provider_metrics_name(want[i][0]), want[i][3]);
+    }
+    assert_string_equal(model_provider_agno_name("gemini"), "gemini"); /* as written */
+    assert_string_equal(model_provider_agno_class("gemini"), "OpenAILike");
+    assert_string_equal(model_provider_metrics_name("gemini"), "gemini");
+    assert_null(model_provider_agno_name(NULL));
+}
+
+/* The defaults the registry fills from the table. */
+static void test_provider_defaults(void **state)
+{
+    (void)state;
+    const model_provider_name_t *n = NULL;
+    assert_non_null(model_provider_find("openai", &n));
+    assert_string_equal(n->base_url, "https://api.openai.com/v1");
+    assert_string_equal(n->base_url_env, "OPENAI_BASE_URL");
+    assert_string_equal(n->key_env, "OPENAI_API_KEY");
+    assert_non_null(model_provider_find("anthropic", &n));
+    assert_string_equal(n->base_url, "https://api.anthropic.com/v1");
+    assert_string_equal(n->key_env, "ANTHROPIC_API_KEY");
+    assert_non_null(model_provider_find("ollama", &n));
+    assert_string_equal(n->base_url, "http://localhost:11434/v1");
+    assert_null(n->key_env); /* a local server gets no key unless the YAML names one */
+    assert_null(n->base_url_env);
+    assert_non_null(model_provider_find("openrouter", &n));
+    assert_string_equal(n->key_env, "OPENROUTER_API_KEY");
+}
+
+static void test_key_check(void **state)
+{
+    (void)state;
+    model_config_t c = cfg_of(&model_provider_openai, NULL, "sk-ok\r\n");
+    assert_int_equal(model_request_key_check(&c), 0);
+    c.api_key = NULL;
+    assert_int_equal(model_request_key_check(&c), 0);
+    c.api_key = "sk-a\x01b";
+    assert_int_equal(model_request_key_check(&c), -1);
+    assert_null(model_request_headers(&c));
+    c.api_key = "sk-a\nX-Evil: 1";
+    assert_int_equal(model_request_key_check(&c), -1);
+    /* A zeroed config is OpenAI's. */
+    model_config_t z = {0};
+    assert_ptr_equal(model_config_provider(&z), &model_provider_openai);
+}
+
+static void check_url(const model_provider_t *provider, const char *base, const char *want)
+{
+    model_config_t c = cfg_of(provider, base, NULL);
     char *url = model_request_url(&c);
     assert_non_null(url);
     assert_string_equal(url, want);
@@ -117,22 +217,22 @@ static void check_url(model_kind_t kind, const char *base, const char *want)
 static void test_url_joining(void **state)
 {
     (void)state;
-    check_url(MODEL_OPENAI, "http://localhost:11434/v1",
+    check_url(&model_provider_openai, "http://localhost:11434/v1",
               "http://localhost:11434/v1/chat/completions");
-    check_url(MODEL_OPENAI, "http://localhost:11434/v1/",
+    check_url(&model_provider_openai, "http://localhost:11434/v1/",
               "http://localhost:11434/v1/chat/completions");
-    check_url(MODEL_OPENAI, "http://h/v1//", "http://h/v1/chat/completions");
-    check_url(MODEL_OPENAI, NULL, "https://api.openai.com/v1/chat/completions");
-    check_url(MODEL_OPENAI, "", "https://api.openai.com/v1/chat/completions");
-    check_url(MODEL_ANTHROPIC, "https://api.anthropic.com/v1/",
+    check_url(&model_provider_openai, "http://h/v1//", "http://h/v1/chat/completions");
+    check_url(&model_provider_openai, NULL, "https://api.openai.com/v1/chat/completions");
+    check_url(&model_provider_openai, "", "https://api.openai.com/v1/chat/completions");
+    check_url(&model_provider_anthropic, "https://api.anthropic.com/v1/",
               "https://api.anthropic.com/v1/messages");
-    check_url(MODEL_ANTHROPIC, NULL, "https://api.anthropic.com/v1/messages");
+    check_url(&model_provider_anthropic, NULL, "https://api.anthropic.com/v1/messages");
 }
 
 static void test_headers(void **state)
 {
     (void)state;
-    model_config_t c = cfg_of(MODEL_OPENAI, NULL, "sk-test");
+    model_config_t c = cfg_of(&model_provider_openai, NULL, "sk-test");
     assert_string_equal(headers_text(model_request_headers(&c)),
                         "Content-Type: application/json\nAccept: text/event-stream\n"
                         "Authorization: Bearer sk-test\n");
@@ -149,7 +249,7 @@ static void test_headers(void **state)
     c.api_key = "sk-a\r\nX-Evil: 1"; /* never a second header */
     assert_null(model_request_headers(&c));
 
-    c = cfg_of(MODEL_ANTHROPIC, NULL, "ak-test");
+    c = cfg_of(&model_provider_anthropic, NULL, "ak-test");
     assert_string_equal(headers_text(model_request_headers(&c)),
                         "content-type: application/json\naccept: text/event-stream\n"
                         "anthropic-version: 2023-06-01\nx-api-key: ak-test\n");
@@ -164,7 +264,7 @@ static void test_headers(void **state)
 static void test_openai_body_full(void **state)
 {
     (void)state;
-    model_config_t c = cfg_of(MODEL_OPENAI, NULL, NULL);
+    model_config_t c = cfg_of(&model_provider_openai, NULL, NULL);
     c.has_temperature = 1;
     c.temperature = 0.25;
     c.max_tokens = 100;
@@ -204,7 +304,7 @@ static void test_openai_body_full(void **state)
 static void test_openai_body_minimal(void **state)
 {
     (void)state;
-    model_config_t c = cfg_of(MODEL_OPENAI, NULL, NULL);
+    model_config_t c = cfg_of(&model_provider_openai, NULL, NULL);
     json_t *msgs = J("[{\"role\":\"user\",\"content\":\"hi\"}]"), *none = J("[]");
     const char *want = "{\"model\":\"gpt-x\",\"stream\":true,"
                        "\"stream_options\":{\"include_usage\":true},"
@@ -223,13 +323,13 @@ static void test_forbid_tools(void **state)
 {
     (void)state;
     json_t *msgs = J("[{\"role\":\"user\",\"content\":\"hi\"}]"), *tools = J(tools_json);
-    model_config_t c = cfg_of(MODEL_OPENAI, NULL, NULL);
+    model_config_t c = cfg_of(&model_provider_openai, NULL, NULL);
     json_t *body = model_request_body(&c, msgs, tools);
     model_request_forbid_tools(&c, body);
     assert_string_equal(json_string_value(json_object_get(body, "tool_choice")), "none");
     assert_int_equal(json_array_size(json_object_get(body, "tools")), 2);
     json_decref(body);
-    c = cfg_of(MODEL_ANTHROPIC, NULL, NULL);
+    c = cfg_of(&model_provider_anthropic, NULL, NULL);
     body = model_request_body(&c, msgs, tools);
     model_request_forbid_tools(&c, body);
     json_t *choice = json_object_get(body, "tool_choice");
@@ -243,7 +343,7 @@ static void test_forbid_tools(void **state)
 static void test_anthropic_body_full(void **state)
 {
     (void)state;
-    model_config_t c = cfg_of(MODEL_ANTHROPIC, NULL, NULL);
+    model_config_t c = cfg_of(&model_provider_anthropic, NULL, NULL);
     c.has_temperature = 1;
     c.temperature = 0.5;
     json_t *msgs = J(conversation), *tools = J(tools_json);
@@ -279,7 +379,7 @@ static void test_anthropic_body_full(void **state)
 static void test_anthropic_body_minimal(void **state)
 {
     (void)state;
-    model_config_t c = cfg_of(MODEL_ANTHROPIC, NULL, NULL);
+    model_config_t c = cfg_of(&model_provider_anthropic, NULL, NULL);
     c.max_tokens = 50;
     json_t *msgs = J("[{\"role\":\"user\",\"content\":\"hi\"}]");
     json_t *body = model_request_body(&c, msgs, NULL);
@@ -300,7 +400,8 @@ static void test_body_bad_input(void **state)
         "[{\"role\":\"assistant\",\"tool_calls\":[{\"name\":\"f\"}]}]",
     };
     for (int k = 0; k < 2; k++) {
-        model_config_t c = cfg_of(k ? MODEL_ANTHROPIC : MODEL_OPENAI, NULL, NULL);
+        model_config_t c =
+            cfg_of(k ? &model_provider_anthropic : &model_provider_openai, NULL, NULL);
         for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
             json_t *msgs = J(bad[i]);
             assert_null(model_request_body(&c, msgs, NULL));
@@ -336,12 +437,12 @@ static void on_text(void *ud, const char *text, size_t len)
 enum { SPLIT_WHOLE, SPLIT_LINES, SPLIT_BYTES };
 
 /* Feeds the stream in the given granularity; returns finish's result. */
-static int run_stream(model_kind_t kind, const char *s, int split, model_result_t *out, texts_t *t,
-                      char *err, size_t errlen)
+static int run_stream(const model_provider_t *provider, const char *s, int split,
+                      model_result_t *out, texts_t *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof(*t));
     model_events_t ev = {on_text, t};
-    model_stream_t *st = model_stream_new(kind, &ev, 64 * 1024);
+    model_stream_t *st = model_stream_new(provider, &ev, 64 * 1024);
     assert_non_null(st);
     assert_int_equal(model_stream_bytes(st), 0);
     size_t len = strlen(s), at = 0;
@@ -406,7 +507,8 @@ static void test_openai_stream_every_split(void **state)
     for (int split = SPLIT_WHOLE; split <= SPLIT_BYTES; split++) {
         model_result_t r;
         texts_t t;
-        assert_int_equal(run_stream(MODEL_OPENAI, openai_stream, split, &r, &t, NULL, 0), 0);
+        assert_int_equal(run_stream(&model_provider_openai, openai_stream, split, &r, &t, NULL, 0),
+                         0);
         assert_string_equal(r.content, "Let me check \xC3\xBC.");
         assert_string_equal(t.buf, r.content);
         assert_int_equal(r.ntool_calls, 2);
@@ -428,7 +530,7 @@ static void test_openai_stream_every_cut(void **state)
     for (size_t cut = 0; cut <= len; cut++) {
         texts_t t = {0};
         model_events_t ev = {on_text, &t};
-        model_stream_t *st = model_stream_new(MODEL_OPENAI, &ev, 4096);
+        model_stream_t *st = model_stream_new(&model_provider_openai, &ev, 4096);
         assert_int_equal(model_stream_feed(st, openai_stream, cut), 0);
         assert_int_equal(model_stream_feed(st, openai_stream + cut, len - cut), 0);
         model_result_t r;
@@ -491,7 +593,8 @@ static void test_anthropic_stream_every_split(void **state)
     for (int split = SPLIT_WHOLE; split <= SPLIT_BYTES; split++) {
         model_result_t r;
         texts_t t;
-        assert_int_equal(run_stream(MODEL_ANTHROPIC, anthropic_stream, split, &r, &t, NULL, 0), 0);
+        assert_int_equal(
+            run_stream(&model_provider_anthropic, anthropic_stream, split, &r, &t, NULL, 0), 0);
         assert_string_equal(r.content, "Checking both.");
         assert_string_equal(t.buf, r.content);
         assert_int_equal(r.ntool_calls, 2);
@@ -509,7 +612,7 @@ static void test_anthropic_stream_every_cut(void **state)
     (void)state;
     size_t len = strlen(anthropic_stream);
     for (size_t cut = 0; cut <= len; cut += 1) {
-        model_stream_t *st = model_stream_new(MODEL_ANTHROPIC, NULL, 4096);
+        model_stream_t *st = model_stream_new(&model_provider_anthropic, NULL, 4096);
         assert_int_equal(model_stream_feed(st, anthropic_stream, cut), 0);
         assert_int_equal(model_stream_feed(st, anthropic_stream + cut, len - cut), 0);
         model_result_t r;
@@ -522,11 +625,11 @@ static void test_anthropic_stream_every_cut(void **state)
     }
 }
 
-static void check_stop(model_kind_t kind, const char *stream, const char *want)
+static void check_stop(const model_provider_t *provider, const char *stream, const char *want)
 {
     model_result_t r;
     texts_t t;
-    assert_int_equal(run_stream(kind, stream, SPLIT_WHOLE, &r, &t, NULL, 0), 0);
+    assert_int_equal(run_stream(provider, stream, SPLIT_WHOLE, &r, &t, NULL, 0), 0);
     assert_string_equal(r.stop_reason, want);
     model_result_free(&r);
 }
@@ -545,15 +648,15 @@ static void test_stop_reasons(void **state)
     for (size_t i = 0; i < sizeof(pairs) / sizeof(*pairs); i++) {
         char s[512];
         snprintf(s, sizeof(s), fmt, pairs[i][0]);
-        check_stop(MODEL_ANTHROPIC, s, pairs[i][1]);
+        check_stop(&model_provider_anthropic, s, pairs[i][1]);
     }
     /* A server that says "stop" while calling tools, without [DONE]. */
-    check_stop(MODEL_OPENAI,
+    check_stop(&model_provider_openai,
                "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"t\","
                "\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
                "\"finish_reason\":\"stop\"}]}\n\n",
                "tool_calls");
-    check_stop(MODEL_OPENAI,
+    check_stop(&model_provider_openai,
                "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"length\"}]}"
                "\n\ndata: [DONE]\n\n",
                "length");
@@ -572,7 +675,7 @@ static void test_openai_whole_calls_without_index(void **state)
                     "data: [DONE]\n\n";
     model_result_t r;
     texts_t t;
-    assert_int_equal(run_stream(MODEL_OPENAI, s, SPLIT_WHOLE, &r, &t, NULL, 0), 0);
+    assert_int_equal(run_stream(&model_provider_openai, s, SPLIT_WHOLE, &r, &t, NULL, 0), 0);
     assert_int_equal(r.ntool_calls, 3);
     assert_call(&r.tool_calls[0], "a", "f", "{\"x\":1}");
     assert_call(&r.tool_calls[1], "b", "g", "{}");
@@ -582,13 +685,13 @@ static void test_openai_whole_calls_without_index(void **state)
     model_result_free(&r);
 }
 
-static void expect_stream_error(model_kind_t kind, const char *s, const char *want)
+static void expect_stream_error(const model_provider_t *provider, const char *s, const char *want)
 {
     for (int split = SPLIT_WHOLE; split <= SPLIT_BYTES; split++) {
         model_result_t r;
         texts_t t;
         char err[512];
-        assert_int_equal(run_stream(kind, s, split, &r, &t, err, sizeof(err)), -1);
+        assert_int_equal(run_stream(provider, s, split, &r, &t, err, sizeof(err)), -1);
         if (!strstr(err, want))
             fail_msg("error \"%s\" does not contain \"%s\"", err, want);
         assert_null(r.content);
@@ -600,32 +703,33 @@ static void expect_stream_error(model_kind_t kind, const char *s, const char *wa
 static void test_stream_errors(void **state)
 {
     (void)state;
-    expect_stream_error(MODEL_OPENAI,
+    expect_stream_error(&model_provider_openai,
                         "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n"
                         "data: {\"error\":{\"message\":\"The server had an error\","
                         "\"type\":\"server_error\"}}\n\n",
                         "The server had an error (server_error)");
-    expect_stream_error(MODEL_OPENAI, "event: error\ndata: upstream went away\n\n",
+    expect_stream_error(&model_provider_openai, "event: error\ndata: upstream went away\n\n",
                         "upstream went away");
-    expect_stream_error(MODEL_OPENAI, "data: {not json\n\n", "malformed");
-    expect_stream_error(MODEL_ANTHROPIC,
+    expect_stream_error(&model_provider_openai, "data: {not json\n\n", "malformed");
+    expect_stream_error(&model_provider_anthropic,
                         "event: message_start\ndata: {\"type\":\"message_start\",\"message\":"
                         "{\"usage\":{\"input_tokens\":3}}}\n\n"
                         "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
                         "\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
                         "Overloaded (overloaded_error)");
-    expect_stream_error(MODEL_ANTHROPIC, "event: content_block_start\ndata: [1,2\n\n", "malformed");
+    expect_stream_error(&model_provider_anthropic, "event: content_block_start\ndata: [1,2\n\n",
+                        "malformed");
 }
 
 static void test_stream_ended_early(void **state)
 {
     (void)state;
-    expect_stream_error(MODEL_OPENAI, "", "ended early");
-    expect_stream_error(MODEL_OPENAI,
+    expect_stream_error(&model_provider_openai, "", "ended early");
+    expect_stream_error(&model_provider_openai,
                         "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n"
                         "data: {\"choices\":[{\"delta\":{\"content\":\"the\"}}]}\n",
                         "ended early");
-    expect_stream_error(MODEL_ANTHROPIC,
+    expect_stream_error(&model_provider_anthropic,
                         "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
                         "\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}\n\n",
                         "ended early");
@@ -635,7 +739,7 @@ static void test_stream_bounds(void **state)
 {
     (void)state;
     /* One event over max_event_bytes. */
-    model_stream_t *st = model_stream_new(MODEL_OPENAI, NULL, 64);
+    model_stream_t *st = model_stream_new(&model_provider_openai, NULL, 64);
     char big[256];
     snprintf(big, sizeof(big), "data: {\"choices\":[{\"delta\":{\"content\":\"%0100d\"}}]}\n\n", 0);
     assert_int_equal(model_stream_feed(st, big, strlen(big)), -1);
@@ -652,7 +756,7 @@ static void test_stream_bounds(void **state)
     int off = snprintf(ev, 128, "data: {\"choices\":[{\"delta\":{\"content\":\"");
     memset(ev + off, 'a', n);
     strcpy(ev + off + n, "\"}}]}\n\n");
-    st = model_stream_new(MODEL_OPENAI, NULL, n + 128);
+    st = model_stream_new(&model_provider_openai, NULL, n + 128);
     int rc = 0, i;
     for (i = 0; i < 16 && rc == 0; i++)
         rc = model_stream_feed(st, ev, strlen(ev));
@@ -667,7 +771,7 @@ static void test_stream_bounds(void **state)
                    "\"function\":{\"arguments\":\"");
     memset(ev + off, 'a', n);
     strcpy(ev + off + n, "\"}}]}}]}\n\n");
-    st = model_stream_new(MODEL_OPENAI, NULL, n + 128);
+    st = model_stream_new(&model_provider_openai, NULL, n + 128);
     for (i = 0, rc = 0; i < 16 && rc == 0; i++)
         rc = model_stream_feed(st, ev, strlen(ev));
     assert_int_equal(rc, -1);
@@ -677,7 +781,7 @@ static void test_stream_bounds(void **state)
     free(ev);
 
     /* Tool calls without end. */
-    st = model_stream_new(MODEL_OPENAI, NULL, 1024);
+    st = model_stream_new(&model_provider_openai, NULL, 1024);
     for (i = 0, rc = 0; i < 1000 && rc == 0; i++) {
         char line[256];
         snprintf(line, sizeof(line),
@@ -705,9 +809,9 @@ static char *openai_named_call(size_t n, const char *id)
     return ev;
 }
 
-static void expect_tool_stream(model_kind_t kind, const char *ev, const char *error)
+static void expect_tool_stream(const model_provider_t *provider, const char *ev, const char *error)
 {
-    model_stream_t *st = model_stream_new(kind, NULL, 1 << 20);
+    model_stream_t *st = model_stream_new(provider, NULL, 1 << 20);
     int rc = model_stream_feed(st, ev, strlen(ev));
     if (error == NULL) {
         assert_int_equal(rc, 0);
@@ -727,20 +831,20 @@ static void test_stream_tool_call_bounds(void **state)
 {
     (void)state;
     char *ev = openai_named_call(256, "c1");
-    expect_tool_stream(MODEL_OPENAI, ev, NULL);
+    expect_tool_stream(&model_provider_openai, ev, NULL);
     free(ev);
     ev = openai_named_call(257, "c1");
-    expect_tool_stream(MODEL_OPENAI, ev, "tool call name longer than 256 bytes");
+    expect_tool_stream(&model_provider_openai, ev, "tool call name longer than 256 bytes");
     free(ev);
     ev = openai_named_call(512 * 1024, "c1");
-    expect_tool_stream(MODEL_OPENAI, ev, "tool call name longer than 256 bytes");
+    expect_tool_stream(&model_provider_openai, ev, "tool call name longer than 256 bytes");
     free(ev);
 
     char id[300];
     memset(id, 'i', 257);
     id[257] = '\0';
     ev = openai_named_call(4, id);
-    expect_tool_stream(MODEL_OPENAI, ev, "tool call id longer than 256 bytes");
+    expect_tool_stream(&model_provider_openai, ev, "tool call id longer than 256 bytes");
     free(ev);
 
     size_t n = 512 * 1024;
@@ -751,11 +855,11 @@ static void test_stream_tool_call_bounds(void **state)
                        "\"name\":\"");
     memset(an + off, 'n', n);
     strcpy(an + off + n, "\",\"input\":{}}}\n\n");
-    expect_tool_stream(MODEL_ANTHROPIC, an, "tool call name longer than 256 bytes");
+    expect_tool_stream(&model_provider_anthropic, an, "tool call name longer than 256 bytes");
     free(an);
 
     /* Arguments in many deltas add up against their own bound. */
-    model_stream_t *st = model_stream_new(MODEL_ANTHROPIC, NULL, 1 << 20);
+    model_stream_t *st = model_stream_new(&model_provider_anthropic, NULL, 1 << 20);
     const char *start = "event: content_block_start\ndata: {\"type\":\"content_block_start\","
                         "\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\","
                         "\"name\":\"f\",\"input\":{}}}\n\n";
@@ -781,7 +885,7 @@ static void test_stream_reply_bound_is_set(void **state)
 {
     (void)state;
     const char *ev = "data: {\"choices\":[{\"delta\":{\"content\":\"0123456789\"}}]}\n\n";
-    model_stream_t *st = model_stream_new(MODEL_OPENAI, NULL, 0);
+    model_stream_t *st = model_stream_new(&model_provider_openai, NULL, 0);
     model_stream_set_max_reply(st, 25);
     assert_int_equal(model_stream_feed(st, ev, strlen(ev)), 0);
     assert_int_equal(model_stream_feed(st, ev, strlen(ev)), 0);
@@ -789,7 +893,7 @@ static void test_stream_reply_bound_is_set(void **state)
     assert_non_null(strstr(model_stream_error(st), "too large"));
     model_stream_free(st);
 
-    st = model_stream_new(MODEL_OPENAI, NULL, 0);
+    st = model_stream_new(&model_provider_openai, NULL, 0);
     model_stream_set_max_reply(st, 0); /* 0 keeps the default (4 MiB) */
     for (int i = 0; i < 100; i++)
         assert_int_equal(model_stream_feed(st, ev, strlen(ev)), 0);
@@ -807,7 +911,7 @@ static void test_stream_progress(void **state)
         "data: {\"choices\":[{\"delta\":{\"content\":null}}]}\n\n",
         "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1}}\n\n",
     };
-    model_stream_t *st = model_stream_new(MODEL_OPENAI, NULL, 0);
+    model_stream_t *st = model_stream_new(&model_provider_openai, NULL, 0);
     for (int round = 0; round < 50; round++)
         for (size_t i = 0; i < sizeof(idle) / sizeof(idle[0]); i++)
             assert_int_equal(model_stream_feed(st, idle[i], strlen(idle[i])), 0);
@@ -827,7 +931,7 @@ static void test_stream_progress(void **state)
     assert_int_equal(model_stream_progress(st), 2 + 1 + 1 + 2 + 1);
     model_stream_free(st);
 
-    st = model_stream_new(MODEL_ANTHROPIC, NULL, 0);
+    st = model_stream_new(&model_provider_anthropic, NULL, 0);
     const char *ping = "event: ping\ndata: {\"type\":\"ping\"}\n\n";
     const char *empty = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
                         "\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"\"}}\n\n";
@@ -845,7 +949,7 @@ static void test_stream_progress(void **state)
     assert_int_equal(model_stream_progress(st), 3);
     model_stream_free(st);
 
-    st = model_stream_new(MODEL_OPENAI, NULL, 0);
+    st = model_stream_new(&model_provider_openai, NULL, 0);
     const char *reasoning = "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"hm\"}}]}\n\n";
     assert_int_equal(model_stream_feed(st, reasoning, strlen(reasoning)), 0);
     assert_int_equal(model_stream_progress(st), 2);
@@ -855,7 +959,7 @@ static void test_stream_progress(void **state)
 static void test_finish_twice_and_nameless_call(void **state)
 {
     (void)state;
-    model_stream_t *st = model_stream_new(MODEL_OPENAI, NULL, 0);
+    model_stream_t *st = model_stream_new(&model_provider_openai, NULL, 0);
     const char *s = "data: {\"choices\":[{\"delta\":{\"content\":\"ok\"},\"finish_reason\":"
                     "\"stop\"}]}\n\ndata: [DONE]\n\ndata: {\"error\":{\"message\":\"late\"}}\n\n";
     assert_int_equal(model_stream_feed(st, s, strlen(s)), 0);
@@ -869,7 +973,7 @@ static void test_finish_twice_and_nameless_call(void **state)
     assert_int_equal(model_stream_finish(st, &r), -1);
     model_stream_free(st);
 
-    expect_stream_error(MODEL_OPENAI,
+    expect_stream_error(&model_provider_openai,
                         "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,"
                         "\"function\":{\"arguments\":\"{}\"}}]},\"finish_reason\":"
                         "\"tool_calls\"}]}\n\n",
@@ -878,10 +982,10 @@ static void test_finish_twice_and_nameless_call(void **state)
 
 /* ---- error messages ---- */
 
-static void check_error(model_kind_t kind, const char *key, long status, const char *body,
-                        const char *want)
+static void check_error(const model_provider_t *provider, const char *key, long status,
+                        const char *body, const char *want)
 {
-    model_config_t c = cfg_of(kind, NULL, key);
+    model_config_t c = cfg_of(provider, NULL, key);
     char *msg = model_error_message(&c, status, body, body ? strlen(body) : 0);
     assert_non_null(msg);
     if (strcmp(msg, want) != 0)
@@ -892,38 +996,40 @@ static void check_error(model_kind_t kind, const char *key, long status, const c
 static void test_error_messages(void **state)
 {
     (void)state;
-    check_error(MODEL_OPENAI, NULL, 429,
+    check_error(&model_provider_openai, NULL, 429,
                 "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\","
                 "\"code\":\"rate_limit_exceeded\"}}",
                 "Rate limit reached (requests)");
-    check_error(MODEL_ANTHROPIC, NULL, 529,
+    check_error(&model_provider_anthropic, NULL, 529,
                 "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
                 "\"message\":\"Overloaded\"}}",
                 "Overloaded (overloaded_error)");
-    check_error(MODEL_OPENAI, NULL, 404, "{\"error\":\"model 'llama9' not found\"}",
+    check_error(&model_provider_openai, NULL, 404, "{\"error\":\"model 'llama9' not found\"}",
                 "model 'llama9' not found");
-    check_error(MODEL_OPENAI, NULL, 400, "{\"detail\":\"bad\\nrequest\"}", "bad request");
-    check_error(MODEL_OPENAI, NULL, 502, "\r\n<html>\r\n<head>502 Bad Gateway</head></html>",
-                "HTTP 502: <html>");
-    check_error(MODEL_OPENAI, NULL, 500, "", "HTTP 500");
-    check_error(MODEL_OPENAI, NULL, 500, NULL, "HTTP 500");
-    check_error(MODEL_OPENAI, NULL, 0, NULL, "no answer from the model provider");
-    check_error(MODEL_OPENAI, NULL, 503, "bad \xff\xfe bytes\x01!", "HTTP 503: bad ?? bytes !");
+    check_error(&model_provider_openai, NULL, 400, "{\"detail\":\"bad\\nrequest\"}", "bad request");
+    check_error(&model_provider_openai, NULL, 502,
+                "\r\n<html>\r\n<head>502 Bad Gateway</head></html>", "HTTP 502: <html>");
+    check_error(&model_provider_openai, NULL, 500, "", "HTTP 500");
+    check_error(&model_provider_openai, NULL, 500, NULL, "HTTP 500");
+    check_error(&model_provider_openai, NULL, 0, NULL, "no answer from the model provider");
+    check_error(&model_provider_openai, NULL, 503, "bad \xff\xfe bytes\x01!",
+                "HTTP 503: bad ?? bytes !");
     /* The key never comes back, even when the provider repeats it. */
-    check_error(MODEL_OPENAI, "sk-secret-123", 401,
+    check_error(&model_provider_openai, "sk-secret-123", 401,
                 "{\"error\":{\"message\":\"Incorrect API key provided: sk-secret-123.\"}}",
                 "Incorrect API key provided: [redacted].");
-    check_error(MODEL_ANTHROPIC, "sk-secret-123", 401, "key sk-secret-123 is bad",
+    check_error(&model_provider_anthropic, "sk-secret-123", 401, "key sk-secret-123 is bad",
                 "HTTP 401: key [redacted] is bad");
-    check_error(MODEL_OPENAI, " sk-secret-123\r\n", 401, "sk-secret-123 sk-secret-123",
+    check_error(&model_provider_openai, " sk-secret-123\r\n", 401, "sk-secret-123 sk-secret-123",
                 "HTTP 401: [redacted] [redacted]");
-    check_error(MODEL_OPENAI, NULL, 400, "{\"unexpected\":1}", "HTTP 400: {\"unexpected\":1}");
+    check_error(&model_provider_openai, NULL, 400, "{\"unexpected\":1}",
+                "HTTP 400: {\"unexpected\":1}");
 }
 
 static void test_error_message_capped(void **state)
 {
     (void)state;
-    model_config_t c = cfg_of(MODEL_OPENAI, NULL, NULL);
+    model_config_t c = cfg_of(&model_provider_openai, NULL, NULL);
     size_t n = 100000;
     char *body = malloc(n + 1);
     /* Multibyte characters, so a cut in the middle of one would show. */
@@ -952,7 +1058,7 @@ static void test_error_message_capped(void **state)
 static void test_stream_response_id(void **state)
 {
     (void)state;
-    model_stream_t *st = model_stream_new(MODEL_OPENAI, NULL, 4096);
+    model_stream_t *st = model_stream_new(&model_provider_openai, NULL, 4096);
     assert_null(model_stream_response_id(st));
     const char *oa =
         "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
@@ -960,14 +1066,14 @@ static void test_stream_response_id(void **state)
     assert_int_equal(model_stream_feed(st, oa, strlen(oa)), 0);
     assert_string_equal(model_stream_response_id(st), "chatcmpl-1");
     model_stream_free(st);
-    st = model_stream_new(MODEL_ANTHROPIC, NULL, 4096);
+    st = model_stream_new(&model_provider_anthropic, NULL, 4096);
     const char *an = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":"
                      "{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":3}}}\n\n";
     assert_int_equal(model_stream_feed(st, an, strlen(an)), 0);
     assert_string_equal(model_stream_response_id(st), "msg_1");
     model_stream_free(st);
     /* Too long to be an id: not kept. */
-    st = model_stream_new(MODEL_OPENAI, NULL, 4096);
+    st = model_stream_new(&model_provider_openai, NULL, 4096);
     char big[600];
     int n = snprintf(big, sizeof(big), "data: {\"id\":\"");
     memset(big + n, 'x', 300);
@@ -1006,7 +1112,7 @@ static void test_history_keeps_tool_traffic_not_failed_runs(void **state)
                    "{\"role\":\"user\",\"content\":\"hi\"},"
                    "{\"role\":\"assistant\",\"content\":\"hello\"}]");
     /* In each provider's own form. */
-    model_config_t oa = cfg_of(MODEL_OPENAI, "http://x", NULL);
+    model_config_t oa = cfg_of(&model_provider_openai, "http://x", NULL);
     json_t *body = model_request_body(&oa, h, NULL);
     json_t *msgs = json_object_get(body, "messages");
     assert_json(json_array_get(msgs, 1),
@@ -1016,7 +1122,7 @@ static void test_history_keeps_tool_traffic_not_failed_runs(void **state)
     assert_json(json_array_get(msgs, 2), "{\"role\":\"tool\",\"tool_call_id\":\"c1\","
                                          "\"content\":\"2\"}");
     json_decref(body);
-    model_config_t an = cfg_of(MODEL_ANTHROPIC, "http://x", NULL);
+    model_config_t an = cfg_of(&model_provider_anthropic, "http://x", NULL);
     body = model_request_body(&an, h, NULL);
     msgs = json_object_get(body, "messages");
     assert_json(json_array_get(msgs, 1),
@@ -1112,7 +1218,11 @@ static void test_tool_call_str(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kind_parse),
+        cmocka_unit_test(test_provider_find),
+        cmocka_unit_test(test_provider_table),
+        cmocka_unit_test(test_provider_agno_names),
+        cmocka_unit_test(test_provider_defaults),
+        cmocka_unit_test(test_key_check),
         cmocka_unit_test(test_forbid_tools),
         cmocka_unit_test(test_url_joining),
         cmocka_unit_test(test_headers),

@@ -145,7 +145,7 @@ static void test_full_example(void **state)
     assert_string_equal(a->description, "Helps with the workspace");
     assert_string_equal(a->instructions, "Be helpful.\nBe brief.\n");
     assert_string_equal(a->provider, "openai");
-    assert_int_equal(a->model.kind, MODEL_OPENAI);
+    assert_ptr_equal(a->model.provider, &model_provider_openai);
     assert_string_equal(a->model.id, "gpt-4o-mini");
     assert_string_equal(a->model.base_url, "https://api.openai.com/v1");
     assert_string_equal(a->model.api_key, "sk-test");
@@ -206,7 +206,7 @@ static void test_defaults(void **state)
     assert_null(a->description);
     assert_null(a->instructions);
     assert_string_equal(a->provider, "openai");
-    assert_int_equal(a->model.kind, MODEL_OPENAI);
+    assert_ptr_equal(a->model.provider, &model_provider_openai);
     assert_string_equal(a->model.id, "m");
     assert_string_equal(a->model.base_url, "https://api.openai.com/v1");
     assert_string_equal(a->api_key_env, "OPENAI_API_KEY");
@@ -234,7 +234,7 @@ static void test_provider_defaults(void **state)
     registry_free(&reg);
 
     a = load_ok(&reg, "id: a\nmodel: {provider: anthropic, id: claude}\n");
-    assert_int_equal(a->model.kind, MODEL_ANTHROPIC);
+    assert_ptr_equal(a->model.provider, &model_provider_anthropic);
     assert_string_equal(a->model.base_url, "https://api.anthropic.com/v1");
     assert_string_equal(a->api_key_env, "ANTHROPIC_API_KEY");
     assert_string_equal(a->model.api_key, "ak-test");
@@ -248,7 +248,7 @@ static void test_provider_defaults(void **state)
     /* A local server gets no provider's key unless the YAML names one. */
     setenv("OPENAI_API_KEY", "sk-test", 1);
     a = load_ok(&reg, "id: a\nmodel: {provider: ollama, id: llama3}\n");
-    assert_int_equal(a->model.kind, MODEL_OPENAI);
+    assert_ptr_equal(a->model.provider, &model_provider_openai);
     assert_string_equal(a->model.base_url, "http://localhost:11434/v1");
     assert_null(a->api_key_env);
     assert_null(a->model.api_key);
