@@ -22,9 +22,9 @@ uint64_t backoff_rng_next(backoff_rng_t *rng);
  * gives the cap); no overflow whatever the count. */
 uint64_t backoff_ceiling_ms(uint64_t base_ms, uint64_t cap_ms, unsigned doublings);
 
-/* The delay before a retry: the ceiling above, half of it fixed and half
- * drawn from rng, so that callers refused together do not come back
- * together. In [ceiling / 2, ceiling / 2 + ceiling / 2]. */
+/* The delay before a retry: half the ceiling above fixed, up to the other
+ * half drawn from rng ("equal jitter"), so that callers refused together do
+ * not come back together. Never more than the ceiling. */
 uint64_t backoff_delay_ms(backoff_rng_t *rng, uint64_t base_ms, uint64_t cap_ms,
                           unsigned doublings);
 

@@ -163,7 +163,7 @@ int config_source_load_dotenv(config_source_t *src, const char *path, char *err,
     int lineno = 0, rc = 0;
     while (rc == 0 && getline(&line, &cap, f) != -1)
         rc = parse_line(src, line, path, ++lineno, err, errlen);
-    free(line);
+    secret_free_n(line, cap); /* the last line read may be a key */
     fclose(f);
     return rc;
 }
