@@ -4,9 +4,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
+#include "cache/redis_internal.h"
 #include "core/backoff.h"
 
 static uint64_t fixed_source(void *ud)
@@ -88,6 +90,23 @@ static void test_default_source_is_xorshift64star(void **state)
     assert_int_equal(rng.state, 0x2000001);
 }
 
+/* Redis counts failures from 1: the first waits up to backoff_min, as
+ * before the shared copy. */
+static void test_redis_failures_map_to_doublings(void **state)
+{
+    (void)state;
+    uint64_t v = 1000000;
+    redis_client_t c;
+    memset(&c, 0, sizeof c);
+    c.opt.backoff_min_ms = 100;
+    c.opt.backoff_max_ms = 5000;
+    c.rng = fixed_rng(&v);
+    assert_int_equal(redis_backoff_ms(&c, 0), 50 + 1000000 % 51);
+    assert_int_equal(redis_backoff_ms(&c, 1), 50 + 1000000 % 51);
+    assert_int_equal(redis_backoff_ms(&c, 3), 200 + 1000000 % 201);
+    assert_int_equal(redis_backoff_ms(&c, 40), 2500 + 1000000 % 2501);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -96,6 +115,7 @@ int main(void)
         cmocka_unit_test(test_equal_jitter_bounds),
         cmocka_unit_test(test_default_source_stays_in_range),
         cmocka_unit_test(test_default_source_is_xorshift64star),
+        cmocka_unit_test(test_redis_failures_map_to_doublings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
