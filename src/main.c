@@ -18,6 +18,7 @@
 #include "core/counters.h"
 #include "cache/redis.h"
 #include "core/log.h"
+#include "core/secret.h"
 #include "core/timeutil.h"
 #include "http/reply.h"
 #include "http/server.h"
@@ -381,7 +382,7 @@ static int mint(const config_t *cfg, int argc, char **argv)
         return 1;
     }
     printf("%s\n", tok);
-    free(tok);
+    secret_free(tok);
     return 0;
 }
 

@@ -102,7 +102,7 @@ http_client_t *http_client_new(uv_loop_t *loop)
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
     c->open_handles = 1;
-    c->rng = (uv_hrtime() ^ (uint64_t)(uintptr_t)c) | 1;
+    backoff_rng_seed(&c->rng, c);
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, http_client_on_curl_socket);
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, http_client_on_curl_timer);

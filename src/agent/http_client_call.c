@@ -253,25 +253,11 @@ void http_client_call_complete(http_call_t *call, int result, const char *err)
     http_client_call_destroy(call);
 }
 
-static uint64_t client_random(http_client_t *c)
-{
-    /* xorshift64: jitter needs spread, not secrecy. */
-    c->rng ^= c->rng << 13;
-    c->rng ^= c->rng >> 7;
-    c->rng ^= c->rng << 17;
-    return c->rng;
-}
-
 static long backoff_ms(http_call_t *call)
 {
-    long d = call->retry_base_ms;
-    for (int i = 0; i < call->attempt && d < call->retry_max_ms; i++)
-        d *= 2;
-    if (d > call->retry_max_ms)
-        d = call->retry_max_ms;
-    /* Equal jitter: half fixed, half random, so that many calls refused
-     * together do not come back together. */
-    return d / 2 + (long)(client_random(call->c) % (uint64_t)(d / 2 + 1));
+    /* Both bounds are positive: the call's options clamp them. */
+    return (long)backoff_delay_ms(&call->c->rng, (uint64_t)call->retry_base_ms,
+                                  (uint64_t)call->retry_max_ms, (unsigned)call->attempt);
 }
 
 static void on_retry(uv_timer_t *t)

@@ -4,6 +4,7 @@
 #define AGENTOS_HTTP_CLIENT_INTERNAL_H
 
 #include "agent/http_client.h"
+#include "core/backoff.h"
 
 #ifndef AGENTOS_VERSION
 #define AGENTOS_VERSION "0"
@@ -38,7 +39,7 @@ struct http_client {
     int dirty;           /* a deferred cancel or start waits for client_settle */
     int closing;         /* http_client_free was called */
     int closed;          /* multi cleaned up, timer closing */
-    uint64_t rng;
+    backoff_rng_t rng;   /* the retries' jitter */
 };
 
 /* PENDING: not yet on the multi handle; RUNNING: on it; IDLE: off it

@@ -6,6 +6,7 @@
 #include "api/app.h"
 #include "api/handlers.h"
 #include "core/log.h"
+#include "core/secret.h"
 
 static void free_control_plane(app_t *app)
 {
@@ -131,6 +132,7 @@ void app_free(app_t *app)
     app->live = NULL;
     registry_free(&app->agents);
     free_control_plane(app);
+    secret_wipe(app->fallback_secret, sizeof(app->fallback_secret));
 }
 
 void *app_loop_init(int worker, uv_loop_t *loop, void *arg)

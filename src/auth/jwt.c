@@ -15,6 +15,7 @@
 #include <rhonabwy.h>
 
 #include "auth/jwt_claims.h"
+#include "core/secret.h"
 
 /* Never follow a URL named in a token (jku, x5u). */
 #define JWT_X5U_FLAGS R_FLAG_IGNORE_REMOTE
@@ -268,6 +269,8 @@ static char *sign_hs256(const unsigned char *secret, size_t secret_len, json_t *
         signed_tok = r_jwt_serialize_signed(jwt, key, JWT_X5U_FLAGS);
     /* Hand the caller memory from our allocator, not rhonabwy's. */
     char *copy = signed_tok != NULL ? strdup(signed_tok) : NULL;
+    if (signed_tok != NULL)
+        secret_wipe(signed_tok, strlen(signed_tok)); /* a bearer credential */
     r_free(signed_tok);
     r_jwt_free(jwt);
     r_jwk_free(key);

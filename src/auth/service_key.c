@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "core/secret.h"
+
 #define SERVICE_KEY_DIGEST_LEN 32
 
 static int digest(const char *s, size_t len, unsigned char out[SERVICE_KEY_DIGEST_LEN])
@@ -21,7 +23,7 @@ int service_key_matches(const char *key, const char *bearer, size_t len)
     int ok = digest(key, strlen(key), a) == 0 && digest(bearer, len, b) == 0 &&
              CRYPTO_memcmp(a, b, sizeof a) == 0;
     /* The digests identify the key: wipe them like the key itself. */
-    explicit_bzero(a, sizeof a);
-    explicit_bzero(b, sizeof b);
+    secret_wipe(a, sizeof a);
+    secret_wipe(b, sizeof b);
     return ok;
 }

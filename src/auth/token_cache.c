@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include "auth/jwt.h"
+#include "core/secret.h"
 
 #define TC_MAX_WAYS 4
 
@@ -53,7 +54,7 @@ static void entry_clear(token_cache_t *c, tc_entry_t *e)
         return;
     c->count--;
     c->bytes -= e->len;
-    free(e->token);
+    secret_free_n(e->token, e->len); /* a live credential */
     memset(e, 0, sizeof *e);
 }
 
@@ -62,7 +63,7 @@ void token_cache_free(token_cache_t *c)
     if (c == NULL)
         return;
     for (size_t i = 0; i < c->nsets * c->ways; i++)
-        free(c->slots[i].token);
+        secret_free_n(c->slots[i].token, c->slots[i].len);
     free(c->slots);
     free(c);
 }

@@ -53,25 +53,13 @@ uint64_t redis_mono_ms(void)
     return uv_hrtime() / 1000000u;
 }
 
-static uint64_t rng_next(redis_client_t *c)
-{
-    /* xorshift64*: jitter only, no need for more. */
-    c->rng ^= c->rng >> 12;
-    c->rng ^= c->rng << 25;
-    c->rng ^= c->rng >> 27;
-    return c->rng * 2685821657736338717ULL;
-}
-
 /* Doubling from backoff_min to backoff_max, with equal jitter so that loops
- * and replicas that lost Redis together do not retry in lock step. */
+ * and replicas that lost Redis together do not retry in lock step. The
+ * first failure waits up to backoff_min. */
 uint64_t redis_backoff_ms(redis_client_t *c, unsigned failures)
 {
-    uint64_t base = (uint64_t)c->opt.backoff_min_ms;
-    for (unsigned i = 1; i < failures && base < (uint64_t)c->opt.backoff_max_ms; i++)
-        base *= 2;
-    if (base > (uint64_t)c->opt.backoff_max_ms)
-        base = (uint64_t)c->opt.backoff_max_ms;
-    return base / 2 + rng_next(c) % (base / 2 + 1);
+    return backoff_delay_ms(&c->rng, (uint64_t)c->opt.backoff_min_ms,
+                            (uint64_t)c->opt.backoff_max_ms, failures > 0 ? failures - 1 : 0);
 }
 
 /* Server and socket errors do not echo the password today; make sure a
@@ -145,7 +133,7 @@ redis_client_t *redis_client_new(uv_loop_t *loop, const char *url,
     c->loop = loop;
     c->opt = *opts;
     c->host_is_ip = host_is_ip(c->url.host);
-    c->rng = (uv_hrtime() ^ (uint64_t)(uintptr_t)c) | 1;
+    backoff_rng_seed(&c->rng, c);
     conn_init(c, &c->cmd, "commands");
     /* The loop may not have run since it was made (start-up can take
      * seconds); a stale loop time would fire the connect timeout early. */

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cache/redis.h"
+#include "core/backoff.h"
 
 #define ERR_MAX 256
 
@@ -79,7 +80,7 @@ struct redis_client {
     redis_conn_t cmd;
     int closing;
     int open_handles;
-    uint64_t rng;
+    backoff_rng_t rng; /* the reconnects' jitter */
 };
 
 /* redis.c */

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/secret.h"
+#include "core/url.h"
+
 #define SCHEME "redis://"
 #define DEFAULT_PORT 6379
 
@@ -18,39 +21,15 @@ static int fail(char *err, size_t errlen, const char *why)
     return -1;
 }
 
-static int hex_value(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    ch = (char)tolower((unsigned char)ch);
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    return -1;
-}
-
 /* Percent-decodes [s, s+n) into a new string; NULL on a bad escape or a
  * decoded NUL (which could not be sent as a C string anyway). */
 static char *percent_decode(const char *s, size_t n)
 {
     char *out = malloc(n + 1);
-    size_t o = 0;
-    if (!out)
+    if (out != NULL && url_decode(out, n + 1, s, n, URL_DECODE_STRICT | URL_DECODE_NO_NUL) < 0) {
+        secret_free_n(out, n + 1); /* it may hold part of the password */
         return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            out[o++] = s[i];
-            continue;
-        }
-        int h = i + 2 < n ? hex_value(s[i + 1]) : -1;
-        int l = i + 2 < n ? hex_value(s[i + 2]) : -1;
-        if (h < 0 || l < 0 || (h == 0 && l == 0)) {
-            free(out);
-            return NULL;
-        }
-        out[o++] = (char)(h * 16 + l);
-        i += 2;
     }
-    out[o] = '\0';
     return out;
 }
 
@@ -190,10 +169,7 @@ int redis_url_parse(const char *url, redis_url_t *out, char *err, size_t errlen)
 
 void redis_url_free(redis_url_t *u)
 {
-    if (u->password) {
-        explicit_bzero(u->password, strlen(u->password));
-        free(u->password);
-    }
+    secret_free(u->password);
     free(u->user);
     u->password = NULL;
     u->user = NULL;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/secret.h"
 
 #define SECRET_MIN_BYTES 32
 
@@ -200,35 +201,20 @@ int config_load(config_t *cfg, const config_source_t *src, char *err, size_t err
     return 0;
 }
 
-static void wipe(char *secret)
-{
-    if (secret != NULL)
-        explicit_bzero(secret, strlen(secret));
-}
-
 void config_free(config_t *cfg)
 {
-    wipe(cfg->auth_secret);
-    wipe(cfg->os_security_key);
-    char **strs[] = {&cfg->host,
-                     &cfg->env,
-                     &cfg->auth_secret,
-                     &cfg->jwt_algorithms,
-                     &cfg->jwt_issuer,
-                     &cfg->jwt_audience,
-                     &cfg->log_level,
-                     &cfg->database_url,
-                     &cfg->data_dir,
-                     &cfg->static_dir,
-                     &cfg->redis_url,
-                     &cfg->cors_origins,
-                     &cfg->db_schema,
-                     &cfg->agents_dir,
-                     &cfg->os_security_key,
-                     &cfg->jwt_verification_key,
-                     &cfg->jwt_jwks_file,
-                     &cfg->jwt_cp_issuer,
-                     &cfg->os_id};
+    /* The secrets, and the URLs that may carry a password. */
+    char **secrets[] = {&cfg->auth_secret, &cfg->os_security_key, &cfg->database_url,
+                        &cfg->redis_url};
+    for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+        secret_free(*secrets[i]);
+        *secrets[i] = NULL;
+    }
+    char **strs[] = {&cfg->host,          &cfg->env,           &cfg->jwt_algorithms,
+                     &cfg->jwt_issuer,    &cfg->jwt_audience,  &cfg->log_level,
+                     &cfg->data_dir,      &cfg->static_dir,    &cfg->cors_origins,
+                     &cfg->db_schema,     &cfg->agents_dir,    &cfg->jwt_verification_key,
+                     &cfg->jwt_jwks_file, &cfg->jwt_cp_issuer, &cfg->os_id};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);
         *strs[i] = NULL;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/secret.h"
 
 typedef struct pair {
     char *name;
@@ -29,7 +30,7 @@ void config_source_free(config_source_t *src)
         return;
     for (size_t i = 0; i < src->len; i++) {
         free(src->pairs[i].name);
-        free(src->pairs[i].value);
+        secret_free(src->pairs[i].value); /* a .env value may be a key */
     }
     free(src->pairs);
     free(src);
@@ -50,7 +51,7 @@ int config_source_set(config_source_t *src, const char *name, const char *value)
         return -1;
     pair_t *p = find_pair(src, name);
     if (p != NULL) {
-        free(p->value);
+        secret_free(p->value);
         p->value = v;
         return 0;
     }
@@ -58,7 +59,7 @@ int config_source_set(config_source_t *src, const char *name, const char *value)
         size_t cap = src->cap ? src->cap * 2 : 16;
         pair_t *np = realloc(src->pairs, cap * sizeof(pair_t));
         if (np == NULL) {
-            free(v);
+            secret_free(v);
             return -1;
         }
         src->pairs = np;
@@ -66,7 +67,7 @@ int config_source_set(config_source_t *src, const char *name, const char *value)
     }
     char *n = strdup(name);
     if (n == NULL) {
-        free(v);
+        secret_free(v);
         return -1;
     }
     src->pairs[src->len++] = (pair_t){n, v};
@@ -162,7 +163,7 @@ int config_source_load_dotenv(config_source_t *src, const char *path, char *err,
     int lineno = 0, rc = 0;
     while (rc == 0 && getline(&line, &cap, f) != -1)
         rc = parse_line(src, line, path, ++lineno, err, errlen);
-    free(line);
+    secret_free_n(line, cap); /* the last line read may be a key */
     fclose(f);
     return rc;
 }

@@ -1,6 +1,8 @@
 #include <string.h>
 
 #include "http/request.h"
+
+#include "core/url.h"
 #include "http/router.h"
 
 void http_request_continue(http_request_t *r)
@@ -26,32 +28,10 @@ h2o_iovec_t http_request_header(http_request_t *r, const char *name)
     return r->req->headers.entries[i].value;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 size_t http_url_decode(char *out, const char *s, size_t len)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '+') {
-            out[o++] = ' ';
-        } else if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    out[o] = '\0';
-    return o;
+    /* Lenient, so it cannot fail: out holds len + 1 bytes. */
+    return (size_t)url_decode(out, len + 1, s, len, URL_DECODE_PLUS);
 }
 
 char *http_request_query(http_request_t *r, const char *key)
