@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/secret.h"
+
 /* RFC 9110 tchar. */
 static int is_tchar(unsigned char c)
 {
@@ -42,8 +44,7 @@ int http_headers_add(struct curl_slist **list, const char *name, const char *val
     snprintf(line, cap, "%s: %.*s", name, (int)value_len, value);
     struct curl_slist *next = curl_slist_append(*list, line);
     /* A header may carry a key (Authorization): wipe the copy. */
-    explicit_bzero(line, cap);
-    free(line);
+    secret_free_n(line, cap);
     if (next == NULL)
         return -1;
     *list = next;

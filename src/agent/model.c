@@ -8,6 +8,7 @@
 
 #include "agent/model.h"
 #include "agent/model_internal.h"
+#include "core/secret.h"
 
 const model_provider_t *model_config_provider(const model_config_t *cfg)
 {
@@ -187,8 +188,7 @@ struct curl_slist *model_headers(const char *const *fixed, size_t n, const char 
             goto fail;
         snprintf(line, len, "%s%s", auth_prefix, api_key);
         next = curl_slist_append(h, line);
-        explicit_bzero(line, len);
-        free(line);
+        secret_free_n(line, len);
         if (!next)
             goto fail;
         h = next;
@@ -247,10 +247,7 @@ static char *model_key_clean(const char *key, int *bad)
 /* The key was in this buffer: do not leave it in freed memory. */
 static void model_key_free(char *key)
 {
-    if (!key)
-        return;
-    explicit_bzero(key, strlen(key));
-    free(key);
+    secret_free(key);
 }
 
 struct curl_slist *model_request_headers(const model_config_t *cfg)

@@ -2,6 +2,7 @@
  * freeing. Kept apart because tool and provider rules are the largest part
  * of the checks. */
 #include "agent/registry_internal.h"
+#include "core/secret.h"
 
 /* ---- freeing ---- */
 
@@ -15,9 +16,7 @@ static void tool_free(tool_def_t *t)
     for (size_t i = 0; i < t->nheaders; i++) {
         free(t->headers[i].name);
         free(t->headers[i].value_env);
-        if (t->headers[i].value) /* a secret: do not leave it in freed memory */
-            explicit_bzero(t->headers[i].value, strlen(t->headers[i].value));
-        free(t->headers[i].value);
+        secret_free(t->headers[i].value); /* a secret: not left in freed memory */
     }
     free(t->headers);
     memset(t, 0, sizeof(*t));
@@ -33,9 +32,7 @@ void registry_agent_free(agent_def_t *a)
     free(a->model_id);
     free(a->base_url);
     free(a->api_key_env);
-    if (a->api_key)
-        explicit_bzero(a->api_key, strlen(a->api_key));
-    free(a->api_key);
+    secret_free(a->api_key);
     for (size_t i = 0; i < a->ntools; i++)
         tool_free(&a->tools[i]);
     free(a->tools);
