@@ -3,7 +3,7 @@ BUILD      ?= build
 TEST_BUILD ?= build-test
 JOBS       ?= $(shell nproc)
 
-.PHONY: all build run test test-build release-check unit e2e bootstrap format clean
+.PHONY: all build run test test-build release-check unit e2e fuzz bootstrap format clean
 
 all: build
 
@@ -25,7 +25,7 @@ run: build .env
 
 test-build:
 	@scripts/bootstrap --test
-	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAGENTOS_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAGENTOS_SANITIZE=ON -DAGENTOS_FUZZ=ON >/dev/null
 	@cmake --build $(TEST_BUILD) -j $(JOBS)
 
 # Tests that need PostgreSQL or Redis get throw-away servers from
@@ -34,6 +34,11 @@ SERVICES = tests/support/with_services.sh
 
 unit: test-build
 	$(SERVICES) sh -c 'cd $(TEST_BUILD) && ctest --output-on-failure'
+
+# The fuzz targets over their seed corpora (tests/fuzz/README.md); make
+# test runs them too, as ctest's fuzz_smoke_* tests.
+fuzz: test-build
+	cd $(TEST_BUILD) && ctest --output-on-failure -L fuzz
 
 # tests/compat measures the server against the real agno 3.1.10 (its app,
 # schemas and client, installed in the venv by bootstrap --test).

@@ -150,15 +150,26 @@ static int media_is(h2o_iovec_t ct, const char *type)
     return ct.len == n || ct.base[n] == ';' || ct.base[n] == ' ' || ct.base[n] == '\t';
 }
 
-static json_t *multipart_fields(http_request_t *r, h2o_iovec_t ct, const char *s, size_t len)
+json_t *form_multipart(const char *ctype, size_t ctlen, const char *s, size_t len,
+                       form_multipart_err_t *err, json_t **bad_key)
 {
     char boundary[100];
     int not_utf8 = 0;
-    json_t *bad_key = NULL;
-    json_t *o = boundary_of(ct.base, ct.len, boundary, sizeof(boundary))
-                    ? multipart(s, len, boundary, &not_utf8, &bad_key)
+    *bad_key = NULL;
+    json_t *o = boundary_of(ctype, ctlen, boundary, sizeof(boundary))
+                    ? multipart(s, len, boundary, &not_utf8, bad_key)
                     : NULL;
-    if (not_utf8)
+    *err = not_utf8 ? FORM_MULTIPART_NOT_UTF8
+                    : (o == NULL ? FORM_MULTIPART_NO_BOUNDARY : FORM_MULTIPART_OK);
+    return o;
+}
+
+static json_t *multipart_fields(http_request_t *r, h2o_iovec_t ct, const char *s, size_t len)
+{
+    form_multipart_err_t err;
+    json_t *bad_key = NULL;
+    json_t *o = form_multipart(ct.base, ct.len, s, len, &err, &bad_key);
+    if (err == FORM_MULTIPART_NOT_UTF8)
         reply_not_utf8(r, bad_key);
     else if (o == NULL)
         http_reply_error(r, 400, "BAD_FORM", "The multipart body has no usable boundary");

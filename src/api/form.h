@@ -20,4 +20,17 @@ int form_bool(http_request_t *r, json_t *fields, const char *key, int def, int *
  * too large). */
 int form_json_object(http_request_t *r, json_t *fields, const char *key, size_t max, json_t **out);
 
+typedef enum form_multipart_err {
+    FORM_MULTIPART_OK,
+    FORM_MULTIPART_NO_BOUNDARY, /* no usable boundary: the handler's 400 */
+    FORM_MULTIPART_NOT_UTF8,    /* a field name or value is not UTF-8: 422 */
+} form_multipart_err_t;
+/* The multipart/form-data parser without a request, so that the unit tests
+ * and the fuzzer reach the same code the handler runs. ctype is the whole
+ * Content-Type value (the boundary comes from it). Fields as in
+ * form_fields; NULL on an error. *bad_key: on FORM_MULTIPART_NOT_UTF8, a
+ * new reference to the field's name, or NULL when the name is not UTF-8. */
+json_t *form_multipart(const char *ctype, size_t ctlen, const char *body, size_t len,
+                       form_multipart_err_t *err, json_t **bad_key);
+
 #endif

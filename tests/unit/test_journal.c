@@ -414,5 +414,5 @@ static const struct CMUnitTest cases[] = {
 
 int main(void)
 {
-    return fx_run_all(cases, sizeof cases / sizeof cases[0]);
+    return FX_RUN_ALL(cases);
 }

@@ -107,6 +107,26 @@ static void test_http_url_decode_is_lenient(void **state)
     assert_memory_equal(out, "a b c%zz\0d", 11);
 }
 
+/* Form values carry UTF-8 as escapes; an escape cut by the value's end
+ * (the next '&' for a form) stays as text. */
+static void test_http_url_decode_utf8_and_cut(void **state)
+{
+    (void)state;
+    char out[32];
+    const char *in = "caf%C3%A9+%E2%82%AC";
+    size_t n = http_url_decode(out, in, strlen(in));
+    assert_int_equal(n, 9);
+    assert_string_equal(out, "caf\xc3\xa9 \xe2\x82\xac");
+    n = http_url_decode(out, "x%4", 3);
+    assert_int_equal(n, 3);
+    assert_string_equal(out, "x%4");
+    n = http_url_decode(out, "%41&b=1", 3);
+    assert_int_equal(n, 1);
+    assert_string_equal(out, "A");
+    assert_int_equal(http_url_decode(out, "", 0), 0);
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -117,6 +137,7 @@ int main(void)
         cmocka_unit_test(test_nul),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_http_url_decode_is_lenient),
+        cmocka_unit_test(test_http_url_decode_utf8_and_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
