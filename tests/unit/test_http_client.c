@@ -1,4 +1,4 @@
-/* The loop's HTTP client (src/agent/http_client.c) against the scripted
+/* The loop's HTTP client (src/net/http_client.c) against the scripted
  * model server tests/support/mock_model.py, started once for the group as
  * a child process (python3 from PATH; AGENTOS_MOCK_MODEL overrides the
  * script's path). Each test scripts its own key, so steps never mix. */
@@ -21,7 +21,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "agent/http_client.h"
+#include "net/http_client.h"
 
 /* ---- the mock model server ---- */
 

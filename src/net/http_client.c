@@ -4,7 +4,7 @@
  * noted and done by http_client_settle once curl_multi_socket_action returns;
  * outside curl it happens at once. Calls and sockets own uv handles, so
  * their memory (and at the end the client's) goes in close callbacks. */
-#include "agent/http_client.h"
+#include "net/http_client.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -13,9 +13,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "agent/http_headers.h"
+#include "net/http_headers.h"
 #include "core/log.h"
-#include "agent/http_client_internal.h"
+#include "net/http_client_internal.h"
 
 /* ---- deferred work ---- */
 

@@ -1,7 +1,7 @@
 /* The http_client's uv side: handle bookkeeping and the uv_poll/uv_timer
  * glue curl's multi drives sockets and its timer through, kept apart from
  * the per-call logic so the loop plumbing reads on its own. */
-#include "agent/http_client.h"
+#include "net/http_client.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -10,9 +10,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "agent/http_headers.h"
+#include "net/http_headers.h"
 #include "core/log.h"
-#include "agent/http_client_internal.h"
+#include "net/http_client_internal.h"
 
 /* ---- handle bookkeeping ---- */
 

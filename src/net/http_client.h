@@ -1,8 +1,8 @@
 /* Outgoing HTTP calls on a loop: one curl multi handle per loop thread,
  * driven by uv_poll and uv_timer (as curl's multi-uv example). Used for
  * model calls and HTTP tools. Not thread-safe: one per loop. */
-#ifndef AGENTOS_AGENT_HTTP_CLIENT_H
-#define AGENTOS_AGENT_HTTP_CLIENT_H
+#ifndef AGENTOS_NET_HTTP_CLIENT_H
+#define AGENTOS_NET_HTTP_CLIENT_H
 
 #include <curl/curl.h>
 #include <stddef.h>

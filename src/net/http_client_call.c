@@ -1,7 +1,7 @@
 /* One http_client call attempt: curl options and the callbacks curl calls,
  * then the end of an attempt (complete, retry with backoff, or finish),
  * kept apart from the loop plumbing and the public API. */
-#include "agent/http_client.h"
+#include "net/http_client.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -10,38 +10,12 @@
 #include <strings.h>
 #include <time.h>
 
-#include "agent/http_headers.h"
+#include "net/http_headers.h"
+#include "net/http_retry.h"
 #include "core/log.h"
-#include "agent/http_client_internal.h"
+#include "net/http_client_internal.h"
 
 /* ---- one attempt: options and the callbacks curl calls ---- */
-
-/* Seconds, an HTTP date, or (retry-after-ms) milliseconds; -1 if unreadable. */
-static long parse_retry_after(const char *v, size_t n, int is_ms)
-{
-    char buf[64];
-    while (n > 0 && (*v == ' ' || *v == '\t')) {
-        v++;
-        n--;
-    }
-    while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
-        n--;
-    if (n == 0 || n >= sizeof(buf))
-        return -1;
-    memcpy(buf, v, n);
-    buf[n] = '\0';
-    char *end;
-    double d = strtod(buf, &end);
-    if (*end == '\0' && d >= 0 && d < 86400.0 * 1000)
-        return (long)(is_ms ? d : d * 1000);
-    if (is_ms)
-        return -1;
-    time_t at = curl_getdate(buf, NULL);
-    if (at < 0)
-        return -1;
-    time_t now = time(NULL);
-    return at > now ? (long)(at - now) * 1000 : 0;
-}
 
 static int header_is(const char *p, size_t len, const char *name)
 {
@@ -68,9 +42,9 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     } else if (len <= 2) {
         curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &call->status);
     } else if (header_is(p, len, "retry-after-ms")) {
-        call->retry_after_ms = parse_retry_after(p + 15, len - 15, 1);
+        call->retry_after_ms = http_retry_parse_after(p + 15, len - 15, 1, time(NULL));
     } else if (header_is(p, len, "retry-after") && call->retry_after_ms < 0) {
-        call->retry_after_ms = parse_retry_after(p + 12, len - 12, 0);
+        call->retry_after_ms = http_retry_parse_after(p + 12, len - 12, 0, time(NULL));
     }
     return len;
 }
@@ -253,13 +227,6 @@ void http_client_call_complete(http_call_t *call, int result, const char *err)
     http_client_call_destroy(call);
 }
 
-static long backoff_ms(http_call_t *call)
-{
-    /* Both bounds are positive: the call's options clamp them. */
-    return (long)backoff_delay_ms(&call->c->rng, (uint64_t)call->retry_base_ms,
-                                  (uint64_t)call->retry_max_ms, (unsigned)call->attempt);
-}
-
 static void on_retry(uv_timer_t *t)
 {
     http_call_t *call = t->data;
@@ -272,12 +239,9 @@ static int call_retry(http_call_t *call, CURLcode res)
 {
     if (call->delivered || call->attempt >= call->max_retries)
         return 0;
-    long delay = backoff_ms(call);
-    if (call->retry_after_ms >= 0)
-        delay =
-            call->retry_after_ms < call->retry_max_ms ? call->retry_after_ms : call->retry_max_ms;
-    uint64_t now = uv_now(call->c->loop);
-    if (call->deadline && now + (uint64_t)delay >= call->deadline)
+    long delay = http_retry_delay_ms(&call->c->rng, call->retry_base_ms, call->retry_max_ms,
+                                     call->attempt, call->retry_after_ms);
+    if (!http_retry_fits(uv_now(call->c->loop), call->deadline, delay))
         return 0;
     call->attempt++;
     json_t *f =
@@ -287,24 +251,6 @@ static int call_retry(http_call_t *call, CURLcode res)
     call->state = CALL_IDLE;
     uv_timer_start(&call->timer, on_retry, (uint64_t)delay, 0);
     return 1;
-}
-
-/* Failures before any answer: the request most likely never reached the
- * server, or it stayed silent. */
-static int retryable_curl(CURLcode res)
-{
-    switch (res) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_GOT_NOTHING:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_SSL_CONNECT_ERROR:
-        return 1;
-    default:
-        return 0;
-    }
 }
 
 void http_client_call_finish(http_call_t *call, CURLcode res)
@@ -319,7 +265,7 @@ void http_client_call_finish(http_call_t *call, CURLcode res)
         return;
     }
     if (call->status >= 300) {
-        if ((call->status == 429 || call->status >= 500) && call_retry(call, res))
+        if (http_retry_status_retryable(call->status) && call_retry(call, res))
             return;
         char err[32];
         snprintf(err, sizeof(err), "HTTP %ld", call->status);
@@ -330,7 +276,7 @@ void http_client_call_finish(http_call_t *call, CURLcode res)
         http_client_call_complete(call, HTTP_CALL_OK, NULL);
         return;
     }
-    if (call->status < 200 && retryable_curl(res) && call_retry(call, res))
+    if (call->status < 200 && http_retry_curl_retryable(res) && call_retry(call, res))
         return;
     char err[CURL_ERROR_SIZE + 64];
     /* curl refuses one header line over 100 KiB as "out of memory": with

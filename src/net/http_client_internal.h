@@ -1,9 +1,9 @@
 /* Internal to the http_client module: the structs and functions its files
  * (http_client.c, http_client_io.c, http_client_call.c) share. */
-#ifndef AGENTOS_HTTP_CLIENT_INTERNAL_H
-#define AGENTOS_HTTP_CLIENT_INTERNAL_H
+#ifndef AGENTOS_NET_HTTP_CLIENT_INTERNAL_H
+#define AGENTOS_NET_HTTP_CLIENT_INTERNAL_H
 
-#include "agent/http_client.h"
+#include "net/http_client.h"
 #include "core/backoff.h"
 
 #ifndef AGENTOS_VERSION
