@@ -214,7 +214,7 @@ int http_client_call_add(http_call_t *call)
 
 /* ---- the end of an attempt ---- */
 
-void http_client_call_complete(http_call_t *call, int result, const char *err)
+void http_client_call_complete(http_call_t *call, http_call_result_t result, const char *err)
 {
     http_client_t *c = call->c;
     http_client_call_unlink(call);

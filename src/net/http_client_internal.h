@@ -86,7 +86,7 @@ void http_client_sock_close(http_sock_t *sk);
 int http_client_on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp);
 int http_client_on_curl_timer(CURLM *m, long timeout_ms, void *userp);
 int http_client_call_add(http_call_t *call);
-void http_client_call_complete(http_call_t *call, int result, const char *err);
+void http_client_call_complete(http_call_t *call, http_call_result_t result, const char *err);
 void http_client_call_finish(http_call_t *call, CURLcode res);
 void http_client_call_unpause(http_call_t *call);
 void http_client_settle(http_client_t *c);

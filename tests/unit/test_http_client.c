@@ -377,8 +377,8 @@ static int rec_on_data(void *ud, const char *p, size_t len)
     return rc;
 }
 
-static void rec_on_done(void *ud, int result, long status, const char *err, const char *body,
-                        size_t body_len)
+static void rec_on_done(void *ud, http_call_result_t result, long status, const char *err,
+                        const char *body, size_t body_len)
 {
     rec_t *r = ud;
     r->done++;

@@ -150,8 +150,8 @@ typedef struct rec {
     char err[512];
 } rec_t;
 
-static void on_done(void *ud, int result, long status, const char *err, const char *body,
-                    size_t body_len)
+static void on_done(void *ud, http_call_result_t result, long status, const char *err,
+                    const char *body, size_t body_len)
 {
     rec_t *r = ud;
     (void)status;
