@@ -6,6 +6,7 @@
  * their memory (and at the end the client's) goes in close callbacks. */
 #include "net/http_client.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 
 static void client_shutdown(http_client_t *c)
 {
+    assert(c->in_curl == 0 && !c->closed);
     c->closed = 1;
     /* Our poll handles go first: curl closes its sockets in cleanup. */
     while (c->socks)

@@ -3,6 +3,7 @@
  * kept apart from the loop plumbing and the public API. */
 #include "net/http_client.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,9 @@ static void on_watchdog(uv_timer_t *t)
 /* Puts the call (back) on the multi handle, for its first or next attempt. */
 int http_client_call_add(http_call_t *call)
 {
+    /* curl refuses new handles from inside its callbacks. */
+    assert(call->c->in_curl == 0);
+    assert(call->state != CALL_RUNNING && call->state != CALL_DONE && !call->cancelled);
     call->status = 0;
     call->last_ul = 0;
     call->paused = 0;
@@ -217,6 +221,9 @@ int http_client_call_add(http_call_t *call)
 void http_client_call_complete(http_call_t *call, http_call_result_t result, const char *err)
 {
     http_client_t *c = call->c;
+    /* on_done exactly once, and never for a cancelled call. */
+    assert(call->state != CALL_DONE && !call->cancelled);
+    assert(c->active > 0);
     http_client_call_unlink(call);
     call->state = CALL_DONE;
     c->active--;
@@ -255,6 +262,7 @@ static int call_retry(http_call_t *call, CURLcode res)
 
 void http_client_call_finish(http_call_t *call, CURLcode res)
 {
+    assert(call->c->in_curl == 0 && call->state == CALL_RUNNING);
     uv_timer_stop(&call->timer);
     curl_multi_remove_handle(call->c->multi, call->easy);
     call->state = CALL_IDLE;
@@ -299,6 +307,7 @@ void http_client_call_finish(http_call_t *call, CURLcode res)
 void http_client_call_unpause(http_call_t *call)
 {
     http_client_t *c = call->c;
+    assert(c->in_curl == 0 && call->state == CALL_RUNNING);
     call->paused = 0;
     call->resume_pending = 0;
     call->last_activity = uv_now(c->loop);
