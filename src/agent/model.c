@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <curl/curl.h>
+
 #include "agent/model.h"
 #include "agent/model_internal.h"
 #include "core/secret.h"

@@ -10,11 +10,14 @@
 #ifndef AGENTOS_AGENT_MODEL_H
 #define AGENTOS_AGENT_MODEL_H
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stddef.h>
 
 #include "agent/model_provider.h"
+
+/* Header lists are curl's, but this interface only passes them on: the
+ * files that build or free one include curl. */
+struct curl_slist;
 
 typedef struct model_config {
     const model_provider_t *provider; /* NULL: the table's first (OpenAI) */

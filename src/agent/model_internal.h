@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "agent/model.h"
-#include "agent/sse_parser.h"
+#include "net/sse_parser.h"
 
 /* What one reply may assemble (content, tool ids, names, arguments) unless
  * model_stream_set_max_reply says otherwise (MODEL_MAX_REPLY_BYTES):

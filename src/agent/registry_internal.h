@@ -38,8 +38,10 @@ typedef struct ctx {
 
 typedef int (*pair_fn)(ctx_t *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud);
 
-int registry_fail(ctx_t *c, const yaml_node_t *n, const char *fmt, ...);
-int registry_fail_line(ctx_t *c, size_t line, const char *fmt, ...);
+int registry_fail(ctx_t *c, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int registry_fail_line(ctx_t *c, size_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 yaml_node_t *registry_node_at(ctx_t *c, int index);
 const char *registry_text(const yaml_node_t *n);
 int registry_is_null(const yaml_node_t *n);

@@ -5,7 +5,8 @@
 
 /* ---- errors ---- */
 
-static int vfail_line(ctx_t *c, size_t line, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static int vfail_line(ctx_t *c, size_t line, const char *fmt,
+                                                            va_list ap)
 {
     int n = snprintf(c->err, c->errlen, "%s:%zu: ", c->file, line);
     if (n >= 0 && (size_t)n < c->errlen)

@@ -8,7 +8,7 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "agent/http_client.h"
+#include "net/http_client.h"
 #include "agent/registry.h"
 #include "store/store.h"
 

@@ -212,8 +212,8 @@ static char *failure_text(run_t *run, int result, long status, const char *err, 
     return strdup(buf);
 }
 
-static void on_done(void *ud, int result, long status, const char *err, const char *body,
-                    size_t body_len)
+static void on_done(void *ud, http_call_result_t result, long status, const char *err,
+                    const char *body, size_t body_len)
 {
     run_t *run = ud;
     run->call = NULL;

@@ -245,8 +245,8 @@ static int on_tool_data(void *ud, const char *buf, size_t len)
     return 0;
 }
 
-static void on_tool_done(void *ud, int result, long status, const char *err, const char *body,
-                         size_t body_len)
+static void on_tool_done(void *ud, http_call_result_t result, long status, const char *err,
+                         const char *body, size_t body_len)
 {
     tool_exec_t *e = ud;
     run_t *run = e->run;

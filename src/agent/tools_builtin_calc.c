@@ -20,7 +20,7 @@ typedef struct calc {
     char err[ERR_MAX];
 } calc_t;
 
-static int calc_fail(calc_t *c, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int calc_fail(calc_t *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

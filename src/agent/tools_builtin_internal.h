@@ -19,7 +19,7 @@
 /* 1 when s is only white space. */
 int tb_blank(const char *s);
 /* A readable error text for the model; sets *is_error. */
-char *tb_error_result(int *is_error, const char *fmt, ...);
+char *tb_error_result(int *is_error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Takes the reference to obj. */
 char *tb_json_result(json_t *obj, int *is_error);
 /* Unknown keys are reported so the model learns the right names. */

@@ -4,7 +4,7 @@
 
 #include <uv.h>
 
-#include "agent/http_client.h"
+#include "net/http_client.h"
 #include "agent/registry.h"
 #include "api/live_runs.h"
 #include "api/static_files.h"

@@ -21,7 +21,7 @@ typedef struct buf {
     int oom;
 } buf_t;
 
-static void put(buf_t *b, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void put(buf_t *b, const char *fmt, ...)
 {
     if (b->oom)
         return;

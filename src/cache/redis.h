@@ -96,7 +96,8 @@ typedef void (*redis_reply_cb)(redis_cmd_status_t status, const redisReply *repl
  * before this returns. Returns -1 when not connected, closing, given a
  * connection-mode command (see above), a bad format or out of memory: cb is
  * never called then, so the caller falls back synchronously.
- * The format is hiredis' (%s, %d, %b with pointer and length), not printf's. */
+ * The format is hiredis' (%s, %d, %b with pointer and length), not printf's:
+ * so no printf format attribute, which would flag %b. */
 int redis_client_command(redis_client_t *c, redis_reply_cb cb, void *data, const char *fmt, ...);
 /* Binary-safe variant; argvlen NULL means strlen of each argument. */
 int redis_client_command_argv(redis_client_t *c, redis_reply_cb cb, void *data, int argc,

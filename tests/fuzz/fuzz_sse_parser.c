@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "agent/model.h"
-#include "agent/sse_parser.h"
+#include "net/sse_parser.h"
 
 typedef struct digest {
     uint64_t hash;

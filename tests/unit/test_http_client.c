@@ -1,4 +1,4 @@
-/* The loop's HTTP client (src/agent/http_client.c) against the scripted
+/* The loop's HTTP client (src/net/http_client.c) against the scripted
  * model server tests/support/mock_model.py, started once for the group as
  * a child process (python3 from PATH; AGENTOS_MOCK_MODEL overrides the
  * script's path). Each test scripts its own key, so steps never mix. */
@@ -21,7 +21,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "agent/http_client.h"
+#include "net/http_client.h"
 
 /* ---- the mock model server ---- */
 
@@ -377,8 +377,8 @@ static int rec_on_data(void *ud, const char *p, size_t len)
     return rc;
 }
 
-static void rec_on_done(void *ud, int result, long status, const char *err, const char *body,
-                        size_t body_len)
+static void rec_on_done(void *ud, http_call_result_t result, long status, const char *err,
+                        const char *body, size_t body_len)
 {
     rec_t *r = ud;
     r->done++;

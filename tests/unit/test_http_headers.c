@@ -1,4 +1,4 @@
-/* Outgoing headers (src/agent/http_headers.c) and how the loop's HTTP client
+/* Outgoing headers (src/net/http_headers.c) and how the loop's HTTP client
  * uses them: a value with CR, LF or NUL is never sent, whatever built the
  * list, and an oversized reply head is a clear error. A raw server in a
  * thread stands in for a model or tool service. */
@@ -20,8 +20,8 @@
 
 #include <cmocka.h>
 
-#include "agent/http_client.h"
-#include "agent/http_headers.h"
+#include "net/http_client.h"
+#include "net/http_headers.h"
 
 /* ---- the builder and the check ---- */
 
@@ -150,8 +150,8 @@ typedef struct rec {
     char err[512];
 } rec_t;
 
-static void on_done(void *ud, int result, long status, const char *err, const char *body,
-                    size_t body_len)
+static void on_done(void *ud, http_call_result_t result, long status, const char *err,
+                    const char *body, size_t body_len)
 {
     rec_t *r = ud;
     (void)status;

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 
 #include "agent/model.h"
 #include "agent/run_internal.h"

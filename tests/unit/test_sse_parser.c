@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "agent/sse_parser.h"
+#include "net/sse_parser.h"
 
 /* Events are recorded as "name|data" lines, so one string compares all. */
 typedef struct rec {

@@ -1,8 +1,8 @@
 /* Outgoing HTTP calls on a loop: one curl multi handle per loop thread,
  * driven by uv_poll and uv_timer (as curl's multi-uv example). Used for
  * model calls and HTTP tools. Not thread-safe: one per loop. */
-#ifndef AGENTOS_AGENT_HTTP_CLIENT_H
-#define AGENTOS_AGENT_HTTP_CLIENT_H
+#ifndef AGENTOS_NET_HTTP_CLIENT_H
+#define AGENTOS_NET_HTTP_CLIENT_H
 
 #include <curl/curl.h>
 #include <stddef.h>
@@ -31,6 +31,14 @@ typedef struct http_call_opts {
     long buffer_size;
 } http_call_opts_t;
 
+/* How a call ended, for on_done. */
+typedef enum http_call_result {
+    HTTP_CALL_OK = 0,     /* 2xx, body complete */
+    HTTP_CALL_HTTP_ERROR, /* a non-2xx status after the retries */
+    HTTP_CALL_FAILED,     /* connect, TLS, reset, stall or timeout */
+    HTTP_CALL_ABORTED,    /* on_data asked to stop */
+} http_call_result_t;
+
 typedef struct http_call_cbs {
     /* Body bytes of a 2xx reply. Return 0 to go on, HTTP_DATA_PAUSE to
      * pause the call, any other value to abort it (on_done then gets
@@ -41,20 +49,13 @@ typedef struct http_call_cbs {
     /* Exactly once, unless the call was cancelled. status: the last HTTP
      * status (0 when none); err: a curl or HTTP error text, NULL on success;
      * body: the first bytes (<= 8 KiB) of a non-2xx reply's body. */
-    void (*on_done)(void *ud, int result, long status, const char *err, const char *body,
-                    size_t body_len);
+    void (*on_done)(void *ud, http_call_result_t result, long status, const char *err,
+                    const char *body, size_t body_len);
     void *ud;
 } http_call_cbs_t;
 
 /* on_data's answer for back-pressure: stop reading until resumed. */
 enum { HTTP_DATA_PAUSE = 2 };
-
-enum {
-    HTTP_CALL_OK = 0,     /* 2xx, body complete */
-    HTTP_CALL_HTTP_ERROR, /* a non-2xx status after the retries */
-    HTTP_CALL_FAILED,     /* connect, TLS, reset, stall or timeout */
-    HTTP_CALL_ABORTED,    /* on_data asked to stop */
-};
 
 http_client_t *http_client_new(uv_loop_t *loop);
 /* Cancels every call (no on_done) and closes the handles; the memory goes

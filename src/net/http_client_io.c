@@ -1,8 +1,9 @@
 /* The http_client's uv side: handle bookkeeping and the uv_poll/uv_timer
  * glue curl's multi drives sockets and its timer through, kept apart from
  * the per-call logic so the loop plumbing reads on its own. */
-#include "agent/http_client.h"
+#include "net/http_client.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,14 +11,15 @@
 #include <strings.h>
 #include <time.h>
 
-#include "agent/http_headers.h"
+#include "net/http_headers.h"
 #include "core/log.h"
-#include "agent/http_client_internal.h"
+#include "net/http_client_internal.h"
 
 /* ---- handle bookkeeping ---- */
 
 static void client_handle_closed(http_client_t *c)
 {
+    assert(c->open_handles > 0);
     if (--c->open_handles == 0 && c->closed)
         free(c);
 }
@@ -77,6 +79,11 @@ void http_client_call_unlink(http_call_t *call)
 void http_client_call_destroy(http_call_t *call)
 {
     http_client_t *c = call->c;
+    /* Freed once: a second destroy would close the timer twice. */
+    assert(!uv_is_closing((uv_handle_t *)&call->timer));
+    /* A call that never reached the multi handle (a start that failed
+     * inside a callback) may go at once; a running one may not. */
+    assert(call->state != CALL_RUNNING || c->in_curl == 0);
     if (call->state == CALL_RUNNING)
         curl_multi_remove_handle(c->multi, call->easy);
     call->state = CALL_DONE;

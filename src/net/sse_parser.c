@@ -1,7 +1,7 @@
 /* Server-Sent Events, incrementally, after the WHATWG "event stream
  * interpretation" rules. Memory is bounded by max_event_bytes: a line, and
  * an event's joined data, may each grow to it and no further. */
-#include "agent/sse_parser.h"
+#include "net/sse_parser.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,9 @@
 /* One http_client call attempt: curl options and the callbacks curl calls,
  * then the end of an attempt (complete, retry with backoff, or finish),
  * kept apart from the loop plumbing and the public API. */
-#include "agent/http_client.h"
+#include "net/http_client.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,38 +11,12 @@
 #include <strings.h>
 #include <time.h>
 
-#include "agent/http_headers.h"
+#include "net/http_headers.h"
+#include "net/http_retry.h"
 #include "core/log.h"
-#include "agent/http_client_internal.h"
+#include "net/http_client_internal.h"
 
 /* ---- one attempt: options and the callbacks curl calls ---- */
-
-/* Seconds, an HTTP date, or (retry-after-ms) milliseconds; -1 if unreadable. */
-static long parse_retry_after(const char *v, size_t n, int is_ms)
-{
-    char buf[64];
-    while (n > 0 && (*v == ' ' || *v == '\t')) {
-        v++;
-        n--;
-    }
-    while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
-        n--;
-    if (n == 0 || n >= sizeof(buf))
-        return -1;
-    memcpy(buf, v, n);
-    buf[n] = '\0';
-    char *end;
-    double d = strtod(buf, &end);
-    if (*end == '\0' && d >= 0 && d < 86400.0 * 1000)
-        return (long)(is_ms ? d : d * 1000);
-    if (is_ms)
-        return -1;
-    time_t at = curl_getdate(buf, NULL);
-    if (at < 0)
-        return -1;
-    time_t now = time(NULL);
-    return at > now ? (long)(at - now) * 1000 : 0;
-}
 
 static int header_is(const char *p, size_t len, const char *name)
 {
@@ -68,9 +43,9 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     } else if (len <= 2) {
         curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &call->status);
     } else if (header_is(p, len, "retry-after-ms")) {
-        call->retry_after_ms = parse_retry_after(p + 15, len - 15, 1);
+        call->retry_after_ms = http_retry_parse_after(p + 15, len - 15, 1, time(NULL));
     } else if (header_is(p, len, "retry-after") && call->retry_after_ms < 0) {
-        call->retry_after_ms = parse_retry_after(p + 12, len - 12, 0);
+        call->retry_after_ms = http_retry_parse_after(p + 12, len - 12, 0, time(NULL));
     }
     return len;
 }
@@ -208,6 +183,9 @@ static void on_watchdog(uv_timer_t *t)
 /* Puts the call (back) on the multi handle, for its first or next attempt. */
 int http_client_call_add(http_call_t *call)
 {
+    /* curl refuses new handles from inside its callbacks. */
+    assert(call->c->in_curl == 0);
+    assert(call->state != CALL_RUNNING && call->state != CALL_DONE && !call->cancelled);
     call->status = 0;
     call->last_ul = 0;
     call->paused = 0;
@@ -240,9 +218,12 @@ int http_client_call_add(http_call_t *call)
 
 /* ---- the end of an attempt ---- */
 
-void http_client_call_complete(http_call_t *call, int result, const char *err)
+void http_client_call_complete(http_call_t *call, http_call_result_t result, const char *err)
 {
     http_client_t *c = call->c;
+    /* on_done exactly once, and never for a cancelled call. */
+    assert(call->state != CALL_DONE && !call->cancelled);
+    assert(c->active > 0);
     http_client_call_unlink(call);
     call->state = CALL_DONE;
     c->active--;
@@ -251,13 +232,6 @@ void http_client_call_complete(http_call_t *call, int result, const char *err)
     if (call->cbs.on_done)
         call->cbs.on_done(call->cbs.ud, result, call->status, err, body, body_len);
     http_client_call_destroy(call);
-}
-
-static long backoff_ms(http_call_t *call)
-{
-    /* Both bounds are positive: the call's options clamp them. */
-    return (long)backoff_delay_ms(&call->c->rng, (uint64_t)call->retry_base_ms,
-                                  (uint64_t)call->retry_max_ms, (unsigned)call->attempt);
 }
 
 static void on_retry(uv_timer_t *t)
@@ -272,12 +246,9 @@ static int call_retry(http_call_t *call, CURLcode res)
 {
     if (call->delivered || call->attempt >= call->max_retries)
         return 0;
-    long delay = backoff_ms(call);
-    if (call->retry_after_ms >= 0)
-        delay =
-            call->retry_after_ms < call->retry_max_ms ? call->retry_after_ms : call->retry_max_ms;
-    uint64_t now = uv_now(call->c->loop);
-    if (call->deadline && now + (uint64_t)delay >= call->deadline)
+    long delay = http_retry_delay_ms(&call->c->rng, call->retry_base_ms, call->retry_max_ms,
+                                     call->attempt, call->retry_after_ms);
+    if (!http_retry_fits(uv_now(call->c->loop), call->deadline, delay))
         return 0;
     call->attempt++;
     json_t *f =
@@ -289,26 +260,9 @@ static int call_retry(http_call_t *call, CURLcode res)
     return 1;
 }
 
-/* Failures before any answer: the request most likely never reached the
- * server, or it stayed silent. */
-static int retryable_curl(CURLcode res)
-{
-    switch (res) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_GOT_NOTHING:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_SSL_CONNECT_ERROR:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 void http_client_call_finish(http_call_t *call, CURLcode res)
 {
+    assert(call->c->in_curl == 0 && call->state == CALL_RUNNING);
     uv_timer_stop(&call->timer);
     curl_multi_remove_handle(call->c->multi, call->easy);
     call->state = CALL_IDLE;
@@ -319,7 +273,7 @@ void http_client_call_finish(http_call_t *call, CURLcode res)
         return;
     }
     if (call->status >= 300) {
-        if ((call->status == 429 || call->status >= 500) && call_retry(call, res))
+        if (http_retry_status_retryable(call->status) && call_retry(call, res))
             return;
         char err[32];
         snprintf(err, sizeof(err), "HTTP %ld", call->status);
@@ -330,7 +284,7 @@ void http_client_call_finish(http_call_t *call, CURLcode res)
         http_client_call_complete(call, HTTP_CALL_OK, NULL);
         return;
     }
-    if (call->status < 200 && retryable_curl(res) && call_retry(call, res))
+    if (call->status < 200 && http_retry_curl_retryable(res) && call_retry(call, res))
         return;
     char err[CURL_ERROR_SIZE + 64];
     /* curl refuses one header line over 100 KiB as "out of memory": with
@@ -353,6 +307,7 @@ void http_client_call_finish(http_call_t *call, CURLcode res)
 void http_client_call_unpause(http_call_t *call)
 {
     http_client_t *c = call->c;
+    assert(c->in_curl == 0 && call->state == CALL_RUNNING);
     call->paused = 0;
     call->resume_pending = 0;
     call->last_activity = uv_now(c->loop);

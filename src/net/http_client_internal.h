@@ -1,9 +1,9 @@
 /* Internal to the http_client module: the structs and functions its files
  * (http_client.c, http_client_io.c, http_client_call.c) share. */
-#ifndef AGENTOS_HTTP_CLIENT_INTERNAL_H
-#define AGENTOS_HTTP_CLIENT_INTERNAL_H
+#ifndef AGENTOS_NET_HTTP_CLIENT_INTERNAL_H
+#define AGENTOS_NET_HTTP_CLIENT_INTERNAL_H
 
-#include "agent/http_client.h"
+#include "net/http_client.h"
 #include "core/backoff.h"
 
 #ifndef AGENTOS_VERSION
@@ -86,7 +86,7 @@ void http_client_sock_close(http_sock_t *sk);
 int http_client_on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp);
 int http_client_on_curl_timer(CURLM *m, long timeout_ms, void *userp);
 int http_client_call_add(http_call_t *call);
-void http_client_call_complete(http_call_t *call, int result, const char *err);
+void http_client_call_complete(http_call_t *call, http_call_result_t result, const char *err);
 void http_client_call_finish(http_call_t *call, CURLcode res);
 void http_client_call_unpause(http_call_t *call);
 void http_client_settle(http_client_t *c);

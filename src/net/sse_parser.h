@@ -2,8 +2,8 @@
  * end in CR, LF or CRLF, anywhere across chunk boundaries; ':' lines are
  * comments; several data: lines join with '\n'; an empty line dispatches.
  * No well-kept C library does this, hence our own, with a fuzz target. */
-#ifndef AGENTOS_AGENT_SSE_PARSER_H
-#define AGENTOS_AGENT_SSE_PARSER_H
+#ifndef AGENTOS_NET_SSE_PARSER_H
+#define AGENTOS_NET_SSE_PARSER_H
 
 #include <stddef.h>
 

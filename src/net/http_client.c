@@ -4,8 +4,9 @@
  * noted and done by http_client_settle once curl_multi_socket_action returns;
  * outside curl it happens at once. Calls and sockets own uv handles, so
  * their memory (and at the end the client's) goes in close callbacks. */
-#include "agent/http_client.h"
+#include "net/http_client.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +14,15 @@
 #include <strings.h>
 #include <time.h>
 
-#include "agent/http_headers.h"
+#include "net/http_headers.h"
 #include "core/log.h"
-#include "agent/http_client_internal.h"
+#include "net/http_client_internal.h"
 
 /* ---- deferred work ---- */
 
 static void client_shutdown(http_client_t *c)
 {
+    assert(c->in_curl == 0 && !c->closed);
     c->closed = 1;
     /* Our poll handles go first: curl closes its sockets in cleanup. */
     while (c->socks)

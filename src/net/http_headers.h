@@ -1,8 +1,8 @@
 /* Outgoing request headers: built and checked so that no value from a
  * request, a token, a model or a YAML file can end a header line early
  * (CR, LF) or cut it short (NUL) and so inject headers or a second request. */
-#ifndef AGENTOS_AGENT_HTTP_HEADERS_H
-#define AGENTOS_AGENT_HTTP_HEADERS_H
+#ifndef AGENTOS_NET_HTTP_HEADERS_H
+#define AGENTOS_NET_HTTP_HEADERS_H
 
 #include <curl/curl.h>
 #include <stddef.h>

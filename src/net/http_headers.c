@@ -1,4 +1,4 @@
-#include "agent/http_headers.h"
+#include "net/http_headers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
