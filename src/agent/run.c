@@ -152,7 +152,7 @@ static json_t *cancel_fields(run_t *run, int with_content)
 
 static json_t *final_fields(run_t *run, int with_content)
 {
-    if (strcmp(run->status, "COMPLETED") == 0) {
+    if (run->status == RUN_STATUS_COMPLETED) {
         json_t *f = json_pack("{s:s, s:o}", "content_type", "str", "metrics", run_metrics(run));
         /* Too large for one frame: the client has it from the RunContent
          * events, and the row keeps it whole. */
@@ -170,7 +170,7 @@ static json_t *final_fields(run_t *run, int with_content)
             json_object_set_new(f, "metadata", json_deep_copy(run->metadata));
         return f;
     }
-    if (strcmp(run->status, "CANCELLED") == 0)
+    if (run->status == RUN_STATUS_CANCELLED)
         return cancel_fields(run, with_content);
     json_t *f = json_pack("{s:s, s:s}", "content", run->end_text ? run->end_text : "the run failed",
                           "error_type", run->error_type ? run->error_type : "internal_error");
@@ -178,7 +178,7 @@ static json_t *final_fields(run_t *run, int with_content)
 }
 
 /* The one way out: the final event, then the row, then the sink's end. */
-void run_finish(run_t *run, const char *status, const char *text)
+void run_finish(run_t *run, run_status_t status, const char *text)
 {
     if (run->phase == PHASE_FINISH)
         return;
@@ -187,12 +187,12 @@ void run_finish(run_t *run, const char *status, const char *text)
     run_clock_stop(run);
     if (text != NULL && run->end_text == NULL)
         run->end_text = strdup(text);
-    const char *name = strcmp(status, "COMPLETED") == 0   ? "RunCompleted"
-                       : strcmp(status, "CANCELLED") == 0 ? "RunCancelled"
-                                                          : "RunError";
+    const char *name = status == RUN_STATUS_COMPLETED   ? "RunCompleted"
+                       : status == RUN_STATUS_CANCELLED ? "RunCancelled"
+                                                        : "RunError";
     if (emit(run, name, final_fields(run, 1)) == RUN_SINK_TOO_LARGE)
         emit(run, name, final_fields(run, 0));
-    if (strcmp(status, "ERROR") == 0)
+    if (status == RUN_STATUS_ERROR)
         log_json(LOG_WARN, "run failed",
                  json_pack("{s:s, s:s, s:s}", "run_id", run->run_id, "workspace_id", run->ws,
                            "error", run->end_text ? run->end_text : ""));
@@ -216,27 +216,28 @@ static void build_messages(run_t *run)
 static void on_setup(run_t *run, store_rc_t rc)
 {
     if (run->cancel_pending) {
-        run_finish(run, "CANCELLED", NULL);
+        run_finish(run, RUN_STATUS_CANCELLED, NULL);
         return;
     }
     if (run->fail_text != NULL && rc == STORE_OK) { /* the deadline passed meanwhile */
-        run_finish(run, "ERROR", run->fail_text);
+        run_finish(run, RUN_STATUS_ERROR, run->fail_text);
         return;
     }
     if (run->state_too_large) {
         run->error_type = "session_state_too_large";
-        run_finish(run, "ERROR", "the session's state would pass 1 MiB with this run's keys");
+        run_finish(run, RUN_STATUS_ERROR,
+                   "the session's state would pass 1 MiB with this run's keys");
         return;
     }
     if (rc != STORE_OK) {
         run->error_type = "store_error";
-        run_finish(run, "ERROR",
+        run_finish(run, RUN_STATUS_ERROR,
                    rc == STORE_UNAVAILABLE ? "the database is unavailable"
                    : rc == STORE_CONFLICT  ? "a run with this id exists already"
                                            : "could not record the run");
         return;
     }
-    run->status = "RUNNING";
+    run->status = RUN_STATUS_RUNNING;
     run_emit(run, "RunStarted",
              json_pack("{s:s, s:s}", "model", run->agent->model.id, "model_provider",
                        run_provider_name(run)));
@@ -269,7 +270,7 @@ run_t *run_start(const run_env_t *env, const run_params_t *p, const run_sink_t *
     run->run_messages = json_array();
     run->tools_log = json_array();
     run->tool_schemas = run_tool_schemas(p->agent);
-    run->status = "PENDING";
+    run->status = RUN_STATUS_PENDING;
     run->created_at = run_now();
     run->start_us = timeutil_mono_us();
     if (!run->ws || !run->user || !run->session_id || !run->run_id || !run->message ||
@@ -298,11 +299,11 @@ void run_cancel(run_t *run, const char *reason)
         break;
     case PHASE_MODEL:
         run_model_cancel(run);
-        run_finish(run, "CANCELLED", reason);
+        run_finish(run, RUN_STATUS_CANCELLED, reason);
         break;
     case PHASE_TOOLS:
         run_tools_cancel(run);
-        run_finish(run, "CANCELLED", reason);
+        run_finish(run, RUN_STATUS_CANCELLED, reason);
         break;
     case PHASE_FINISH:
         break;
@@ -322,7 +323,7 @@ void run_resume(run_t *run)
         run_model_resume(run);
 }
 
-const char *run_status(const run_t *run)
+run_status_t run_status(const run_t *run)
 {
     return run->status;
 }
@@ -336,9 +337,9 @@ json_t *run_object(const run_t *run)
         run->agent->name ? run->agent->name : run->agent->id, "session_id", run->session_id,
         "user_id", run->user, "content", str_or_null(run->content ? run->content : run->end_text),
         "content_type", "str", "model", run->agent->model.id, "model_provider",
-        run_provider_name(run), "created_at", (json_int_t)run->created_at, "status", run->status,
-        "metrics", run_metrics(run), "messages", run->run_messages, "tools", run->tools_log,
-        "input", "input_content", run->message);
+        run_provider_name(run), "created_at", (json_int_t)run->created_at, "status",
+        run_status_name(run->status), "metrics", run_metrics(run), "messages", run->run_messages,
+        "tools", run->tools_log, "input", "input_content", run->message);
     if (o != NULL)
         json_object_set_new(o, "session_state",
                             run->session_state ? json_deep_copy(run->session_state)

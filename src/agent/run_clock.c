@@ -58,7 +58,7 @@ void run_fail(run_t *run, const char *type, const char *text)
         return;
     }
     run->error_type = type;
-    run_finish(run, "ERROR", text);
+    run_finish(run, RUN_STATUS_ERROR, text);
 }
 
 static void on_clock(uv_timer_t *t)

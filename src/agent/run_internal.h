@@ -29,7 +29,7 @@ struct run {
     char *ws, *user, *session_id, *run_id, *message;
     run_sink_t sink;
     run_phase_t phase;
-    const char *status;
+    run_status_t status;
     char *end_text;        /* the error message, or the cancel reason */
     json_t *messages;      /* what the model sees: system, history, this run */
     json_t *run_messages;  /* this run's messages, kept on the row */
@@ -73,7 +73,7 @@ struct run {
 /* run.c */
 /* A refused event (RUN_SINK_TOO_LARGE) fails the run soon. */
 void run_emit(run_t *run, const char *name, json_t *fields);
-void run_finish(run_t *run, const char *status, const char *text);
+void run_finish(run_t *run, run_status_t status, const char *text);
 json_t *run_metrics(const run_t *run);
 double run_now(void);
 json_t *run_message(const char *role, const char *content);

@@ -140,7 +140,7 @@ static void on_result(run_t *run, model_result_t *res)
                  "%d tool calls",
                  run->agent->tool_call_limit);
         run->error_type = "tool_call_limit_exceeded";
-        run_finish(run, "ERROR", text);
+        run_finish(run, RUN_STATUS_ERROR, text);
         return;
     }
     if (res->ntool_calls > 0) {
@@ -151,7 +151,7 @@ static void on_result(run_t *run, model_result_t *res)
     free(run->content);
     run->content = strdup(res->content);
     run_emit(run, "RunContentCompleted", NULL);
-    run_finish(run, "COMPLETED", NULL);
+    run_finish(run, RUN_STATUS_COMPLETED, NULL);
 }
 
 /* Agno's ModelRequestStarted, before every model call. */
@@ -219,12 +219,12 @@ static void on_done(void *ud, int result, long status, const char *err, const ch
     run->call = NULL;
     if (run->cancel_requested && result == HTTP_CALL_ABORTED) {
         run_model_cancel(run);
-        run_finish(run, "CANCELLED", NULL);
+        run_finish(run, RUN_STATUS_CANCELLED, NULL);
         return;
     }
     if (run->fail_text != NULL) { /* an event the client could not take */
         run_model_cancel(run);
-        run_finish(run, "ERROR", run->fail_text);
+        run_finish(run, RUN_STATUS_ERROR, run->fail_text);
         return;
     }
     model_result_t res;
@@ -247,7 +247,7 @@ static void on_done(void *ud, int result, long status, const char *err, const ch
                         timeutil_mono_us() - run->call_start_us);
     if (fail != NULL) {
         run->error_type = "model_provider_error";
-        run_finish(run, "ERROR", fail);
+        run_finish(run, RUN_STATUS_ERROR, fail);
         free(fail);
         return;
     }
@@ -270,18 +270,18 @@ static void fail_headers(run_t *run)
     else
         snprintf(text, sizeof(text), "could not start the model call: out of memory");
     run->error_type = "model_provider_error";
-    run_finish(run, "ERROR", text);
+    run_finish(run, RUN_STATUS_ERROR, text);
 }
 
 void run_model_turn(run_t *run)
 {
     const run_env_t *env = &run->env;
     if (run->cancel_requested) {
-        run_finish(run, "CANCELLED", NULL);
+        run_finish(run, RUN_STATUS_CANCELLED, NULL);
         return;
     }
     if (run->fail_text != NULL) {
-        run_finish(run, "ERROR", run->fail_text);
+        run_finish(run, RUN_STATUS_ERROR, run->fail_text);
         return;
     }
     if (run->model_turns >= run->agent->max_model_turns) {
@@ -290,13 +290,13 @@ void run_model_turn(run_t *run)
                  "max_model_turns_exceeded: the run took its %d model turns without an answer",
                  run->agent->max_model_turns);
         run->error_type = "max_model_turns_exceeded";
-        run_finish(run, "ERROR", text);
+        run_finish(run, RUN_STATUS_ERROR, text);
         return;
     }
     run->model_turns++;
     request_started(run);
     if (run->fail_text != NULL) {
-        run_finish(run, "ERROR", run->fail_text);
+        run_finish(run, RUN_STATUS_ERROR, run->fail_text);
         return;
     }
     run->call_start_us = timeutil_mono_us();
@@ -343,7 +343,7 @@ void run_model_turn(run_t *run)
         model_stream_free(run->stream);
         run->stream = NULL;
         run->error_type = "model_provider_error";
-        run_finish(run, "ERROR", "could not start the model call");
+        run_finish(run, RUN_STATUS_ERROR, "could not start the model call");
     }
 }
 

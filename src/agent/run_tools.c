@@ -343,7 +343,7 @@ void run_tools_start(run_t *run, model_result_t *res)
 {
     run->execs = calloc(res->ntool_calls, sizeof(tool_exec_t));
     if (run->execs == NULL) {
-        run_finish(run, "ERROR", "out of memory");
+        run_finish(run, RUN_STATUS_ERROR, "out of memory");
         return;
     }
     run->nexecs = res->ntool_calls;
