@@ -131,27 +131,7 @@ static void on_result(run_t *run, model_result_t *res)
     json_t *msg = assistant_message(res);
     json_array_append(run->messages, msg);
     json_array_append_new(run->run_messages, msg);
-    if (res->ntool_calls > 0 && run->tool_calls_used >= run->agent->tool_call_limit) {
-        /* Told not to call tools, it still does (local models often do):
-         * calling it again would loop for as long as it insists. */
-        char text[160];
-        snprintf(text, sizeof(text),
-                 "tool_call_limit_exceeded: the model asked for tools after the run's "
-                 "%d tool calls",
-                 run->agent->tool_call_limit);
-        run->error_type = "tool_call_limit_exceeded";
-        run_finish(run, RUN_STATUS_ERROR, text);
-        return;
-    }
-    if (res->ntool_calls > 0) {
-        run->phase = PHASE_TOOLS;
-        run_tools_start(run, res);
-        return;
-    }
-    free(run->content);
-    run->content = strdup(res->content);
-    run_emit(run, "RunContentCompleted", NULL);
-    run_finish(run, RUN_STATUS_COMPLETED, NULL);
+    run_model_done(run, res);
 }
 
 /* Agno's ModelRequestStarted, before every model call. */

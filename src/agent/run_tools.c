@@ -205,8 +205,7 @@ static void all_done(run_t *run)
         json_array_append_new(run->tools_log, tool_json(e, 1));
     }
     free_execs(run);
-    run->phase = PHASE_MODEL;
-    run_model_turn(run);
+    run_tools_done(run);
 }
 
 static void complete(tool_exec_t *e, char *result, int is_error)
