@@ -1,5 +1,9 @@
-/* A run's lifecycle: set up (session, history, row), model turns and tool
- * calls until an answer, then the final event and the row. */
+/* A run's state machine, as curl's multi.c moves every state through
+ * mstate(): set up (session, history, row), model turns and tool calls
+ * until an answer, then the final event and the row. run_model.c and
+ * run_tools.c report here (run_model_done, run_tools_done, run_finish);
+ * only this file chooses the next phase. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,90 +24,44 @@ json_t *run_message(const char *role, const char *content)
                      "created_at", (json_int_t)run_now());
 }
 
-static json_t *str_or_null(const char *s)
+static const char *const phase_names[RUN_PHASE_COUNT] = {
+    [RUN_SETUP] = "SETUP",   [RUN_MODEL] = "MODEL",         [RUN_TOOLS] = "TOOLS",
+    [RUN_PAUSED] = "PAUSED", [RUN_FINISHING] = "FINISHING", [RUN_DONE] = "DONE",
+};
+
+/* legal[from] has bit `to` set for each phase `from` may move to. */
+#define TO(p) (1u << (p))
+static const unsigned legal[RUN_PHASE_COUNT] = {
+    [RUN_SETUP] = TO(RUN_MODEL) | TO(RUN_FINISHING),
+    [RUN_MODEL] = TO(RUN_TOOLS) | TO(RUN_PAUSED) | TO(RUN_FINISHING),
+    [RUN_TOOLS] = TO(RUN_MODEL) | TO(RUN_PAUSED) | TO(RUN_FINISHING),
+    [RUN_PAUSED] = TO(RUN_MODEL) | TO(RUN_TOOLS) | TO(RUN_FINISHING),
+    [RUN_FINISHING] = TO(RUN_DONE),
+    [RUN_DONE] = 0,
+};
+#undef TO
+
+const char *run_phase_name(run_phase_t p)
 {
-    return s != NULL ? json_string(s) : json_null();
+    return (unsigned)p < RUN_PHASE_COUNT ? phase_names[p] : "?";
 }
 
-/* Every frame carries these; fields (owned) adds the event's own. The
- * sink's answer: 0 or RUN_SINK_TOO_LARGE. */
-static int emit(run_t *run, const char *name, json_t *fields)
+int run_phase_check(run_phase_t from, run_phase_t to)
 {
-    /* nested_depth: Agno's BaseAgentRunEvent always sends it; 0 at top level. */
-    json_t *ev = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:i}", "created_at",
-                           (json_int_t)run_now(), "event", name, "agent_id", run->agent->id,
-                           "agent_name", run->agent->name ? run->agent->name : run->agent->id,
-                           "run_id", run->run_id, "session_id", run->session_id, "nested_depth", 0);
-    if (fields != NULL) {
-        json_object_update(ev, fields);
-        json_decref(fields);
-    }
-    int rc = 0;
-    if (run->sink.on_event != NULL)
-        rc = run->sink.on_event(run->sink.ud, name, ev);
-    json_decref(ev);
-    return rc;
+    if ((unsigned)from >= RUN_PHASE_COUNT || (unsigned)to >= RUN_PHASE_COUNT)
+        return -1;
+    return (legal[from] & (1u << to)) != 0 ? 0 : -1;
 }
 
-/* An event the client cannot take would leave it with a gap: the run ends
- * with a RunError instead, so the row says what the client was told. */
-void run_emit(run_t *run, const char *name, json_t *fields)
+void run_enter(run_t *run, run_phase_t to)
 {
-    if (emit(run, name, fields) == RUN_SINK_TOO_LARGE) {
-        char text[160];
-        snprintf(text, sizeof(text), "event_too_large: a %s event was too large to stream", name);
-        run_fail_soon(run, "event_too_large", text);
-    }
-}
-
-const char *run_provider_name(const run_t *run)
-{
-    const char *p = model_provider_agno_name(run->agent->provider);
-    return p != NULL ? p : "";
-}
-
-json_t *run_provider_data(const char *reply_id)
-{
-    return reply_id != NULL ? json_pack("{s:s}", "id", reply_id) : NULL;
-}
-
-/* Agno's ModelMetrics.provider: the model class's, "OpenAI Chat" for the
- * chat completions one. */
-static const char *detail_provider(const run_t *run)
-{
-    const char *p = model_provider_metrics_name(run->agent->provider);
-    return p != NULL ? p : "";
-}
-
-/* RunMetrics.details: one entry per model; ModelMetrics.to_dict drops
- * zero counts. */
-static json_t *metrics_details(const run_t *run)
-{
-    json_t *m = json_object();
-    long long counts[3] = {run->input_tokens, run->output_tokens,
-                           run->input_tokens + run->output_tokens};
-    static const char *const keys[3] = {"input_tokens", "output_tokens", "total_tokens"};
-    for (int i = 0; i < 3; i++)
-        if (counts[i] != 0)
-            json_object_set_new(m, keys[i], json_integer((json_int_t)counts[i]));
-    json_object_set_new(m, "id", json_string(run->agent->model.id ? run->agent->model.id : ""));
-    json_object_set_new(m, "provider", json_string(detail_provider(run)));
-    return json_pack("{s:[o]}", "model", m);
-}
-
-json_t *run_metrics(const run_t *run)
-{
-    uint64_t now = timeutil_mono_us();
-    json_t *m = json_pack("{s:I, s:I, s:I}", "input_tokens", (json_int_t)run->input_tokens,
-                          "output_tokens", (json_int_t)run->output_tokens, "total_tokens",
-                          (json_int_t)(run->input_tokens + run->output_tokens));
-    if (run->first_token_us != 0)
-        json_object_set_new(m, "time_to_first_token",
-                            json_real((double)(run->first_token_us - run->start_us) / 1e6));
-    json_object_set_new(m, "duration", json_real((double)(now - run->start_us) / 1e6));
-    if (run->model_results > 0)
-        json_object_set_new(m, "details", metrics_details(run));
-    return m;
+    int rc = run_phase_check(run->phase, to);
+    log_json(LOG_DEBUG, "run phase",
+             json_pack("{s:s, s:s, s:s}", "run_id", run->run_id, "from", run_phase_name(run->phase),
+                       "to", run_phase_name(to)));
+    assert(rc == 0 && "illegal run phase transition");
+    (void)rc;
+    run->phase = to;
 }
 
 static void run_free(run_t *run)
@@ -131,68 +89,24 @@ static void run_free(run_t *run)
 
 static void on_finished(run_t *run)
 {
+    run_enter(run, RUN_DONE);
     if (run->sink.on_end != NULL)
         run->sink.on_end(run->sink.ud, run);
     run_free(run);
 }
 
-/* What a cancelled run had said so far. Too large for one frame, it is
- * left out (the client had it in RunContent). */
-static json_t *cancel_fields(run_t *run, int with_content)
-{
-    json_t *f = json_pack("{s:s}", "reason", run->end_text ? run->end_text : "cancelled");
-    if (run->streamed_len == 0)
-        return f;
-    if (with_content)
-        json_object_set_new(f, "content", json_stringn(run->streamed, run->streamed_len));
-    else
-        json_object_set_new(f, "content_omitted", json_true());
-    return f;
-}
-
-static json_t *final_fields(run_t *run, int with_content)
-{
-    if (strcmp(run->status, "COMPLETED") == 0) {
-        json_t *f = json_pack("{s:s, s:o}", "content_type", "str", "metrics", run_metrics(run));
-        /* Too large for one frame: the client has it from the RunContent
-         * events, and the row keeps it whole. */
-        json_object_set_new(f, "content",
-                            with_content ? json_string(run->content ? run->content : "")
-                                         : json_null());
-        if (!with_content)
-            json_object_set_new(f, "content_omitted", json_true());
-        json_t *pd = run_provider_data(run->reply_id);
-        if (pd != NULL)
-            json_object_set_new(f, "model_provider_data", pd);
-        if (run->session_state != NULL && json_object_size(run->session_state) > 0)
-            json_object_set_new(f, "session_state", json_deep_copy(run->session_state));
-        if (run->metadata != NULL) /* RunCompletedEvent.metadata, as Agno sends it */
-            json_object_set_new(f, "metadata", json_deep_copy(run->metadata));
-        return f;
-    }
-    if (strcmp(run->status, "CANCELLED") == 0)
-        return cancel_fields(run, with_content);
-    json_t *f = json_pack("{s:s, s:s}", "content", run->end_text ? run->end_text : "the run failed",
-                          "error_type", run->error_type ? run->error_type : "internal_error");
-    return f;
-}
-
 /* The one way out: the final event, then the row, then the sink's end. */
-void run_finish(run_t *run, const char *status, const char *text)
+void run_finish(run_t *run, run_status_t status, const char *text)
 {
-    if (run->phase == PHASE_FINISH)
+    if (run->phase >= RUN_FINISHING)
         return;
-    run->phase = PHASE_FINISH;
+    run_enter(run, RUN_FINISHING);
     run->status = status;
     run_clock_stop(run);
     if (text != NULL && run->end_text == NULL)
         run->end_text = strdup(text);
-    const char *name = strcmp(status, "COMPLETED") == 0   ? "RunCompleted"
-                       : strcmp(status, "CANCELLED") == 0 ? "RunCancelled"
-                                                          : "RunError";
-    if (emit(run, name, final_fields(run, 1)) == RUN_SINK_TOO_LARGE)
-        emit(run, name, final_fields(run, 0));
-    if (strcmp(status, "ERROR") == 0)
+    run_events_final(run);
+    if (status == RUN_STATUS_ERROR)
         log_json(LOG_WARN, "run failed",
                  json_pack("{s:s, s:s, s:s}", "run_id", run->run_id, "workspace_id", run->ws,
                            "error", run->end_text ? run->end_text : ""));
@@ -216,32 +130,64 @@ static void build_messages(run_t *run)
 static void on_setup(run_t *run, store_rc_t rc)
 {
     if (run->cancel_pending) {
-        run_finish(run, "CANCELLED", NULL);
+        run_finish(run, RUN_STATUS_CANCELLED, NULL);
         return;
     }
     if (run->fail_text != NULL && rc == STORE_OK) { /* the deadline passed meanwhile */
-        run_finish(run, "ERROR", run->fail_text);
+        run_finish(run, RUN_STATUS_ERROR, run->fail_text);
         return;
     }
     if (run->state_too_large) {
         run->error_type = "session_state_too_large";
-        run_finish(run, "ERROR", "the session's state would pass 1 MiB with this run's keys");
+        run_finish(run, RUN_STATUS_ERROR,
+                   "the session's state would pass 1 MiB with this run's keys");
         return;
     }
     if (rc != STORE_OK) {
         run->error_type = "store_error";
-        run_finish(run, "ERROR",
+        run_finish(run, RUN_STATUS_ERROR,
                    rc == STORE_UNAVAILABLE ? "the database is unavailable"
                    : rc == STORE_CONFLICT  ? "a run with this id exists already"
                                            : "could not record the run");
         return;
     }
-    run->status = "RUNNING";
+    run->status = RUN_STATUS_RUNNING;
     run_emit(run, "RunStarted",
              json_pack("{s:s, s:s}", "model", run->agent->model.id, "model_provider",
                        run_provider_name(run)));
     build_messages(run);
-    run->phase = PHASE_MODEL;
+    run_enter(run, RUN_MODEL);
+    run_model_turn(run);
+}
+
+void run_model_done(run_t *run, model_result_t *res)
+{
+    if (res->ntool_calls > 0 && run->tool_calls_used >= run->agent->tool_call_limit) {
+        /* Told not to call tools, it still does (local models often do):
+         * calling it again would loop for as long as it insists. */
+        char text[160];
+        snprintf(text, sizeof(text),
+                 "tool_call_limit_exceeded: the model asked for tools after the run's "
+                 "%d tool calls",
+                 run->agent->tool_call_limit);
+        run->error_type = "tool_call_limit_exceeded";
+        run_finish(run, RUN_STATUS_ERROR, text);
+        return;
+    }
+    if (res->ntool_calls > 0) {
+        run_enter(run, RUN_TOOLS);
+        run_tools_start(run, res);
+        return;
+    }
+    free(run->content);
+    run->content = strdup(res->content);
+    run_emit(run, "RunContentCompleted", NULL);
+    run_finish(run, RUN_STATUS_COMPLETED, NULL);
+}
+
+void run_tools_done(run_t *run)
+{
+    run_enter(run, RUN_MODEL);
     run_model_turn(run);
 }
 
@@ -269,7 +215,7 @@ run_t *run_start(const run_env_t *env, const run_params_t *p, const run_sink_t *
     run->run_messages = json_array();
     run->tools_log = json_array();
     run->tool_schemas = run_tool_schemas(p->agent);
-    run->status = "PENDING";
+    run->status = RUN_STATUS_PENDING;
     run->created_at = run_now();
     run->start_us = timeutil_mono_us();
     if (!run->ws || !run->user || !run->session_id || !run->run_id || !run->message ||
@@ -278,7 +224,7 @@ run_t *run_start(const run_env_t *env, const run_params_t *p, const run_sink_t *
         run_free(run);
         return NULL;
     }
-    run->phase = PHASE_SETUP;
+    run->phase = RUN_SETUP; /* the first phase: not a transition */
     if (run_clock_start(run) != 0) {
         run_free(run);
         return NULL;
@@ -290,21 +236,26 @@ run_t *run_start(const run_env_t *env, const run_params_t *p, const run_sink_t *
 void run_cancel(run_t *run, const char *reason)
 {
     switch (run->phase) {
-    case PHASE_SETUP:
+    case RUN_SETUP:
         /* The setup job cannot be called back; its completion finishes. */
         if (!run->cancel_pending && run->end_text == NULL)
             run->end_text = strdup(reason);
         run->cancel_pending = 1;
         break;
-    case PHASE_MODEL:
+    case RUN_MODEL:
         run_model_cancel(run);
-        run_finish(run, "CANCELLED", reason);
+        run_finish(run, RUN_STATUS_CANCELLED, reason);
         break;
-    case PHASE_TOOLS:
+    case RUN_TOOLS:
         run_tools_cancel(run);
-        run_finish(run, "CANCELLED", reason);
+        run_finish(run, RUN_STATUS_CANCELLED, reason);
         break;
-    case PHASE_FINISH:
+    case RUN_PAUSED: /* nothing in flight */
+        run_finish(run, RUN_STATUS_CANCELLED, reason);
+        break;
+    case RUN_FINISHING:
+    case RUN_DONE:
+    case RUN_PHASE_COUNT:
         break;
     }
 }
@@ -318,38 +269,11 @@ void run_cancel_soon(run_t *run, const char *reason)
 
 void run_resume(run_t *run)
 {
-    if (run->phase == PHASE_MODEL)
+    if (run->phase == RUN_MODEL)
         run_model_resume(run);
 }
 
-const char *run_status(const run_t *run)
+run_status_t run_status(const run_t *run)
 {
     return run->status;
-}
-
-json_t *run_object(const run_t *run)
-{
-    json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:I, s:s, s:o, s:O, s:O, "
-        "s:{s:s}}",
-        "run_id", run->run_id, "agent_id", run->agent->id, "agent_name",
-        run->agent->name ? run->agent->name : run->agent->id, "session_id", run->session_id,
-        "user_id", run->user, "content", str_or_null(run->content ? run->content : run->end_text),
-        "content_type", "str", "model", run->agent->model.id, "model_provider",
-        run_provider_name(run), "created_at", (json_int_t)run->created_at, "status", run->status,
-        "metrics", run_metrics(run), "messages", run->run_messages, "tools", run->tools_log,
-        "input", "input_content", run->message);
-    if (o != NULL)
-        json_object_set_new(o, "session_state",
-                            run->session_state ? json_deep_copy(run->session_state)
-                                               : json_object());
-    if (o != NULL)
-        json_object_set_new(o, "metadata",
-                            run->metadata ? json_deep_copy(run->metadata) : json_null());
-    json_t *pd = run_provider_data(run->reply_id);
-    if (o != NULL && pd != NULL)
-        json_object_set_new(o, "model_provider_data", pd);
-    else
-        json_decref(pd);
-    return o;
 }

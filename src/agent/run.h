@@ -10,6 +10,7 @@
 
 #include "net/http_client.h"
 #include "agent/registry.h"
+#include "core/run_status.h"
 #include "store/store.h"
 
 typedef struct run run_t;
@@ -73,8 +74,8 @@ void run_cancel_soon(run_t *run, const char *reason);
 /* The client caught up: a paused model stream goes on. */
 void run_resume(run_t *run);
 
-/* "PENDING" "RUNNING" "COMPLETED" "CANCELLED" "ERROR" */
-const char *run_status(const run_t *run);
+/* PENDING, RUNNING, then COMPLETED, CANCELLED or ERROR. */
+run_status_t run_status(const run_t *run);
 /* The run object of the API (non-streaming reply). */
 json_t *run_object(const run_t *run);
 

@@ -24,7 +24,7 @@ static uint64_t stall_ms(const run_t *run)
 /* A paused stream waits for the client, not for the model. */
 static int stall_watched(const run_t *run)
 {
-    return run->phase == PHASE_MODEL && run->call != NULL && run->stream != NULL && !run->paused &&
+    return run->phase == RUN_MODEL && run->call != NULL && run->stream != NULL && !run->paused &&
            model_stream_bytes(run->stream) > 0;
 }
 
@@ -42,33 +42,37 @@ static void clock_arm(run_t *run)
 void run_fail(run_t *run, const char *type, const char *text)
 {
     switch (run->phase) {
-    case PHASE_SETUP: /* the setup job cannot be called back: its end fails */
+    case RUN_SETUP: /* the setup job cannot be called back: its end fails */
         if (run->fail_text == NULL) {
             run->fail_text = strdup(text);
             run->error_type = type;
         }
         return;
-    case PHASE_MODEL:
+    case RUN_MODEL:
         run_model_cancel(run);
         break;
-    case PHASE_TOOLS:
+    case RUN_TOOLS:
         run_tools_cancel(run);
         break;
-    case PHASE_FINISH:
+    case RUN_PAUSED: /* nothing in flight */
+        break;
+    case RUN_FINISHING:
+    case RUN_DONE:
+    case RUN_PHASE_COUNT:
         return;
     }
     run->error_type = type;
-    run_finish(run, "ERROR", text);
+    run_finish(run, RUN_STATUS_ERROR, text);
 }
 
 static void on_clock(uv_timer_t *t)
 {
     run_t *run = t->data;
-    if (run == NULL || run->phase == PHASE_FINISH)
+    if (run == NULL || run->phase >= RUN_FINISHING)
         return;
     uint64_t now = uv_now(run->env.loop);
     char text[160];
-    if (run->fail_text != NULL && run->phase != PHASE_SETUP) {
+    if (run->fail_text != NULL && run->phase != RUN_SETUP) {
         char *why = run->fail_text;
         run->fail_text = NULL;
         run_fail(run, run->error_type, why);
@@ -123,10 +127,10 @@ void run_clock_stop(run_t *run)
 
 void run_fail_soon(run_t *run, const char *type, const char *text)
 {
-    if (run->phase == PHASE_FINISH || run->fail_text != NULL)
+    if (run->phase >= RUN_FINISHING || run->fail_text != NULL)
         return;
     run->fail_text = strdup(text);
     run->error_type = type;
-    if (run->clock != NULL && run->phase != PHASE_SETUP)
+    if (run->clock != NULL && run->phase != RUN_SETUP)
         uv_timer_start(run->clock, on_clock, 0, 0);
 }

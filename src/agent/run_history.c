@@ -69,8 +69,9 @@ static int tool_traffic_pairs(const json_t *msgs)
 /* One run's messages for the model, or NULL when it is left out. */
 static json_t *run_part(const json_t *row)
 {
-    const char *status = json_string_value(json_object_get(row, "status"));
-    if (status == NULL || strcmp(status, "COMPLETED") != 0)
+    run_status_t status;
+    if (run_status_parse(json_string_value(json_object_get(row, "status")), &status) != 0 ||
+        status != RUN_STATUS_COMPLETED)
         return NULL;
     json_t *out = json_array();
     size_t i;

@@ -1,4 +1,5 @@
-/* Shared by the run's files: run.c (lifecycle and events), run_model.c
+/* Shared by the run's files: run.c (the state machine), run_events.c (the
+ * events and the run object), run_model.c
  * (model turns), run_tools.c (tool calls), run_store.c (the run row),
  * run_clock.c (the deadline and the stall watchdog). */
 #ifndef AGENTOS_AGENT_RUN_INTERNAL_H
@@ -9,7 +10,22 @@
 #include "agent/model.h"
 #include "agent/run.h"
 
-typedef enum { PHASE_SETUP = 0, PHASE_MODEL, PHASE_TOOLS, PHASE_FINISH } run_phase_t;
+/* Where a run is. Every change goes through run_enter (run.c), which
+ * checks it against the table of legal transitions:
+ *   SETUP -> MODEL | FINISHING
+ *   MODEL -> TOOLS | PAUSED | FINISHING
+ *   TOOLS -> MODEL | PAUSED | FINISHING
+ *   PAUSED -> MODEL | TOOLS | FINISHING   (reserved: human-in-the-loop)
+ *   FINISHING -> DONE */
+typedef enum {
+    RUN_SETUP = 0, /* the setup job: session, history, the row */
+    RUN_MODEL,     /* a model call in flight */
+    RUN_TOOLS,     /* the model's tool calls in flight */
+    RUN_PAUSED,    /* reserved: waiting for a human; nothing enters it yet */
+    RUN_FINISHING, /* the final event sent, the row being written */
+    RUN_DONE,      /* the sink's on_end runs; the run is freed next */
+    RUN_PHASE_COUNT
+} run_phase_t;
 
 typedef struct tool_exec {
     run_t *run;
@@ -29,7 +45,7 @@ struct run {
     char *ws, *user, *session_id, *run_id, *message;
     run_sink_t sink;
     run_phase_t phase;
-    const char *status;
+    run_status_t status;
     char *end_text;        /* the error message, or the cancel reason */
     json_t *messages;      /* what the model sees: system, history, this run */
     json_t *run_messages;  /* this run's messages, kept on the row */
@@ -70,13 +86,29 @@ struct run {
     char *reply_id;         /* the provider's id of the last reply: model_provider_data */
 };
 
-/* run.c */
-/* A refused event (RUN_SINK_TOO_LARGE) fails the run soon. */
-void run_emit(run_t *run, const char *name, json_t *fields);
-void run_finish(run_t *run, const char *status, const char *text);
-json_t *run_metrics(const run_t *run);
+/* run.c: the state machine */
+/* "SETUP", ...; "?" outside the enum. */
+const char *run_phase_name(run_phase_t p);
+/* 0 when from -> to is a legal transition, -1 when not. */
+int run_phase_check(run_phase_t from, run_phase_t to);
+/* The one way a run changes phase: logged at debug, asserted legal. */
+void run_enter(run_t *run, run_phase_t to);
+/* run_model.c reports a model answer (tokens and message already kept):
+ * run.c chooses tools, the end, or an error. */
+void run_model_done(run_t *run, model_result_t *res);
+/* run_tools.c reports that every tool result joined the conversation. */
+void run_tools_done(run_t *run);
+/* Ends the run (any phase before FINISHING; later calls do nothing). */
+void run_finish(run_t *run, run_status_t status, const char *text);
 double run_now(void);
 json_t *run_message(const char *role, const char *content);
+
+/* run_events.c */
+/* A refused event (RUN_SINK_TOO_LARGE) fails the run soon. */
+void run_emit(run_t *run, const char *name, json_t *fields);
+json_t *run_metrics(const run_t *run);
+/* The final event for run->status. */
+void run_events_final(run_t *run);
 /* The provider as Agno names it in events and run objects ("OpenAI"). */
 const char *run_provider_name(const run_t *run);
 /* Agno's model_provider_data ({"id": ...}) for a reply id; NULL for none. */

@@ -131,27 +131,7 @@ static void on_result(run_t *run, model_result_t *res)
     json_t *msg = assistant_message(res);
     json_array_append(run->messages, msg);
     json_array_append_new(run->run_messages, msg);
-    if (res->ntool_calls > 0 && run->tool_calls_used >= run->agent->tool_call_limit) {
-        /* Told not to call tools, it still does (local models often do):
-         * calling it again would loop for as long as it insists. */
-        char text[160];
-        snprintf(text, sizeof(text),
-                 "tool_call_limit_exceeded: the model asked for tools after the run's "
-                 "%d tool calls",
-                 run->agent->tool_call_limit);
-        run->error_type = "tool_call_limit_exceeded";
-        run_finish(run, "ERROR", text);
-        return;
-    }
-    if (res->ntool_calls > 0) {
-        run->phase = PHASE_TOOLS;
-        run_tools_start(run, res);
-        return;
-    }
-    free(run->content);
-    run->content = strdup(res->content);
-    run_emit(run, "RunContentCompleted", NULL);
-    run_finish(run, "COMPLETED", NULL);
+    run_model_done(run, res);
 }
 
 /* Agno's ModelRequestStarted, before every model call. */
@@ -219,12 +199,12 @@ static void on_done(void *ud, http_call_result_t result, long status, const char
     run->call = NULL;
     if (run->cancel_requested && result == HTTP_CALL_ABORTED) {
         run_model_cancel(run);
-        run_finish(run, "CANCELLED", NULL);
+        run_finish(run, RUN_STATUS_CANCELLED, NULL);
         return;
     }
     if (run->fail_text != NULL) { /* an event the client could not take */
         run_model_cancel(run);
-        run_finish(run, "ERROR", run->fail_text);
+        run_finish(run, RUN_STATUS_ERROR, run->fail_text);
         return;
     }
     model_result_t res;
@@ -247,7 +227,7 @@ static void on_done(void *ud, http_call_result_t result, long status, const char
                         timeutil_mono_us() - run->call_start_us);
     if (fail != NULL) {
         run->error_type = "model_provider_error";
-        run_finish(run, "ERROR", fail);
+        run_finish(run, RUN_STATUS_ERROR, fail);
         free(fail);
         return;
     }
@@ -270,18 +250,18 @@ static void fail_headers(run_t *run)
     else
         snprintf(text, sizeof(text), "could not start the model call: out of memory");
     run->error_type = "model_provider_error";
-    run_finish(run, "ERROR", text);
+    run_finish(run, RUN_STATUS_ERROR, text);
 }
 
 void run_model_turn(run_t *run)
 {
     const run_env_t *env = &run->env;
     if (run->cancel_requested) {
-        run_finish(run, "CANCELLED", NULL);
+        run_finish(run, RUN_STATUS_CANCELLED, NULL);
         return;
     }
     if (run->fail_text != NULL) {
-        run_finish(run, "ERROR", run->fail_text);
+        run_finish(run, RUN_STATUS_ERROR, run->fail_text);
         return;
     }
     if (run->model_turns >= run->agent->max_model_turns) {
@@ -290,13 +270,13 @@ void run_model_turn(run_t *run)
                  "max_model_turns_exceeded: the run took its %d model turns without an answer",
                  run->agent->max_model_turns);
         run->error_type = "max_model_turns_exceeded";
-        run_finish(run, "ERROR", text);
+        run_finish(run, RUN_STATUS_ERROR, text);
         return;
     }
     run->model_turns++;
     request_started(run);
     if (run->fail_text != NULL) {
-        run_finish(run, "ERROR", run->fail_text);
+        run_finish(run, RUN_STATUS_ERROR, run->fail_text);
         return;
     }
     run->call_start_us = timeutil_mono_us();
@@ -343,7 +323,7 @@ void run_model_turn(run_t *run)
         model_stream_free(run->stream);
         run->stream = NULL;
         run->error_type = "model_provider_error";
-        run_finish(run, "ERROR", "could not start the model call");
+        run_finish(run, RUN_STATUS_ERROR, "could not start the model call");
     }
 }
 

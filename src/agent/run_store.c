@@ -119,9 +119,9 @@ static store_rc_t insert_row(store_conn_t *c, run_t *run)
     json_t *row =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}, s:s, s:s, s:s, s:[], s:[], s:{}}", "run_id",
                   run->run_id, "session_id", run->session_id, "agent_id", run->agent->id, "user_id",
-                  run->user, "status", "RUNNING", "input", "input_content", run->message, "model",
-                  run->agent->model.id, "model_provider", run->agent->provider, "owner",
-                  run->env.owner, "messages", "tools", "metrics");
+                  run->user, "status", run_status_name(RUN_STATUS_RUNNING), "input",
+                  "input_content", run->message, "model", run->agent->model.id, "model_provider",
+                  run->agent->provider, "owner", run->env.owner, "messages", "tools", "metrics");
     if (row != NULL && run->metadata != NULL)
         json_object_set(row, "metadata", run->metadata);
     store_rc_t rc = row != NULL ? store_run_create(c, run->ws, row, NULL) : STORE_ERROR;
@@ -239,14 +239,15 @@ static json_t *finish_record(run_t *run)
     gmtime_r(&now, &tm);
     strftime(day, sizeof(day), "%Y-%m-%d", &tm);
     const char *content = run->content ? run->content : run->end_text;
-    return json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:O, s:O, s:o, s:I, "
-        "s:I}",
-        "workspace_id", run->ws, "run_id", run->run_id, "session_id", run->session_id, "agent_id",
-        run->agent->id, "user_id", run->user, "model", run->agent->model.id, "model_provider",
-        run->agent->provider, "status", run->status, "content", content, "day", day, "messages",
-        run->run_messages, "tools", run->tools_log, "metrics", run_metrics(run), "input_tokens",
-        (json_int_t)run->input_tokens, "output_tokens", (json_int_t)run->output_tokens);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:O, s:O, s:o, s:I, "
+                     "s:I}",
+                     "workspace_id", run->ws, "run_id", run->run_id, "session_id", run->session_id,
+                     "agent_id", run->agent->id, "user_id", run->user, "model",
+                     run->agent->model.id, "model_provider", run->agent->provider, "status",
+                     run_status_name(run->status), "content", content, "day", day, "messages",
+                     run->run_messages, "tools", run->tools_log, "metrics", run_metrics(run),
+                     "input_tokens", (json_int_t)run->input_tokens, "output_tokens",
+                     (json_int_t)run->output_tokens);
 }
 
 /* Accounted for by the finisher before the first try, so that a shutdown

@@ -205,8 +205,7 @@ static void all_done(run_t *run)
         json_array_append_new(run->tools_log, tool_json(e, 1));
     }
     free_execs(run);
-    run->phase = PHASE_MODEL;
-    run_model_turn(run);
+    run_tools_done(run);
 }
 
 static void complete(tool_exec_t *e, char *result, int is_error)
@@ -343,7 +342,7 @@ void run_tools_start(run_t *run, model_result_t *res)
 {
     run->execs = calloc(res->ntool_calls, sizeof(tool_exec_t));
     if (run->execs == NULL) {
-        run_finish(run, "ERROR", "out of memory");
+        run_finish(run, RUN_STATUS_ERROR, "out of memory");
         return;
     }
     run->nexecs = res->ntool_calls;

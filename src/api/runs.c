@@ -135,7 +135,7 @@ static void on_end(void *ud, run_t *run)
         http_pending_release(ar->pending);
     }
     live_runs_remove(ar->loop->app->live, ar->run_id);
-    counters_run_ended(run != NULL ? run_status(run) : "ERROR");
+    counters_run_ended(run_status_name(run != NULL ? run_status(run) : RUN_STATUS_ERROR));
     untrack(ar->loop, ar);
     free(ar);
 }
@@ -246,7 +246,7 @@ static int attach_client(http_request_t *r, api_run_t *ar, const run_input_t *in
     if (in->background) {
         http_reply_json(r, 202,
                         json_pack("{s:s, s:s, s:s}", "run_id", ar->run_id, "session_id", session_id,
-                                  "status", "RUNNING"));
+                                  "status", run_status_name(RUN_STATUS_RUNNING)));
         return 0;
     }
     ar->pending = http_pending_new(r);
@@ -350,8 +350,7 @@ static void cancel_reply(http_request_t *r, api_job_t *job)
     const char *agent = json_string_value(json_object_get(job->out, "agent_id"));
     const char *status = json_string_value(json_object_get(job->out, "status"));
     int ours = job->rc == STORE_OK && agent != NULL && strcmp(agent, job->id) == 0;
-    if (ours && status != NULL &&
-        (strcmp(status, "RUNNING") == 0 || strcmp(status, "PENDING") == 0)) {
+    if (ours && run_status_name_is_open(status)) {
         http_reply_error(r, 409, "RUN_ON_ANOTHER_REPLICA",
                          "The run is in flight on another replica; cancel it there");
         return;

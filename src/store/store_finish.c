@@ -3,6 +3,7 @@
  * (journal replay): the same code, so a replayed row equals a live one. */
 #include <string.h>
 
+#include "core/run_status.h"
 #include "store/store_finish.h"
 #include "store/store_internal.h"
 
@@ -11,6 +12,13 @@
 static const char *str_of(const json_t *rec, const char *key)
 {
     return json_string_value(json_object_get(rec, key));
+}
+
+/* name is status s (the row's text column, read through the table). */
+static int status_is(const char *name, run_status_t s)
+{
+    run_status_t got;
+    return run_status_parse(name, &got) == 0 && got == s;
 }
 
 static int id_ok(const json_t *rec, const char *key, int required)
@@ -65,10 +73,10 @@ static store_rc_t row_open(store_conn_t *c, const char *ws, const char *run_id, 
     const char *content = json_string_value(json_object_get(row, "content"));
     if (row == NULL)
         rc = STORE_NOT_FOUND;
-    else if (status == NULL || strcmp(status, "RUNNING") == 0 || strcmp(status, "PENDING") == 0)
+    else if (status == NULL || run_status_name_is_open(status))
         *open = 1;
     else
-        *open = strcmp(status, "ERROR") == 0 && content != NULL &&
+        *open = status_is(status, RUN_STATUS_ERROR) && content != NULL &&
                 strcmp(content, STORE_INTERRUPTED_TEXT) == 0;
     json_decref(rows);
     return rc;
@@ -93,7 +101,7 @@ static store_rc_t write_all(store_conn_t *c, const json_t *rec)
     if (rc == STORE_OK && in + out > 0)
         rc = store_session_add_tokens(c, ws, str_of(rec, "session_id"), in, out);
     const char *day = str_of(rec, "day");
-    if (rc == STORE_OK && day != NULL && strcmp(status, "CANCELLED") != 0)
+    if (rc == STORE_OK && day != NULL && !status_is(status, RUN_STATUS_CANCELLED))
         rc = store_usage_add(c, ws, day, str_of(rec, "agent_id"), str_of(rec, "user_id"),
                              str_of(rec, "model"), str_of(rec, "model_provider"), in, out);
     return rc;
