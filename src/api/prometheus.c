@@ -55,8 +55,20 @@ static const char *provider_name(int p)
     return model_provider_own(model_provider_at((size_t)p))->agno;
 }
 
-static const char *outcome_name[COUNTERS_RUN_OUTCOMES] = {"COMPLETED", "ERROR", "CANCELLED",
-                                                          "OTHER"};
+/* The outcome label: the run status's own name, from the one table. */
+static const char *outcome_name(int o)
+{
+    switch ((counters_outcome_t)o) {
+    case COUNTERS_RUN_COMPLETED:
+        return run_status_name(RUN_STATUS_COMPLETED);
+    case COUNTERS_RUN_ERROR:
+        return run_status_name(RUN_STATUS_ERROR);
+    case COUNTERS_RUN_CANCELLED:
+        return run_status_name(RUN_STATUS_CANCELLED);
+    default:
+        return "OTHER";
+    }
+}
 
 static void head(buf_t *b, const char *name, const char *type, const char *help)
 {
@@ -115,7 +127,7 @@ static void runs(buf_t *b, const counters_snapshot_t *s)
     head(b, "agentos_runs_total", "counter", "Runs ended, by outcome.");
     for (int o = 0; o < COUNTERS_RUN_OUTCOMES; o++) {
         ended += s->runs_ended[o];
-        put(b, "agentos_runs_total{outcome=\"%s\"} %llu\n", outcome_name[o],
+        put(b, "agentos_runs_total{outcome=\"%s\"} %llu\n", outcome_name(o),
             (unsigned long long)s->runs_ended[o]);
     }
     head(b, "agentos_runs_in_flight", "gauge", "Runs started and not ended yet.");

@@ -135,7 +135,7 @@ static void on_end(void *ud, run_t *run)
         http_pending_release(ar->pending);
     }
     live_runs_remove(ar->loop->app->live, ar->run_id);
-    counters_run_ended(run_status_name(run != NULL ? run_status(run) : RUN_STATUS_ERROR));
+    counters_run_ended(run != NULL ? run_status(run) : RUN_STATUS_ERROR);
     untrack(ar->loop, ar);
     free(ar);
 }

@@ -94,15 +94,12 @@ void counters_run_started(void)
     add(AT(runs_started), 1);
 }
 
-void counters_run_ended(const char *status)
+void counters_run_ended(run_status_t status)
 {
-    counters_outcome_t o = COUNTERS_RUN_OTHER;
-    if (status != NULL && strcmp(status, "COMPLETED") == 0)
-        o = COUNTERS_RUN_COMPLETED;
-    else if (status != NULL && strcmp(status, "ERROR") == 0)
-        o = COUNTERS_RUN_ERROR;
-    else if (status != NULL && strcmp(status, "CANCELLED") == 0)
-        o = COUNTERS_RUN_CANCELLED;
+    counters_outcome_t o = status == RUN_STATUS_COMPLETED   ? COUNTERS_RUN_COMPLETED
+                           : status == RUN_STATUS_ERROR     ? COUNTERS_RUN_ERROR
+                           : status == RUN_STATUS_CANCELLED ? COUNTERS_RUN_CANCELLED
+                                                            : COUNTERS_RUN_OTHER;
     add(AT(runs_ended) + (size_t)o, 1);
 }
 

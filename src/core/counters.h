@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/run_status.h"
+
 #define COUNTERS_MAX_ROUTES 64 /* route indexes past it count as "other" */
 #define COUNTERS_STATUSES 20   /* the codes of counters_status_code, then "other" */
 #define COUNTERS_BUCKETS 12    /* latency buckets, the last one +Inf */
@@ -56,8 +58,9 @@ int counters_status_code(int i);
 
 void counters_request(int route, int status, uint64_t duration_us);
 void counters_run_started(void);
-/* status: the run's final status ("COMPLETED", "ERROR", "CANCELLED"). */
-void counters_run_ended(const char *status);
+/* status: the run's final status (COMPLETED, ERROR, CANCELLED; any other
+ * counts as "OTHER"). */
+void counters_run_ended(run_status_t status);
 void counters_model_call(int provider, long long input_tokens, long long output_tokens,
                          uint64_t duration_us);
 void counters_store_error(void);

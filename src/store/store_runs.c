@@ -2,6 +2,7 @@
  * session of the same workspace (a foreign key that includes the
  * workspace), so a run can never hang off another workspace's session. */
 #include "store/store_internal.h"
+#include "core/run_status.h"
 
 static const char *const run_text_keys[] = {
     "session_id", "agent_id",       "user_id", "status", "content",
@@ -25,7 +26,7 @@ store_rc_t store_run_create(store_conn_t *c, const char *ws, const json_t *run, 
     if (text[0] == NULL)
         return STORE_ERROR; /* a run belongs to a session */
     if (text[3] == NULL)
-        text[3] = "PENDING";
+        text[3] = run_status_name(RUN_STATUS_PENDING);
     long long now = (long long)store_now_ms();
     store_sql_t q;
     store_sql_init(&q, c->store);

@@ -37,7 +37,7 @@ static void *bump(void *arg)
         counters_token_cache(i % 4 == 0);
     }
     counters_run_started();
-    counters_run_ended("COMPLETED");
+    counters_run_ended(RUN_STATUS_COMPLETED);
     return NULL;
 }
 
@@ -70,8 +70,8 @@ static void test_labels_bounded(void **state)
     counters_request(COUNTERS_MAX_ROUTES + 5, 200, 10); /* out of range: unmatched too */
     counters_request(2, 299, 10);                       /* an odd status: "other" */
     counters_request(2, 422, 30 * 1000000ull);          /* past the last bound: +Inf */
-    counters_run_ended("SOMETHING");
-    counters_model_call(7, 1, 1, 1); /* no such provider: dropped */
+    counters_run_ended(RUN_STATUS_PAUSED);              /* not an end: "OTHER" */
+    counters_model_call(7, 1, 1, 1);                    /* no such provider: dropped */
     counters_model_call(1, 10, 3, 200000);
     counters_snapshot_t s;
     counters_read(&s);
