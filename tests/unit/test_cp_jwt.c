@@ -149,6 +149,93 @@ static void hs256_signed_with_the_public_key_is_invalid(void **state)
     cp_verifier_free(v);
 }
 
+static char *b64url(const char *in)
+{
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t n = strlen(in), o = 0;
+    char *out = malloc(n * 4 / 3 + 4);
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)in[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned char)in[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (unsigned char)in[i + 2];
+        out[o++] = a[(v >> 18) & 63];
+        out[o++] = a[(v >> 12) & 63];
+        if (i + 1 < n)
+            out[o++] = a[(v >> 6) & 63];
+        if (i + 2 < n)
+            out[o++] = a[v & 63];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* header.payload.signature from a JSON header, the claims and a signature
+ * segment given as it is. */
+static char *compact(const char *header, const char *payload, const char *sig)
+{
+    char *h = b64url(header), *p = b64url(payload);
+    size_t len = strlen(h) + strlen(p) + strlen(sig) + 3;
+    char *tok = malloc(len);
+    snprintf(tok, len, "%s.%s.%s", h, p, sig);
+    free(h);
+    free(p);
+    return tok;
+}
+
+static jwt_status_t verify_cp(const char *pem, const char *tok)
+{
+    char err[256] = "";
+    cp_jwt_config_t cfg = pem_cfg(pem);
+    cp_verifier_t *v = cp_verifier_new(&cfg, err, sizeof err);
+    assert_non_null(v);
+    auth_tenant_t t;
+    jwt_status_t st = cp_verify(v, tok, strlen(tok), NOW, &t, NULL);
+    if (st != JWT_OK)
+        assert_false(t.authenticated);
+    cp_verifier_free(v);
+    return st;
+}
+
+/* The signature is always checked: alg "none", an empty signature, a
+ * header rewritten after signing, and another token's signature are all
+ * refused, by the Control Plane verifier and by the dispatch in auth.c. */
+static void unsigned_and_resigned_tokens_are_invalid(void **state)
+{
+    (void)state;
+    char *payload = claims("\"scopes\":[\"agent_os:admin\"]");
+    char *good = test_sign(rsa.priv_pem, NULL, R_JWA_ALG_RS256, NULL, payload);
+    assert_non_null(good);
+    assert_int_equal(verify_cp(rsa.pub_pem, good), JWT_OK);
+    const char *sig = strrchr(good, '.') + 1;
+
+    char *bad[4];
+    bad[0] = compact("{\"alg\":\"none\",\"typ\":\"JWT\"}", payload, "");
+    bad[1] = compact("{\"alg\":\"RS256\",\"typ\":\"JWT\"}", payload, "");
+    bad[2] = compact("{\"alg\":\"none\",\"typ\":\"JWT\"}", payload, sig);
+    /* the same signature under other claims */
+    char *other = claims("\"scopes\":[\"agent_os:admin\"],\"sub2\":\"x\"");
+    bad[3] = compact("{\"alg\":\"RS256\",\"typ\":\"JWT\"}", other, sig);
+    char err[256];
+    jwt_config_t user = {
+        (const unsigned char *)SECRET, strlen(SECRET), JWT_ALG_HS256, LEEWAY, NULL, NULL};
+    cp_jwt_config_t cfg = pem_cfg(rsa.pub_pem);
+    auth_ctx_t *a = auth_ctx_new(&user, 16);
+    assert_int_equal(auth_ctx_enable_control_plane(a, &cfg, err, sizeof err), 0);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(verify_cp(rsa.pub_pem, bad[i]), JWT_INVALID);
+        auth_tenant_t t;
+        assert_int_not_equal(auth_ctx_verify(a, bad[i], strlen(bad[i]), NOW, &t), JWT_OK);
+        assert_false(t.authenticated);
+        free(bad[i]);
+    }
+    auth_ctx_free(a);
+    free(other);
+    free(good);
+    free(payload);
+}
+
 /* An ES256 header over an RSA key, RS256 over an EC key: the key's type
  * pins the algorithm. */
 static void the_key_type_pins_the_algorithm(void **state)
@@ -276,6 +363,7 @@ int main(void)
         cmocka_unit_test(es256_and_es384_follow_the_curve),
         cmocka_unit_test(a_token_signed_by_another_key_is_invalid),
         cmocka_unit_test(hs256_signed_with_the_public_key_is_invalid),
+        cmocka_unit_test(unsigned_and_resigned_tokens_are_invalid),
         cmocka_unit_test(the_key_type_pins_the_algorithm),
         cmocka_unit_test(times_use_the_leeway),
         cmocka_unit_test(audience_must_name_the_os_when_asked),
