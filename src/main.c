@@ -67,7 +67,7 @@ typedef struct main_loop {
 static void on_signal(uv_signal_t *sig, int signum)
 {
     main_loop_t *m = sig->data;
-    log_msg(LOG_INFO, "received %s: draining", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    log_msg(LOG_LEVEL_INFO, "received %s: draining", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     m->signal_us = timeutil_mono_us();
     http_server_stop(m->server);
     upkeep_stop(m->upkeep);
@@ -114,9 +114,10 @@ static store_t *open_store(const config_t *cfg)
     char err[CONFIG_ERR_MAX] = "";
     store_t *store = store_open(&scfg, err, sizeof(err));
     if (store == NULL)
-        log_msg(LOG_ERROR, "store: %s", err);
+        log_msg(LOG_LEVEL_ERROR, "store: %s", err);
     else
-        log_json(LOG_INFO, "store open", json_pack("{s:s}", "backend", store_backend_name(store)));
+        log_json(LOG_LEVEL_INFO, "store open",
+                 json_pack("{s:s}", "backend", store_backend_name(store)));
     return store;
 }
 
@@ -126,14 +127,14 @@ static int prepare_connect(app_t *app)
 {
     char err[CONFIG_ERR_MAX] = "";
     if (app_load_os_id(app, err, sizeof(err)) != 0) {
-        log_msg(LOG_ERROR, "os_id: %s", err);
+        log_msg(LOG_LEVEL_ERROR, "os_id: %s", err);
         return -1;
     }
     json_t *cfg = config_view_build(app_os_id(app), store_backend_name(app->store), &app->agents);
     int rc = cfg != NULL ? http_json_render(cfg, 0, &app->config_body, &app->config_len) : -1;
     json_decref(cfg);
     if (rc != 0) {
-        log_msg(LOG_ERROR, "/config could not be built");
+        log_msg(LOG_LEVEL_ERROR, "/config could not be built");
         return -1;
     }
     char dir[4096];
@@ -141,7 +142,7 @@ static int prepare_connect(app_t *app)
     if (static_dir == NULL || static_dir[0] == '\0')
         static_dir = static_default_dir(dir, sizeof(dir)) == 0 ? dir : "docs";
     api_statics_load(&app->statics, static_dir);
-    log_json(LOG_INFO, "connect ready",
+    log_json(LOG_LEVEL_INFO, "connect ready",
              json_pack("{s:s, s:s, s:b, s:b}", "os_id", app_os_id(app), "static_dir", static_dir,
                        "openapi", app->statics.openapi.data != NULL, "docs",
                        app->statics.docs_ready));
@@ -164,12 +165,12 @@ static store_journal_verdict_t replay_one(json_t *rec, void *ud)
         r->down = 1;
         char *line = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(15));
         if (line == NULL || store_finisher_add(r->finisher, line, 1) == 0)
-            log_msg(LOG_ERROR, "journal: a record could not be held for retries");
+            log_msg(LOG_LEVEL_ERROR, "journal: a record could not be held for retries");
         free(line);
         return STORE_JOURNAL_KEEP;
     }
     if (rc != STORE_OK)
-        log_json(LOG_WARN, "journal: a record that cannot land dropped",
+        log_json(LOG_LEVEL_WARN, "journal: a record that cannot land dropped",
                  json_pack("{s:s?, s:s?, s:i}", "run_id",
                            json_string_value(json_object_get(rec, "run_id")), "workspace_id",
                            json_string_value(json_object_get(rec, "workspace_id")), "store_rc",
@@ -187,11 +188,12 @@ static void replay_journal(store_t *store, store_finisher_t *f, const char *path
     char err[512] = "";
     if (store_journal_replay(path, STORE_JOURNAL_MAX_BYTES, replay_one, &r, &st, err,
                              sizeof(err)) != 0) {
-        log_json(LOG_ERROR, "journal: cannot be replayed (kept)", json_pack("{s:s}", "error", err));
+        log_json(LOG_LEVEL_ERROR, "journal: cannot be replayed (kept)",
+                 json_pack("{s:s}", "error", err));
         return;
     }
     if (st.done + st.kept + st.skipped > 0)
-        log_json(st.kept > 0 ? LOG_WARN : LOG_INFO, "journal replayed",
+        log_json(st.kept > 0 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, "journal replayed",
                  json_pack("{s:s, s:I, s:I, s:I}", "journal", path, "landed", (json_int_t)st.done,
                            "pending", (json_int_t)st.kept, "skipped", (json_int_t)st.skipped));
 }
@@ -200,7 +202,7 @@ static store_finisher_t *start_finisher(store_t *store, const config_t *cfg)
 {
     char path[4096];
     if (store_journal_path(cfg->data_dir, path, sizeof(path)) != 0) {
-        log_msg(LOG_ERROR, "journal: AGENTOS_DATA_DIR is too long");
+        log_msg(LOG_LEVEL_ERROR, "journal: AGENTOS_DATA_DIR is too long");
         return NULL;
     }
     store_finisher_config_t fc = {.store = store,
@@ -210,7 +212,7 @@ static store_finisher_t *start_finisher(store_t *store, const config_t *cfg)
                                   .retry_max_ms = FINISH_RETRY_MAX_MS};
     store_finisher_t *f = store_finisher_start(&fc);
     if (f == NULL)
-        log_msg(LOG_ERROR, "could not start the finisher");
+        log_msg(LOG_LEVEL_ERROR, "could not start the finisher");
     else
         replay_journal(store, f, path);
     return f;
@@ -229,7 +231,7 @@ static int stop_finisher(app_t *app, uint64_t signal_us)
     if (!res.joined || res.in_flight > 0) {
         /* A write still waits on the database (it was journalled too): the
          * store stays open under it, and the process exits. */
-        log_json(LOG_WARN, "finish writes still in progress at exit (journalled)",
+        log_json(LOG_LEVEL_WARN, "finish writes still in progress at exit (journalled)",
                  json_pack("{s:I}", "writes", (json_int_t)res.in_flight));
         busy_store = app->store;
         app->store = NULL;
@@ -259,14 +261,15 @@ static int serve(const config_t *cfg)
         redis_url_free(&url);
     }
     if (cfg->agents_dir_default && access(cfg->agents_dir, F_OK) != 0)
-        log_msg(LOG_WARN, "no agents: %s does not exist here (set AGENTS_DIR)", cfg->agents_dir);
+        log_msg(LOG_LEVEL_WARN, "no agents: %s does not exist here (set AGENTS_DIR)",
+                cfg->agents_dir);
     else if (registry_load(&app.agents, cfg->agents_dir, err, sizeof(err)) != 0) {
         fprintf(stderr, "agentos: agents: %s\n", err);
         app_free(&app);
         return 2;
     }
     log_json(
-        LOG_INFO, "agents loaded",
+        LOG_LEVEL_INFO, "agents loaded",
         json_pack("{s:s, s:I}", "dir", cfg->agents_dir, "agents", (json_int_t)app.agents.nagents));
     size_store_pool(cfg->db_pool);
     if ((app.store = open_store(cfg)) == NULL) {
@@ -314,7 +317,7 @@ static int serve(const config_t *cfg)
         app_free(&app);
         return 1;
     }
-    log_json(LOG_INFO, "listening",
+    log_json(LOG_LEVEL_INFO, "listening",
              json_pack("{s:s, s:i, s:i, s:s, s:s}", "host", cfg->host, "port", cfg->port, "workers",
                        cfg->workers, "env", cfg->env, "version", AGENTOS_VERSION));
     uint64_t signal_us = run_main_loop(server, &app);
@@ -324,7 +327,7 @@ static int serve(const config_t *cfg)
         store_close(app.store);
     app_free(&app);
     counters_free();
-    log_json(LOG_INFO, "stopped", json_pack("{s:b}", "drained", drained));
+    log_json(LOG_LEVEL_INFO, "stopped", json_pack("{s:b}", "drained", drained));
     return lost ? 1 : 0;
 }
 

@@ -56,7 +56,7 @@ int run_phase_check(run_phase_t from, run_phase_t to)
 void run_enter(run_t *run, run_phase_t to)
 {
     int rc = run_phase_check(run->phase, to);
-    log_json(LOG_DEBUG, "run phase",
+    log_json(LOG_LEVEL_DEBUG, "run phase",
              json_pack("{s:s, s:s, s:s}", "run_id", run->run_id, "from", run_phase_name(run->phase),
                        "to", run_phase_name(to)));
     assert(rc == 0 && "illegal run phase transition");
@@ -107,7 +107,7 @@ void run_finish(run_t *run, run_status_t status, const char *text)
         run->end_text = strdup(text);
     run_events_final(run);
     if (status == RUN_STATUS_ERROR)
-        log_json(LOG_WARN, "run failed",
+        log_json(LOG_LEVEL_WARN, "run failed",
                  json_pack("{s:s, s:s, s:s}", "run_id", run->run_id, "workspace_id", run->ws,
                            "error", run->end_text ? run->end_text : ""));
     run_store_finish(run, on_finished);

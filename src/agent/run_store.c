@@ -213,13 +213,13 @@ static void finish_done(store_rc_t rc, void *data)
     run_t *run = job->run;
     if (rc == STORE_UNAVAILABLE && job->ticket != 0) {
         store_finisher_retry(finisher, job->ticket);
-        log_json(LOG_WARN, "run row pending: the database is unavailable, retrying",
+        log_json(LOG_LEVEL_WARN, "run row pending: the database is unavailable, retrying",
                  json_pack("{s:s, s:s}", "run_id", run->run_id, "workspace_id", run->ws));
     } else {
         if (job->ticket != 0)
             store_finisher_landed(finisher, job->ticket);
         if (rc != STORE_OK)
-            log_json(LOG_ERROR, "run row not saved",
+            log_json(LOG_LEVEL_ERROR, "run row not saved",
                      json_pack("{s:s, s:s, s:i}", "run_id", run->run_id, "workspace_id", run->ws,
                                "store_rc", (int)rc));
     }
@@ -260,7 +260,7 @@ static uint64_t finish_ticket(const json_t *rec)
     uint64_t ticket = line != NULL ? store_finisher_add(finisher, line, 0) : 0;
     free(line);
     if (ticket == 0)
-        log_msg(LOG_WARN, "run row not held for retries: too many rows pending");
+        log_msg(LOG_LEVEL_WARN, "run row not held for retries: too many rows pending");
     return ticket;
 }
 
@@ -273,7 +273,7 @@ void run_store_finish(run_t *run, void (*done)(run_t *run))
     }
     if (job == NULL) {
         if (run->row_written)
-            log_json(LOG_ERROR, "run row not saved: out of memory",
+            log_json(LOG_LEVEL_ERROR, "run row not saved: out of memory",
                      json_pack("{s:s, s:s}", "run_id", run->run_id, "workspace_id", run->ws));
         done(run);
         return;

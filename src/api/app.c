@@ -67,8 +67,8 @@ int app_init(app_t *app, const config_t *cfg, char *err, size_t errlen)
             memset(app->fallback_secret, 0x5a, sizeof(app->fallback_secret));
         app->jwt.secret = app->fallback_secret;
         app->jwt.secret_len = sizeof(app->fallback_secret);
-        log_msg(LOG_WARN, "BETTER_AUTH_SECRET is not set (development): every token will be "
-                          "refused; set it to use protected routes");
+        log_msg(LOG_LEVEL_WARN, "BETTER_AUTH_SECRET is not set (development): every token will be "
+                                "refused; set it to use protected routes");
     }
     app->rl_local = ratelimit_local_new(10000);
     app->live = live_runs_new();
@@ -87,7 +87,7 @@ int app_init(app_t *app, const config_t *cfg, char *err, size_t errlen)
 static void *must(void *p, int worker, const char *what)
 {
     if (p == NULL) {
-        log_msg(LOG_ERROR, "worker %d: could not create %s", worker, what);
+        log_msg(LOG_LEVEL_ERROR, "worker %d: could not create %s", worker, what);
         abort();
     }
     return p;
@@ -165,7 +165,7 @@ void app_loop_free(void *loop_data)
     if (l->nruns > 0) {
         /* The grace period ended with runs in flight: they still point at
          * this state, and the process is about to exit. Leave it be. */
-        log_msg(LOG_WARN, "loop stopped with %zu runs in flight", l->nruns);
+        log_msg(LOG_LEVEL_WARN, "loop stopped with %zu runs in flight", l->nruns);
         return;
     }
     auth_ctx_free(l->auth);
@@ -186,6 +186,6 @@ void app_loop_grace_over(void *loop_data)
 {
     app_loop_t *l = loop_data;
     if (l->nruns > 0)
-        log_msg(LOG_WARN, "shutdown grace period over: cancelling %zu runs", l->nruns);
+        log_msg(LOG_LEVEL_WARN, "shutdown grace period over: cancelling %zu runs", l->nruns);
     runs_cancel_all(l, "shutdown");
 }

@@ -164,7 +164,7 @@ static void start_probe(http_request_t *r, store_t *store, ready_probe_reply_fn 
         sub = store_submit_bounded(store, r->req->conn->ctx->loop, ping_work, ping_done, p);
     }
     if (sub == 0) {
-        log_msg(LOG_DEBUG, "ready: store probe queued");
+        log_msg(LOG_LEVEL_DEBUG, "ready: store probe queued");
         return;
     }
     if (p != NULL && p->pending != NULL)

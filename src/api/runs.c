@@ -148,7 +148,7 @@ static void on_sse_close(void *ud, http_sse_close_t why)
     api_run_t *ar = ud;
     ar->sse_open = 0;
     if (why == HTTP_SSE_TOO_SLOW)
-        log_json(LOG_WARN, "SSE reader cut off: too slow",
+        log_json(LOG_LEVEL_WARN, "SSE reader cut off: too slow",
                  json_pack("{s:s, s:s}", "run_id", ar->run_id, "workspace_id", ar->ws));
     if (ar->run != NULL)
         run_resume(ar->run); /* a paused run must go on: to its end or its cancel */

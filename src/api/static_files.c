@@ -86,7 +86,7 @@ static void load_docs(api_statics_t *s, const char *dir)
         snprintf(path, sizeof(path), "%s/swagger-ui/%s", dir, assets[a].name);
         if (read_bounded(path, STATIC_ASSET_MAX, &s->assets[a], s->docs_error,
                          sizeof(s->docs_error)) != 0) {
-            log_json(LOG_WARN, "/docs is off: the Swagger UI assets are missing",
+            log_json(LOG_LEVEL_WARN, "/docs is off: the Swagger UI assets are missing",
                      json_pack("{s:s, s:s}", "error", s->docs_error, "hint",
                                "run scripts/bootstrap, or set AGENTOS_STATIC_DIR"));
             snprintf(s->docs_error, sizeof(s->docs_error),
@@ -104,7 +104,7 @@ void api_statics_load(api_statics_t *s, const char *dir)
     snprintf(path, sizeof(path), "%s/openapi.json", dir);
     if (read_bounded(path, STATIC_OPENAPI_MAX, &s->openapi, s->openapi_error,
                      sizeof(s->openapi_error)) != 0) {
-        log_json(LOG_WARN, "/openapi.json is off: the document is missing",
+        log_json(LOG_LEVEL_WARN, "/openapi.json is off: the document is missing",
                  json_pack("{s:s}", "error", s->openapi_error));
         snprintf(s->openapi_error, sizeof(s->openapi_error),
                  "The OpenAPI document is not installed on this server");

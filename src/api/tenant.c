@@ -76,7 +76,7 @@ static int header_id(http_request_t *r, const char *name, char dst[AUTH_ID_MAX])
  * and which credential, never the key or token itself. */
 static void log_principal(const http_request_t *r, const auth_tenant_t *t)
 {
-    if (!log_enabled(LOG_INFO))
+    if (!log_enabled(LOG_LEVEL_INFO))
         return;
     json_t *f = json_object();
     json_object_set_new(f, "request_id", json_string(r->request_id));
@@ -90,7 +90,7 @@ static void log_principal(const http_request_t *r, const auth_tenant_t *t)
                         t->workspace_id[0] ? json_string(t->workspace_id) : json_null());
     json_object_set_new(f, "method", json_stringn(r->method, strlen(r->method)));
     json_object_set_new(f, "path", json_string(r->path));
-    log_json(LOG_INFO, "principal", f);
+    log_json(LOG_LEVEL_INFO, "principal", f);
 }
 
 /* The bearer is the security key: a service caller inside X-Workspace-Id,

@@ -44,7 +44,7 @@ static void tick_done(store_rc_t rc, void *data)
     upkeep_t *u = data;
     u->jobs--;
     if (rc == STORE_OK && u->swept > 0)
-        log_json(LOG_WARN, "runs interrupted by a stopped process marked ERROR",
+        log_json(LOG_LEVEL_WARN, "runs interrupted by a stopped process marked ERROR",
                  json_pack("{s:I}", "runs", (json_int_t)u->swept));
     u->swept = 0;
     u->ticks++;

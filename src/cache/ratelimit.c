@@ -123,7 +123,7 @@ static void warn_fallback(ratelimit_t *rl, redis_cmd_status_t status, const redi
     const char *why = status != REDIS_CMD_OK                      ? redis_cmd_status_name(status)
                       : reply && reply->type == REDIS_REPLY_ERROR ? reply->str
                                                                   : "unexpected reply";
-    log_json(LOG_WARN, "rate limit answered locally", json_pack("{s:s}", "reason", why));
+    log_json(LOG_LEVEL_WARN, "rate limit answered locally", json_pack("{s:s}", "reason", why));
 }
 
 /* {count, pttl} from the script, or -1 for anything else. */

@@ -106,7 +106,7 @@ static void conn_retry_later(redis_conn_t *conn, const char *reason)
     if (f)
         json_object_set_new(f, "retry_in_ms", json_integer((json_int_t)delay));
     /* One warning per outage, not one per retry. */
-    log_json(conn->down ? LOG_DEBUG : LOG_WARN,
+    log_json(conn->down ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN,
              was_ready ? "redis connection lost" : "redis unavailable", f);
     conn->down = 1;
     uv_timer_start(&conn->conn_timer, redis_on_conn_timer, delay, 0);
@@ -157,7 +157,8 @@ static void conn_ready(redis_conn_t *conn)
     conn->state = CONN_READY;
     conn->ready_at_ms = redis_mono_ms();
     /* After an outage this is news; a first connect only at debug level. */
-    log_json(conn->down ? LOG_INFO : LOG_DEBUG, "redis connected", redis_log_fields(conn, NULL));
+    log_json(conn->down ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "redis connected",
+             redis_log_fields(conn, NULL));
     conn->down = 0;
     conn->last_error[0] = '\0';
 }

@@ -9,7 +9,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 
-static log_level_t min_level = LOG_INFO;
+static log_level_t min_level = LOG_LEVEL_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 int log_set_level_name(const char *name)
@@ -21,7 +21,7 @@ int log_set_level_name(const char *name)
         }
     }
     if (strcmp(name, "warning") == 0) {
-        min_level = LOG_WARN;
+        min_level = LOG_LEVEL_WARN;
         return 0;
     }
     return -1;

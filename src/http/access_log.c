@@ -11,7 +11,7 @@ static json_t *tag(const char *s)
 
 void access_log_write(const http_request_t *r)
 {
-    if (!log_enabled(LOG_INFO))
+    if (!log_enabled(LOG_LEVEL_INFO))
         return;
     json_t *f = json_object();
     json_object_set_new(f, "request_id", json_string(r->request_id));
@@ -22,5 +22,5 @@ void access_log_write(const http_request_t *r)
                         json_integer((json_int_t)(timeutil_mono_us() - r->start_us)));
     json_object_set_new(f, "workspace_id", tag(r->log_workspace_id));
     json_object_set_new(f, "user_id", tag(r->log_user_id));
-    log_json(LOG_INFO, "request", f);
+    log_json(LOG_LEVEL_INFO, "request", f);
 }

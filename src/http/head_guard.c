@@ -76,9 +76,9 @@ static void send_error(int fd, const http_head_error_t *e, const http_head_resul
     struct iovec iov[2] = {{head, (size_t)hlen}, {body, body != NULL ? blen : 0}};
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
     if (fd >= 0 && sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-        log_msg(LOG_DEBUG, "head guard: reply not sent");
+        log_msg(LOG_LEVEL_DEBUG, "head guard: reply not sent");
     free(body);
-    log_json(LOG_INFO, "request head rejected",
+    log_json(LOG_LEVEL_INFO, "request head rejected",
              json_pack("{s:s, s:i, s:s}", "request_id", id, "status", e->status, "code", e->code));
 }
 

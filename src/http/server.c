@@ -209,11 +209,11 @@ static void refuse_busy(worker_t *w, conn_t *c)
     uv_os_fd_t fd;
     if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
         send(fd, reply, sizeof(reply) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-        log_msg(LOG_DEBUG, "busy reply not sent");
+        log_msg(LOG_LEVEL_DEBUG, "busy reply not sent");
     uint64_t now = timeutil_mono_us();
     if (now - w->busy_logged_us >= BUSY_LOG_EVERY_US) {
         w->busy_logged_us = now;
-        log_json(LOG_WARN, "connection refused: MAX_CONNECTIONS reached",
+        log_json(LOG_LEVEL_WARN, "connection refused: MAX_CONNECTIONS reached",
                  json_pack("{s:i}", "max_connections", w->server->conns.max));
     }
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
@@ -276,7 +276,7 @@ static void finish_loop(worker_t *w)
 {
     uv_timer_stop(&w->drain_timer);
     if (!w->drained)
-        log_json(LOG_WARN, "shutdown grace period over",
+        log_json(LOG_LEVEL_WARN, "shutdown grace period over",
                  json_pack("{s:i, s:I, s:I}", "worker", w->index, "open_connections",
                            (json_int_t)w->open_conns, "requests_in_flight",
                            (json_int_t)w->in_flight));
@@ -354,7 +354,7 @@ static void *worker_main(void *arg)
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&w->listener, 1024, on_connection);
     if (rc != 0)
-        log_msg(LOG_ERROR, "worker %d: listen: %s", w->index, uv_strerror(rc));
+        log_msg(LOG_LEVEL_ERROR, "worker %d: listen: %s", w->index, uv_strerror(rc));
     uv_run(&w->loop, UV_RUN_DEFAULT);
     return NULL;
 }
@@ -369,7 +369,7 @@ static int listen_socket(const char *host, int port)
     snprintf(portstr, sizeof(portstr), "%d", port);
     int rc = getaddrinfo(host, portstr, &hints, &res);
     if (rc != 0) {
-        log_msg(LOG_ERROR, "HOST %s: %s", host, gai_strerror(rc));
+        log_msg(LOG_LEVEL_ERROR, "HOST %s: %s", host, gai_strerror(rc));
         return -1;
     }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -377,7 +377,7 @@ static int listen_socket(const char *host, int port)
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-        log_msg(LOG_ERROR, "listen on %s:%d: %s", host, port, strerror(errno));
+        log_msg(LOG_LEVEL_ERROR, "listen on %s:%d: %s", host, port, strerror(errno));
         if (fd >= 0)
             close(fd);
         fd = -1;
@@ -431,7 +431,7 @@ http_server_t *http_server_start(const http_server_config_t *cfg)
     http_conn_limit_init(&s->conns, cfg->max_connections > 0 ? cfg->max_connections : INT_MAX);
     char err[160];
     if (http_cors_init(&s->cors, cfg->cors_origins, err, sizeof(err)) != 0) {
-        log_msg(LOG_ERROR, "%s", err);
+        log_msg(LOG_LEVEL_ERROR, "%s", err);
         free(s->workers);
         free(s);
         return NULL;

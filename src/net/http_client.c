@@ -219,7 +219,7 @@ static int refuse_bad_headers(http_call_t *call)
         return 0;
     snprintf(call->errbuf, sizeof(call->errbuf), "refused to send: header %s holds CR, LF or NUL",
              name);
-    log_json(LOG_WARN, "outgoing header refused",
+    log_json(LOG_LEVEL_WARN, "outgoing header refused",
              json_pack("{s:s?, s:s}", "host", call->host, "header", name));
     call->state = CALL_IDLE;
     uv_timer_start(&call->timer, on_refused, 0, 0);

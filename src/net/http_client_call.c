@@ -206,7 +206,7 @@ int http_client_call_add(http_call_t *call)
     CURLcode so = set_options(call);
     CURLMcode ma = so == CURLE_OK ? curl_multi_add_handle(call->c->multi, call->easy) : CURLM_OK;
     if (so != CURLE_OK || ma != CURLM_OK) {
-        log_msg(LOG_WARN, "http call could not start: %s / %s", curl_easy_strerror(so),
+        log_msg(LOG_LEVEL_WARN, "http call could not start: %s / %s", curl_easy_strerror(so),
                 curl_multi_strerror(ma));
         return -1;
     }
@@ -254,7 +254,7 @@ static int call_retry(http_call_t *call, CURLcode res)
     json_t *f =
         json_pack("{s:s?,s:i,s:i,s:i,s:I}", "host", call->host, "attempt", call->attempt, "status",
                   (int)call->status, "curl_code", (int)res, "delay_ms", (json_int_t)delay);
-    log_json(LOG_INFO, "http call retry", f);
+    log_json(LOG_LEVEL_INFO, "http call retry", f);
     call->state = CALL_IDLE;
     uv_timer_start(&call->timer, on_retry, (uint64_t)delay, 0);
     return 1;

@@ -77,9 +77,9 @@ store_t *store_open(const store_config_t *cfg, char *err, size_t errlen)
     }
     /* Never the URL: it may hold a password. */
     if (s->schema[0])
-        log_msg(LOG_INFO, "store: %s ready (schema %s)", be->name, s->schema);
+        log_msg(LOG_LEVEL_INFO, "store: %s ready (schema %s)", be->name, s->schema);
     else
-        log_msg(LOG_INFO, "store: %s ready (%s)", be->name, s->path);
+        log_msg(LOG_LEVEL_INFO, "store: %s ready (%s)", be->name, s->path);
     return s;
 }
 

@@ -123,12 +123,12 @@ static int conn_reconnect(store_conn_t *c)
         c->failed_at_us = timeutil_mono_us();
         c->retry_at_us = c->failed_at_us + RETRY_US;
         if (!c->down)
-            log_msg(LOG_WARN, "store: %s unavailable: %s", c->store->be->name, err);
+            log_msg(LOG_LEVEL_WARN, "store: %s unavailable: %s", c->store->be->name, err);
         c->down = 1;
         return -1;
     }
     if (c->down)
-        log_msg(LOG_INFO, "store: %s reconnected", c->store->be->name);
+        log_msg(LOG_LEVEL_INFO, "store: %s reconnected", c->store->be->name);
     c->down = 0;
     c->retry_at_us = 0;
     c->store->up_at_us = timeutil_mono_us();
@@ -141,7 +141,7 @@ store_conn_t *store_conn_get(store_t *s)
     if (c == NULL)
         return NULL;
     if (c->db != NULL && !c->broken && !s->be->alive(c)) {
-        log_msg(LOG_INFO, "store: %s closed a connection; reconnecting", s->be->name);
+        log_msg(LOG_LEVEL_INFO, "store: %s closed a connection; reconnecting", s->be->name);
         c->broken = 1;
     }
     if (c->db != NULL && c->broken)

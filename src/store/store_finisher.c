@@ -87,7 +87,7 @@ static store_rc_t write_line(store_t *s, const char *line, size_t len)
                     : c == NULL ? STORE_UNAVAILABLE
                                 : store_finish_write(c, rec);
     if (rc != STORE_OK && rc != STORE_UNAVAILABLE)
-        log_json(LOG_ERROR, "run row not saved",
+        log_json(LOG_LEVEL_ERROR, "run row not saved",
                  json_pack("{s:s?, s:s?, s:i}", "run_id",
                            json_string_value(json_object_get(rec, "run_id")), "workspace_id",
                            json_string_value(json_object_get(rec, "workspace_id")), "store_rc",
@@ -108,7 +108,7 @@ static void after_write(store_finisher_t *f, entry_t *e, store_rc_t rc)
         return;
     }
     if (rc == STORE_OK && f->backoff_ms != 0)
-        log_json(LOG_INFO, "pending run row saved",
+        log_json(LOG_LEVEL_INFO, "pending run row saved",
                  json_pack("{s:I}", "pending", (json_int_t)f->count - 1));
     f->backoff_ms = 0;
     unlink_entry(f, e);
@@ -236,11 +236,11 @@ static void journal_all(store_finisher_t *f, store_finisher_result_t *res)
               : 0;
     res->lost = f->count - res->journalled;
     if (res->lost > 0)
-        log_json(LOG_ERROR, "run rows lost: the journal could not take them",
+        log_json(LOG_LEVEL_ERROR, "run rows lost: the journal could not take them",
                  json_pack("{s:I, s:s, s:s}", "runs", (json_int_t)res->lost, "journal",
                            f->journal_path, "error", err[0] ? err : "out of memory"));
     else if (res->journalled > 0)
-        log_json(LOG_WARN, "run rows journalled: the database could not take them",
+        log_json(LOG_LEVEL_WARN, "run rows journalled: the database could not take them",
                  json_pack("{s:I, s:s}", "runs", (json_int_t)res->journalled, "journal",
                            f->journal_path));
     free(lines);

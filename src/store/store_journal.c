@@ -137,7 +137,7 @@ static void replay_buffer(char *buf, size_t len, store_journal_fn fn, void *ud,
             json_decref(rec);
         } else if (end > at) {
             st->skipped++;
-            log_json(LOG_WARN, "journal: a line that is not a record skipped",
+            log_json(LOG_LEVEL_WARN, "journal: a line that is not a record skipped",
                      json_pack("{s:I, s:b}", "line", (json_int_t)lineno, "last", nl == NULL));
         }
         at = end + 1;

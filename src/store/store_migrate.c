@@ -41,7 +41,7 @@ static store_rc_t apply(store_conn_t *c, const store_migration_t *m)
     else if (own_tx)
         store_tx_rollback(c);
     if (rc == STORE_OK)
-        log_msg(LOG_INFO, "store: applied migration %d", m->version);
+        log_msg(LOG_LEVEL_INFO, "store: applied migration %d", m->version);
     return rc;
 }
 

@@ -88,7 +88,7 @@ static void pg_notice(void *arg, const char *message)
     (void)arg;
     char line[256];
     first_line(line, sizeof line, message);
-    log_msg(LOG_DEBUG, "store: postgres notice: %s", line);
+    log_msg(LOG_LEVEL_DEBUG, "store: postgres notice: %s", line);
 }
 
 static void *pg_connect(const store_t *s, int statement_timeout_ms, char *err, size_t errlen)
@@ -165,9 +165,9 @@ static store_rc_t pg_fail(store_conn_t *c, const PGresult *r)
     const char *msg = r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(pg);
     first_line(c->last_error, sizeof c->last_error, msg);
     /* The message may quote a parameter's value: debug level only. */
-    log_msg(LOG_DEBUG, "store: postgres error %s: %s", state ? state : "-", c->last_error);
+    log_msg(LOG_LEVEL_DEBUG, "store: postgres error %s: %s", state ? state : "-", c->last_error);
     if (PQstatus(pg) != CONNECTION_OK || state == NULL || state_lost(state)) {
-        log_msg(LOG_WARN, "store: postgres connection lost (%s); will reconnect",
+        log_msg(LOG_LEVEL_WARN, "store: postgres connection lost (%s); will reconnect",
                 state ? state : "no sqlstate");
         store_conn_mark_broken(c);
         return STORE_UNAVAILABLE;
@@ -177,10 +177,10 @@ static store_rc_t pg_fail(store_conn_t *c, const PGresult *r)
     if (strcmp(state, "23503") == 0)
         return STORE_NOT_FOUND; /* the row it refers to is not in this workspace */
     if (state_busy(state)) {
-        log_msg(LOG_WARN, "store: postgres busy or timed out (%s)", state);
+        log_msg(LOG_LEVEL_WARN, "store: postgres busy or timed out (%s)", state);
         return STORE_UNAVAILABLE;
     }
-    log_msg(LOG_WARN, "store: postgres error (%s)", state);
+    log_msg(LOG_LEVEL_WARN, "store: postgres error (%s)", state);
     return STORE_ERROR;
 }
 
@@ -254,7 +254,8 @@ static PGresult *pg_query(store_conn_t *c, const char *sql, int n, const char *c
     for (;;) {
         if (pg_wait(pg, deadline) != 0) {
             PQclear(last);
-            log_msg(LOG_WARN, "store: postgres did not answer in time; dropping the connection");
+            log_msg(LOG_LEVEL_WARN,
+                    "store: postgres did not answer in time; dropping the connection");
             store_conn_mark_broken(c);
             return NULL;
         }

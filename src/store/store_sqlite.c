@@ -94,7 +94,7 @@ static int configure(sqlite3 *db, char *err, size_t errlen)
         return -1;
     }
     if (strcmp(mode, "wal") != 0)
-        log_msg(LOG_WARN, "store: sqlite journal mode is %s, not wal", mode);
+        log_msg(LOG_LEVEL_WARN, "store: sqlite journal mode is %s, not wal", mode);
     return 0;
 }
 
@@ -130,7 +130,7 @@ static int sqlite_alive(store_conn_t *c)
 static store_rc_t sqlite_fail(store_conn_t *c, int code)
 {
     snprintf(c->last_error, sizeof c->last_error, "%s", sqlite3_errmsg(c->db));
-    log_msg(LOG_DEBUG, "store: sqlite error %d: %s", code, c->last_error);
+    log_msg(LOG_LEVEL_DEBUG, "store: sqlite error %d: %s", code, c->last_error);
     switch (code) {
     case SQLITE_CONSTRAINT_PRIMARYKEY:
     case SQLITE_CONSTRAINT_UNIQUE:
@@ -141,7 +141,7 @@ static store_rc_t sqlite_fail(store_conn_t *c, int code)
     switch (code & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-        log_msg(LOG_WARN, "store: sqlite busy (%d)", code);
+        log_msg(LOG_LEVEL_WARN, "store: sqlite busy (%d)", code);
         return STORE_UNAVAILABLE;
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
@@ -149,11 +149,11 @@ static store_rc_t sqlite_fail(store_conn_t *c, int code)
     case SQLITE_NOTADB:
     case SQLITE_FULL:
     case SQLITE_READONLY:
-        log_msg(LOG_WARN, "store: sqlite file error (%d); will reopen", code);
+        log_msg(LOG_LEVEL_WARN, "store: sqlite file error (%d); will reopen", code);
         store_conn_mark_broken(c);
         return STORE_UNAVAILABLE;
     }
-    log_msg(LOG_WARN, "store: sqlite error (%d)", code);
+    log_msg(LOG_LEVEL_WARN, "store: sqlite error (%d)", code);
     return STORE_ERROR;
 }
 

@@ -143,7 +143,7 @@ static void test_default_dir_is_beside_the_binary(void **state)
 
 int main(void)
 {
-    log_set_level(LOG_ERROR);
+    log_set_level(LOG_LEVEL_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_models_are_unique_and_spelled_as_agno),
         cmocka_unit_test(test_config_without_agents),

@@ -499,7 +499,7 @@ static void test_many_replicas_migrate(void **state)
 
 int main(void)
 {
-    log_set_level(LOG_ERROR);
+    log_set_level(LOG_LEVEL_ERROR);
     const struct CMUnitTest offline[] = {
         cmocka_unit_test(test_schema_names),
         cmocka_unit_test(test_connect_timeout),

@@ -247,7 +247,7 @@ static int fx_sqlite_failed __attribute__((unused));
  * output. A macro, as cmocka's public runner needs the array itself; the
  * comma operator keeps the groups in order. */
 #define FX_RUN_ALL(cases)                                                                          \
-    (log_set_level(LOG_ERROR),                                                                     \
+    (log_set_level(LOG_LEVEL_ERROR),                                                               \
      (fx_sqlite_failed =                                                                           \
           cmocka_run_group_tests_name("store/sqlite", cases, fx_setup_sqlite, fx_teardown)),       \
      fx_sqlite_failed + (fx_pg_enabled() ? cmocka_run_group_tests_name("store/postgres", cases,    \
