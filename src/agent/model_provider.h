@@ -57,7 +57,7 @@ typedef struct model_provider {
 extern const model_provider_t model_provider_openai;
 extern const model_provider_t model_provider_anthropic;
 
-/* The table, in the order of the metrics counters (COUNTERS_PROVIDERS). */
+/* The table, in the order of the metrics counters (at most COUNTERS_PROVIDERS). */
 size_t model_provider_count(void);
 const model_provider_t *model_provider_at(size_t i);
 /* Its position in the table, the counters' index; -1 when not in it. */

@@ -14,8 +14,9 @@ static const model_provider_t *const providers[] = {
 
 #define NPROVIDERS (sizeof(providers) / sizeof(providers[0]))
 
-/* The metrics count calls per provider in fixed slots. */
-_Static_assert(NPROVIDERS == COUNTERS_PROVIDERS, "COUNTERS_PROVIDERS must match the table");
+/* The metrics count calls per provider in fixed slots, so that a new
+ * provider is one line here and nothing else. */
+_Static_assert(NPROVIDERS <= COUNTERS_PROVIDERS, "raise COUNTERS_PROVIDERS to fit the table");
 
 size_t model_provider_count(void)
 {

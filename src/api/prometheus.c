@@ -138,7 +138,7 @@ static void runs(buf_t *b, const counters_snapshot_t *s)
 static void models(buf_t *b, const counters_snapshot_t *s)
 {
     head(b, "agentos_model_tokens_total", "counter", "Model tokens by provider and direction.");
-    for (int p = 0; p < COUNTERS_PROVIDERS; p++) {
+    for (int p = 0; p < (int)model_provider_count(); p++) {
         put(b, "agentos_model_tokens_total{provider=\"%s\",direction=\"input\"} %llu\n",
             provider_name(p), (unsigned long long)s->model_input_tokens[p]);
         put(b, "agentos_model_tokens_total{provider=\"%s\",direction=\"output\"} %llu\n",
@@ -146,7 +146,7 @@ static void models(buf_t *b, const counters_snapshot_t *s)
     }
     head(b, "agentos_model_request_duration_seconds", "histogram",
          "Model call latency by provider.");
-    for (int p = 0; p < COUNTERS_PROVIDERS; p++) {
+    for (int p = 0; p < (int)model_provider_count(); p++) {
         char labels[48];
         snprintf(labels, sizeof labels, "provider=\"%s\"", provider_name(p));
         histogram(b, "agentos_model_request_duration_seconds", labels, s->model_bucket[p],

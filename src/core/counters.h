@@ -13,7 +13,7 @@
 #define COUNTERS_MAX_ROUTES 64 /* route indexes past it count as "other" */
 #define COUNTERS_STATUSES 20   /* the codes of counters_status_code, then "other" */
 #define COUNTERS_BUCKETS 12    /* latency buckets, the last one +Inf */
-#define COUNTERS_PROVIDERS 2   /* the provider table's order: OpenAI, Anthropic */
+#define COUNTERS_PROVIDERS 8   /* slots, in the provider table's order; the table may be shorter */
 
 typedef enum {
     COUNTERS_RUN_COMPLETED = 0,
