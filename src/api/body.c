@@ -55,7 +55,7 @@ static void reply_unparsed(http_request_t *r, const json_error_t *err)
 
 json_t *api_body_object(http_request_t *r)
 {
-    h2o_iovec_t body = r->req->entity;
+    http_str_t body = http_request_body(r);
     if (body.base == NULL || body.len == 0)
         return json_object();
     json_error_t err;
@@ -155,9 +155,9 @@ int api_query_id(http_request_t *r, const char *key, const char **out)
 
 char *api_path_id(http_request_t *r, size_t i, size_t max)
 {
-    size_t len = i < r->nparams ? r->params[i].len : 0;
-    char *id = http_request_param(r, i);
-    /* len, not strlen: h2o has decoded %00, and a NUL would cut the id
+    size_t len;
+    char *id = http_request_param_n(r, i, &len);
+    /* len, not strlen: the path has %00 decoded, and a NUL would cut the id
      * short to another one (victim%00x is not victim). */
     if (id == NULL || len > max || !ids_valid(id, len)) {
         api_reply_422(r, "path", NULL, "value_error", "The id in the path " ID_RULE,

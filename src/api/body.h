@@ -32,7 +32,7 @@ int api_query_int(http_request_t *r, const char *key, int def, int min, int max,
  * the decoded value (in the pool); -1 after replying 422 when it breaks the
  * id rule. */
 int api_query_id(http_request_t *r, const char *key, const char **out);
-/* A path parameter (as h2o decoded it) no longer than max that passes the id
+/* A path parameter (as the server decoded it) no longer than max that passes the id
  * rule; NULL after replying 422. */
 char *api_path_id(http_request_t *r, size_t i, size_t max);
 

@@ -34,11 +34,8 @@ static const char docs_page[] =
 static void static_reply(http_request_t *r, const char *type, const char *cache, const char *buf,
                          size_t len)
 {
-    h2o_req_t *req = r->req;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, cache,
-                   strlen(cache));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0,
-                          NULL, H2O_STRLIT("nosniff"));
+    http_reply_header(r, "cache-control", cache, strlen(cache));
+    http_reply_header(r, "x-content-type-options", "nosniff", strlen("nosniff"));
     http_reply_static(r, 200, type, buf, len);
 }
 

@@ -142,7 +142,7 @@ static const char *boundary_of(const char *ctype, size_t len, char *out, size_t 
 
 /* The media type of a Content-Type is exactly type: parameters may follow,
  * but application/jsonx is not application/json. */
-static int media_is(h2o_iovec_t ct, const char *type)
+static int media_is(http_str_t ct, const char *type)
 {
     size_t n = strlen(type);
     if (ct.len < n || strncasecmp(ct.base, type, n) != 0)
@@ -164,7 +164,7 @@ json_t *form_multipart(const char *ctype, size_t ctlen, const char *s, size_t le
     return o;
 }
 
-static json_t *multipart_fields(http_request_t *r, h2o_iovec_t ct, const char *s, size_t len)
+static json_t *multipart_fields(http_request_t *r, http_str_t ct, const char *s, size_t len)
 {
     form_multipart_err_t err;
     json_t *bad_key = NULL;
@@ -179,8 +179,8 @@ static json_t *multipart_fields(http_request_t *r, h2o_iovec_t ct, const char *s
 
 json_t *form_fields(http_request_t *r)
 {
-    h2o_iovec_t ct = http_request_header(r, "content-type");
-    h2o_iovec_t body = r->req->entity;
+    http_str_t ct = http_request_header(r, "content-type");
+    http_str_t body = http_request_body(r);
     const char *s = body.base ? body.base : "";
     if (ct.base == NULL || media_is(ct, "application/json"))
         return api_body_object(r);

@@ -1,5 +1,3 @@
-#include <stdio.h>
-
 #include "api/app.h"
 #include "api/middleware.h"
 #include "api/tenant.h"
@@ -9,10 +7,7 @@
 
 static void reply_limited(http_request_t *r, const ratelimit_result_t *res)
 {
-    char secs[16];
-    int n = snprintf(secs, sizeof(secs), "%d", res->retry_after_s > 0 ? res->retry_after_s : 1);
-    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
-                   h2o_strdup(&r->req->pool, secs, (size_t)n).base, (size_t)n);
+    http_reply_retry_after(r, res->retry_after_s);
     http_reply_error(r, 429, "RATE_LIMITED", "Too many requests for this workspace; slow down");
 }
 

@@ -225,12 +225,6 @@ void prometheus_get(http_request_t *r)
         http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
         return;
     }
-    h2o_req_t *req = r->req;
-    req->res.status = 200;
-    req->res.reason = "OK";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                   H2O_STRLIT("text/plain; version=0.0.4; charset=utf-8"));
-    req->res.content_length = len;
-    h2o_send_inline(req, text, len);
+    http_reply_copy(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
     free(text);
 }

@@ -75,7 +75,7 @@ static int add_waiter(http_request_t *r, ready_probe_reply_fn reply)
     if (w == NULL)
         return -1;
     if ((w->pending = http_pending_new(r)) == NULL ||
-        uv_async_init(r->req->conn->ctx->loop, &w->async, waiter_wake) != 0) {
+        uv_async_init(http_request_loop(r), &w->async, waiter_wake) != 0) {
         if (w->pending != NULL)
             http_pending_release(w->pending);
         free(w);
@@ -161,7 +161,7 @@ static void start_probe(http_request_t *r, store_t *store, ready_probe_reply_fn 
     int sub = -1;
     if (p != NULL && (p->pending = http_pending_new(r)) != NULL) {
         p->reply = reply;
-        sub = store_submit_bounded(store, r->req->conn->ctx->loop, ping_work, ping_done, p);
+        sub = store_submit_bounded(store, http_request_loop(r), ping_work, ping_done, p);
     }
     if (sub == 0) {
         log_msg(LOG_LEVEL_DEBUG, "ready: store probe queued");

@@ -292,7 +292,7 @@ static void start_run(http_request_t *r, const agent_def_t *agent, const run_inp
     }
     track(loop, ar);
     counters_run_started();
-    run_env_t env = run_env(loop, r->req->conn->ctx->loop);
+    run_env_t env = run_env(loop, http_request_loop(r));
     run_params_t p = {.agent = agent,
                       .workspace_id = t->workspace_id,
                       .user_id = t->user_id,

@@ -67,10 +67,10 @@ static void add_status(store_run_query_t *q, const char *v, size_t len)
  * several). */
 static void query_statuses(http_request_t *r, store_run_query_t *q)
 {
-    h2o_req_t *req = r->req;
-    if (req->query_at == SIZE_MAX)
+    http_str_t qs = http_request_query_string(r);
+    if (qs.base == NULL)
         return;
-    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    const char *p = qs.base, *end = qs.base + qs.len;
     while (p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
         const char *pend = amp ? amp : end;

@@ -77,8 +77,7 @@ void api_reply_store_error(http_request_t *r, store_rc_t rc, const char *not_fou
         http_reply_error(r, 503, "STORE_UNAVAILABLE", "The database is unavailable; try again");
         break;
     case STORE_BUSY:
-        h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
-                       H2O_STRLIT("1"));
+        http_reply_retry_after(r, 1);
         http_reply_error(r, 503, "STORE_BUSY", "The store has too much work queued; try again");
         break;
     default:
@@ -183,8 +182,7 @@ void api_job_submit(http_request_t *r, api_job_t *job)
         http_reply_error(r, 503, "OVERLOADED", "Out of memory; try again");
         return;
     }
-    int rc =
-        store_submit_bounded(loop->app->store, r->req->conn->ctx->loop, run_work, on_done, job);
+    int rc = store_submit_bounded(loop->app->store, http_request_loop(r), run_work, on_done, job);
     if (rc != 0) {
         api_job_free(job);
         api_reply_store_error(r, rc == STORE_SUBMIT_BUSY ? STORE_BUSY : STORE_UNAVAILABLE, NULL);

@@ -37,18 +37,17 @@ int tenant_reads_all_workspaces(const http_request_t *r)
 
 static void reply_unauthorized(http_request_t *r)
 {
-    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
-                   H2O_STRLIT("Bearer"));
+    http_reply_header(r, "www-authenticate", "Bearer", strlen("Bearer"));
     http_reply_error(r, 401, "UNAUTHORIZED", "Authorization header missing");
 }
 
 /* The token of "Bearer <token>", or len 0 when the header is not of that form. */
-static h2o_iovec_t bearer_token(h2o_iovec_t v)
+static http_str_t bearer_token(http_str_t v)
 {
     static const char scheme[] = "bearer ";
     if (v.len <= sizeof(scheme) - 1 || strncasecmp(v.base, scheme, sizeof(scheme) - 1) != 0)
-        return h2o_iovec_init(NULL, 0);
-    h2o_iovec_t t = h2o_iovec_init(v.base + sizeof(scheme) - 1, v.len - (sizeof(scheme) - 1));
+        return (http_str_t){NULL, 0};
+    http_str_t t = {v.base + sizeof(scheme) - 1, v.len - (sizeof(scheme) - 1)};
     while (t.len > 0 && t.base[0] == ' ')
         t.base++, t.len--;
     while (t.len > 0 && t.base[t.len - 1] == ' ')
@@ -60,7 +59,7 @@ static h2o_iovec_t bearer_token(h2o_iovec_t v)
  * is present but breaks the id rule; the reply is sent. */
 static int header_id(http_request_t *r, const char *name, char dst[AUTH_ID_MAX])
 {
-    h2o_iovec_t v = http_request_header(r, name);
+    http_str_t v = http_request_header(r, name);
     if (v.base == NULL)
         return 0;
     if (!ids_valid(v.base, v.len) || v.len >= AUTH_ID_MAX) {
@@ -124,7 +123,7 @@ static int token_principal(http_request_t *r, auth_tenant_t *t)
     return 0;
 }
 
-static int authenticate_token(http_request_t *r, h2o_iovec_t token, auth_tenant_t *t)
+static int authenticate_token(http_request_t *r, http_str_t token, auth_tenant_t *t)
 {
     app_loop_t *loop = r->loop_data;
     jwt_status_t st = JWT_INVALID;
@@ -144,11 +143,11 @@ static int authenticate_token(http_request_t *r, h2o_iovec_t token, auth_tenant_
 /* The kind of credential is decided once, here: the bearer equal to the
  * configured key is the key; anything else is verified as a token and a
  * failure is final, never retried as another kind. */
-static int authenticate(http_request_t *r, h2o_iovec_t header)
+static int authenticate(http_request_t *r, http_str_t header)
 {
-    h2o_iovec_t token = bearer_token(header);
+    http_str_t token = bearer_token(header);
     app_loop_t *loop = r->loop_data;
-    auth_tenant_t *t = h2o_mem_alloc_pool(&r->req->pool, sizeof(*t));
+    auth_tenant_t *t = http_request_alloc(r, sizeof(*t));
     const char *key = loop->app->cfg->os_security_key;
     int rc = service_key_matches(key, token.base, token.len) ? authenticate_key(r, t)
                                                              : authenticate_token(r, token, t);
@@ -183,7 +182,7 @@ int tenant_middleware(http_request_t *r, const http_route_t *route)
 {
     if (route->access == ACCESS_NONE)
         return HTTP_NEXT;
-    h2o_iovec_t header = http_request_header(r, "authorization");
+    http_str_t header = http_request_header(r, "authorization");
     if (header.base == NULL) {
         if (route->access == ACCESS_PUBLIC)
             return HTTP_NEXT;

@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,15 +50,54 @@ const char *http_reason(int status)
     }
 }
 
-static void send_bytes(http_request_t *r, int status, const char *body, size_t len)
+void http_reply_copy(http_request_t *r, int status, const char *type, const char *body, size_t len)
 {
     h2o_req_t *req = r->req;
     req->res.status = status;
     req->res.reason = http_reason(status);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                   H2O_STRLIT("application/json"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
     req->res.content_length = len;
     h2o_send_inline(req, body, len);
+}
+
+static void send_bytes(http_request_t *r, int status, const char *body, size_t len)
+{
+    http_reply_copy(r, status, "application/json", body, len);
+}
+
+/* RFC 9110 tchar, lower case only: h2o's tokens and HTTP/2 want it so. */
+static int name_ok(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", c) != NULL))
+            return 0;
+    }
+    return 1;
+}
+
+int http_reply_header(http_request_t *r, const char *name, const char *value, size_t len)
+{
+    if (!name_ok(name) || value == NULL)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+        if (value[i] == '\r' || value[i] == '\n' || value[i] == '\0')
+            return -1;
+    h2o_req_t *req = r->req;
+    h2o_iovec_t n = h2o_strdup(&req->pool, name, strlen(name));
+    h2o_iovec_t v = h2o_strdup(&req->pool, value, len);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL, v.base, v.len);
+    return 0;
+}
+
+void http_reply_retry_after(http_request_t *r, int secs)
+{
+    char text[16];
+    int n = snprintf(text, sizeof(text), "%d", secs > 0 ? secs : 1);
+    http_reply_header(r, "retry-after", text, (size_t)n);
 }
 
 void http_reply_json(http_request_t *r, int status, json_t *body)

@@ -1,4 +1,5 @@
-/* Replies: JSON bodies and JSON errors {"detail","code"}. */
+/* Replies: JSON bodies and JSON errors {"detail","code"}, other bodies,
+ * and the headers that go with them. */
 #ifndef AGENTOS_HTTP_REPLY_H
 #define AGENTOS_HTTP_REPLY_H
 
@@ -22,9 +23,17 @@ void http_reply_bytes(http_request_t *r, int status, char *body, size_t len);
  * in the same pieces, never copied or freed. */
 void http_reply_static(http_request_t *r, int status, const char *type, const char *body,
                        size_t len);
+/* Sends a copy of body (len bytes, not taken) as a reply of type. */
+void http_reply_copy(http_request_t *r, int status, const char *type, const char *body, size_t len);
 void http_reply_error(http_request_t *r, int status, const char *code, const char *detail);
 /* A reply with no body (204). */
 void http_reply_empty(http_request_t *r, int status);
+/* Adds "name: value" to the reply still to be sent, both copied. -1 and
+ * nothing added when name is not a lower-case HTTP token or value holds CR,
+ * LF or NUL: no value can end the header line early and inject another. */
+int http_reply_header(http_request_t *r, const char *name, const char *value, size_t len);
+/* Retry-After: secs (at least 1), for a 429 or 503 about to be sent. */
+void http_reply_retry_after(http_request_t *r, int secs);
 const char *http_reason(int status);
 /* Serialises the error body used everywhere; malloc'd. */
 char *http_error_body(const char *code, const char *detail, size_t *len);

@@ -91,7 +91,7 @@ static void on_request_done(void *p)
 
 static void set_request_id(http_request_t *r)
 {
-    h2o_iovec_t v = http_request_header(r, "x-request-id");
+    http_str_t v = http_request_header(r, "x-request-id");
     if (v.base != NULL && ids_request_id_ok(v.base, v.len)) {
         memcpy(r->request_id, v.base, v.len);
         r->request_id[v.len] = '\0';
