@@ -173,7 +173,7 @@ static void reject_refused(http_head_guard_t *g)
 static void rearm_all(http_head_guard_loop_t *gl)
 {
     while (!list_is_empty(&gl->rearm)) {
-        http_head_guard_t *g = LIST_ENTRY(gl->rearm.next, http_head_guard_t, rearm_link);
+        http_head_guard_t *g = LIST_ENTRY(list_first(&gl->rearm), http_head_guard_t, rearm_link);
         list_remove(&g->rearm_link);
         wrap(g);
         if (g->refused != HEAD_PARTIAL)

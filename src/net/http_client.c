@@ -26,7 +26,7 @@ static void client_shutdown(http_client_t *c)
     c->closed = 1;
     /* Our poll handles go first: curl closes its sockets in cleanup. */
     while (!list_is_empty(&c->socks))
-        http_client_sock_close(LIST_ENTRY(c->socks.next, http_sock_t, link));
+        http_client_sock_close(LIST_ENTRY(list_first(&c->socks), http_sock_t, link));
     curl_multi_cleanup(c->multi);
     c->multi = NULL;
     uv_timer_stop(&c->timer);
