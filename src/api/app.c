@@ -140,6 +140,7 @@ void *app_loop_init(int worker, uv_loop_t *loop, void *arg)
     const app_t *app = arg;
     app_loop_t *l = must(calloc(1, sizeof(*l)), worker, "the loop state");
     l->app = app;
+    list_init(&l->runs);
     l->auth =
         must(auth_ctx_new(&app->jwt, app->cfg->token_cache_size), worker, "the token verifier");
     char cp_err[256];

@@ -13,6 +13,7 @@
 #include "cache/redis.h"
 #include "core/config.h"
 #include "core/ids.h"
+#include "core/list.h"
 #include "core/timeutil.h"
 #include "store/store.h"
 #include "store/store_finisher.h"
@@ -45,9 +46,9 @@ typedef struct app_loop {
     auth_ctx_t *auth;
     redis_client_t *redis; /* NULL without REDIS_URL */
     ratelimit_t *ratelimit;
-    http_client_t *http;  /* model and tool calls */
-    live_inbox_t *inbox;  /* cancels sent from other loops */
-    struct api_run *runs; /* the runs this loop is running */
+    http_client_t *http; /* model and tool calls */
+    live_inbox_t *inbox; /* cancels sent from other loops */
+    list_t runs;         /* the runs this loop is running (api/runs.c's api_run_t) */
     size_t nruns;
 } app_loop_t;
 

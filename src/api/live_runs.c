@@ -2,28 +2,29 @@
 #include <string.h>
 
 #include "api/live_runs.h"
+#include "core/list.h"
 
 typedef struct entry {
     char *ws, *agent_id, *run_id;
     live_inbox_t *inbox;
-    struct entry *next;
+    list_t link; /* in live_runs's entries, newest first */
 } entry_t;
 
 struct live_runs {
     uv_mutex_t mu;
-    entry_t *head;
+    list_t entries;
     size_t count;
 };
 
 typedef struct note {
     char *run_id;
-    struct note *next;
+    list_t link; /* in the inbox's notes, newest first */
 } note_t;
 
 struct live_inbox {
     uv_async_t async;
     uv_mutex_t mu;
-    note_t *notes;
+    list_t notes;
     live_cancel_fn on_cancel;
     void *loop_data;
 };
@@ -31,8 +32,10 @@ struct live_inbox {
 live_runs_t *live_runs_new(void)
 {
     live_runs_t *lr = calloc(1, sizeof(*lr));
-    if (lr != NULL)
+    if (lr != NULL) {
         uv_mutex_init(&lr->mu);
+        list_init(&lr->entries);
+    }
     return lr;
 }
 
@@ -48,28 +51,35 @@ void live_runs_free(live_runs_t *lr)
 {
     if (lr == NULL)
         return;
-    while (lr->head != NULL) {
-        entry_t *e = lr->head;
-        lr->head = e->next;
-        entry_free(e);
+    list_t *node, *tmp;
+    LIST_FOREACH_SAFE(node, tmp, &lr->entries) {
+        list_remove(node);
+        entry_free(LIST_ENTRY(node, entry_t, link));
     }
     uv_mutex_destroy(&lr->mu);
     free(lr);
 }
 
+static void note_free(note_t *n)
+{
+    free(n->run_id);
+    free(n);
+}
+
 static void on_notes(uv_async_t *a)
 {
     live_inbox_t *in = a->data;
+    list_t taken;
+    list_init(&taken);
     uv_mutex_lock(&in->mu);
-    note_t *n = in->notes;
-    in->notes = NULL;
+    list_move(&in->notes, &taken);
     uv_mutex_unlock(&in->mu);
-    while (n != NULL) {
-        note_t *next = n->next;
+    list_t *node, *tmp;
+    LIST_FOREACH_SAFE(node, tmp, &taken) {
+        note_t *n = LIST_ENTRY(node, note_t, link);
+        list_remove(node);
         in->on_cancel(in->loop_data, n->run_id);
-        free(n->run_id);
-        free(n);
-        n = next;
+        note_free(n);
     }
 }
 
@@ -79,6 +89,7 @@ live_inbox_t *live_inbox_new(uv_loop_t *loop, live_cancel_fn on_cancel, void *lo
     if (in == NULL)
         return NULL;
     uv_mutex_init(&in->mu);
+    list_init(&in->notes);
     in->on_cancel = on_cancel;
     in->loop_data = loop_data;
     in->async.data = in;
@@ -89,11 +100,10 @@ live_inbox_t *live_inbox_new(uv_loop_t *loop, live_cancel_fn on_cancel, void *lo
 static void on_inbox_closed(uv_handle_t *h)
 {
     live_inbox_t *in = h->data;
-    while (in->notes != NULL) {
-        note_t *n = in->notes;
-        in->notes = n->next;
-        free(n->run_id);
-        free(n);
+    list_t *node, *tmp;
+    LIST_FOREACH_SAFE(node, tmp, &in->notes) {
+        list_remove(node);
+        note_free(LIST_ENTRY(node, note_t, link));
     }
     uv_mutex_destroy(&in->mu);
     free(in);
@@ -117,12 +127,12 @@ int live_runs_add(live_runs_t *lr, const char *workspace, const char *agent_id, 
     e->inbox = in;
     uv_mutex_lock(&lr->mu);
     int n = 0;
-    for (entry_t *x = lr->head; x != NULL; x = x->next)
-        n += strcmp(x->ws, workspace) == 0;
+    list_t *node;
+    LIST_FOREACH(node, &lr->entries)
+        n += strcmp(LIST_ENTRY(node, entry_t, link)->ws, workspace) == 0;
     int ok = n < max;
     if (ok) {
-        e->next = lr->head;
-        lr->head = e;
+        list_insert_head(&lr->entries, &e->link);
         lr->count++;
     }
     uv_mutex_unlock(&lr->mu);
@@ -134,10 +144,11 @@ int live_runs_add(live_runs_t *lr, const char *workspace, const char *agent_id, 
 void live_runs_remove(live_runs_t *lr, const char *run_id)
 {
     uv_mutex_lock(&lr->mu);
-    for (entry_t **p = &lr->head; *p != NULL; p = &(*p)->next) {
-        if (strcmp((*p)->run_id, run_id) == 0) {
-            entry_t *e = *p;
-            *p = e->next;
+    list_t *node;
+    LIST_FOREACH(node, &lr->entries) {
+        entry_t *e = LIST_ENTRY(node, entry_t, link);
+        if (strcmp(e->run_id, run_id) == 0) {
+            list_remove(node);
             lr->count--;
             entry_free(e);
             break;
@@ -156,23 +167,23 @@ int live_runs_cancel(live_runs_t *lr, const char *workspace, const char *agent_i
     }
     int sent = 0;
     uv_mutex_lock(&lr->mu);
-    for (entry_t *e = lr->head; e != NULL && !sent; e = e->next) {
+    list_t *node;
+    LIST_FOREACH(node, &lr->entries) {
+        entry_t *e = LIST_ENTRY(node, entry_t, link);
         if (strcmp(e->run_id, run_id) != 0 || strcmp(e->ws, workspace) != 0 ||
             (agent_id != NULL && strcmp(e->agent_id, agent_id) != 0))
             continue;
         live_inbox_t *in = e->inbox;
         uv_mutex_lock(&in->mu);
-        n->next = in->notes;
-        in->notes = n;
+        list_insert_head(&in->notes, &n->link);
         uv_mutex_unlock(&in->mu);
         uv_async_send(&in->async);
         sent = 1;
+        break;
     }
     uv_mutex_unlock(&lr->mu);
-    if (!sent) {
-        free(n->run_id);
-        free(n);
-    }
+    if (!sent)
+        note_free(n);
     return sent;
 }
 

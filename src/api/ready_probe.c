@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "api/ready_probe.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/pending.h"
@@ -19,7 +20,7 @@ typedef struct waiter {
     http_pending_t *pending;
     ready_probe_reply_fn reply;
     store_rc_t rc; /* written before uv_async_send, read in its callback */
-    struct waiter *next;
+    list_t link;   /* in cache.waiters until woken */
 } waiter_t;
 
 typedef struct probe {
@@ -34,7 +35,7 @@ typedef struct cache {
     uint64_t at_us;    /* when */
     int in_flight;     /* a probe is queued or running */
     uint64_t since_us; /* since when */
-    waiter_t *waiters; /* calls waiting for the first answer */
+    list_t waiters;    /* calls waiting for the first answer, newest first */
     int nwaiters;
 } cache_t;
 
@@ -47,6 +48,7 @@ static void cache_init(void)
 {
     if (uv_mutex_init(&cache.mu) != 0)
         abort();
+    list_init(&cache.waiters);
 }
 
 /* ---- waiting for the first answer ---- */
@@ -82,8 +84,7 @@ static int add_waiter(http_request_t *r, ready_probe_reply_fn reply)
         return -1;
     }
     w->reply = reply;
-    w->next = cache.waiters;
-    cache.waiters = w;
+    list_insert_head(&cache.waiters, &w->link);
     cache.nwaiters++;
     return 0;
 }
@@ -125,15 +126,17 @@ static void probe_ended(store_rc_t rc, int probed)
         cache.at_us = timeutil_mono_us();
     }
     cache.in_flight = 0;
-    waiter_t *w = cache.waiters;
-    cache.waiters = NULL;
+    list_t woken;
+    list_init(&woken);
+    list_move(&cache.waiters, &woken);
     cache.nwaiters = 0;
     uv_mutex_unlock(&cache.mu);
-    while (w != NULL) {
-        waiter_t *next = w->next; /* w is the waker's to free once sent */
+    list_t *node, *tmp;
+    LIST_FOREACH_SAFE(node, tmp, &woken) {
+        waiter_t *w = LIST_ENTRY(node, waiter_t, link);
+        list_remove(node); /* before the send: w is the waker's to free once sent */
         w->rc = rc;
         uv_async_send(&w->async);
-        w = next;
     }
 }
 

@@ -14,6 +14,7 @@
 #include "api/views.h"
 #include "core/counters.h"
 #include "core/ids.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "http/pending.h"
 #include "http/reply.h"
@@ -33,33 +34,31 @@ typedef struct api_run {
     int sse_open;            /* the client still reads */
     http_pending_t *pending; /* answered whole: the request, if still there */
     int background;
-    struct api_run *next;
+    list_t link; /* in loop->runs, newest first */
 } api_run_t;
 
 /* ---- the loop's list ---- */
 
 static void track(app_loop_t *loop, api_run_t *ar)
 {
-    ar->next = loop->runs;
-    loop->runs = ar;
+    list_insert_head(&loop->runs, &ar->link);
     loop->nruns++;
 }
 
 static void untrack(app_loop_t *loop, api_run_t *ar)
 {
-    for (api_run_t **p = &loop->runs; *p != NULL; p = &(*p)->next) {
-        if (*p == ar) {
-            *p = ar->next;
-            loop->nruns--;
-            return;
-        }
+    if (list_is_linked(&ar->link)) {
+        list_remove(&ar->link);
+        loop->nruns--;
     }
 }
 
 void runs_on_cancel(void *loop_data, const char *run_id)
 {
     app_loop_t *loop = loop_data;
-    for (api_run_t *ar = loop->runs; ar != NULL; ar = ar->next) {
+    list_t *node;
+    LIST_FOREACH(node, &loop->runs) {
+        api_run_t *ar = LIST_ENTRY(node, api_run_t, link);
         if (strcmp(ar->run_id, run_id) == 0 && ar->run != NULL) {
             char reason[IDS_UUID_LEN + 32]; /* Agno's words */
             snprintf(reason, sizeof(reason), "Run %s was cancelled", ar->run_id);
@@ -73,8 +72,9 @@ void runs_cancel_all(void *loop_data, const char *reason)
 {
     app_loop_t *loop = loop_data;
     /* A cancel may end its run at once (on_end frees ar): next first. */
-    for (api_run_t *ar = loop->runs, *next; ar != NULL; ar = next) {
-        next = ar->next;
+    list_t *node, *tmp;
+    LIST_FOREACH_SAFE(node, tmp, &loop->runs) {
+        api_run_t *ar = LIST_ENTRY(node, api_run_t, link);
         if (ar->run != NULL)
             run_cancel(ar->run, reason);
     }

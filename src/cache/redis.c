@@ -103,6 +103,7 @@ static void conn_init(redis_client_t *c, redis_conn_t *conn, const char *role)
     conn->client = c;
     conn->role = role;
     conn->state = CONN_WAIT;
+    list_init(&conn->cmds);
     uv_timer_init(c->loop, &conn->conn_timer);
     uv_timer_init(c->loop, &conn->cmd_timer);
     conn->conn_timer.data = conn;

@@ -12,12 +12,7 @@
 
 static void cmd_append(redis_conn_t *conn, redis_cmd_t *cmd)
 {
-    cmd->prev = conn->tail;
-    if (conn->tail)
-        conn->tail->next = cmd;
-    else
-        conn->head = cmd;
-    conn->tail = cmd;
+    list_insert_tail(&conn->cmds, &cmd->link);
     if (!conn->first_pending)
         conn->first_pending = cmd;
 }
@@ -25,16 +20,8 @@ static void cmd_append(redis_conn_t *conn, redis_cmd_t *cmd)
 static void cmd_unlink(redis_conn_t *conn, redis_cmd_t *cmd)
 {
     if (conn->first_pending == cmd)
-        conn->first_pending = cmd->next;
-    if (cmd->prev)
-        cmd->prev->next = cmd->next;
-    else
-        conn->head = cmd->next;
-    if (cmd->next)
-        cmd->next->prev = cmd->prev;
-    else
-        conn->tail = cmd->prev;
-    cmd->prev = cmd->next = NULL;
+        conn->first_pending = redis_cmd_of(list_next(&conn->cmds, &cmd->link));
+    list_remove(&cmd->link);
 }
 
 /* The timer is due at the earliest command deadline, or when the oldest
@@ -45,10 +32,11 @@ void redis_cmd_timer_arm(redis_conn_t *conn)
     uint64_t due = UINT64_MAX;
     if (c->closing)
         return;
+    redis_cmd_t *oldest = redis_cmd_of(list_first(&conn->cmds));
     if (conn->first_pending)
         due = conn->first_pending->deadline_ms;
-    if (conn->head && conn->head->sent_ms + (uint64_t)c->opt.dead_after_ms < due)
-        due = conn->head->sent_ms + (uint64_t)c->opt.dead_after_ms;
+    if (oldest && oldest->sent_ms + (uint64_t)c->opt.dead_after_ms < due)
+        due = oldest->sent_ms + (uint64_t)c->opt.dead_after_ms;
     if (due == UINT64_MAX) {
         uv_timer_stop(&conn->cmd_timer);
         conn->timer_due = 0;
@@ -67,7 +55,7 @@ void redis_cmd_fail_pending(redis_conn_t *conn, redis_cmd_status_t status)
 {
     redis_cmd_t *cmd;
     while ((cmd = conn->first_pending) != NULL) {
-        conn->first_pending = cmd->next;
+        conn->first_pending = redis_cmd_of(list_next(&conn->cmds, &cmd->link));
         cmd->done = 1;
         if (status != REDIS_CMD_CLOSED)
             counters_redis_error();

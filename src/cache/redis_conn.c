@@ -397,7 +397,7 @@ void redis_on_cmd_timer(uv_timer_t *t)
     redis_cmd_t *cmd;
     conn->timer_due = 0;
     while (!c->closing && (cmd = conn->first_pending) != NULL && cmd->deadline_ms <= now) {
-        conn->first_pending = cmd->next;
+        conn->first_pending = redis_cmd_of(list_next(&conn->cmds, &cmd->link));
         cmd->done = 1;
         counters_redis_error();
         cmd->cb(REDIS_CMD_TIMEOUT, NULL, cmd->data);
@@ -408,10 +408,11 @@ void redis_on_cmd_timer(uv_timer_t *t)
      * came back for dead_after_ms: a hung server or a half-open link. After
      * a loop stall, timers run before sockets are read, so the verdict waits
      * for one more poll phase in case the reply is already there. */
-    if (conn->state == CONN_READY && conn->head &&
-        conn->head->sent_ms + (uint64_t)c->opt.dead_after_ms <= now) {
-        if (conn->suspect_seq != conn->head->seq) {
-            conn->suspect_seq = conn->head->seq;
+    redis_cmd_t *oldest = redis_cmd_of(list_first(&conn->cmds));
+    if (conn->state == CONN_READY && oldest &&
+        oldest->sent_ms + (uint64_t)c->opt.dead_after_ms <= now) {
+        if (conn->suspect_seq != oldest->seq) {
+            conn->suspect_seq = oldest->seq;
             uv_timer_start(&conn->cmd_timer, redis_on_cmd_timer, 1, 0);
             return;
         }

@@ -11,6 +11,7 @@
 
 #include "cache/redis.h"
 #include "core/backoff.h"
+#include "core/list.h"
 
 #define ERR_MAX 256
 
@@ -30,7 +31,7 @@ typedef struct redis_conn redis_conn_t;
  * once (with NULL when the context goes away) and frees it. The timeout only
  * marks it done, so a late reply finds it and is dropped. */
 typedef struct redis_cmd {
-    struct redis_cmd *prev, *next;
+    list_t link; /* in conn->cmds */
     redis_conn_t *conn;
     redis_reply_cb cb;
     void *data;
@@ -60,7 +61,8 @@ struct redis_conn {
     /* Commands hiredis holds, in send order (= reply order). Those before
      * first_pending have timed out; from it on they wait for a reply. One
      * timeout per client keeps deadlines in the same order. */
-    redis_cmd_t *head, *tail, *first_pending;
+    list_t cmds;
+    redis_cmd_t *first_pending;
     uint64_t timer_due;
     uint64_t next_seq;
     uint64_t suspect_seq; /* head command suspected dead, awaiting one more poll */
@@ -82,6 +84,13 @@ struct redis_client {
     int open_handles;
     backoff_rng_t rng; /* the reconnects' jitter */
 };
+
+/* The command whose link node is (NULL for none), e.g. of list_first or
+ * list_next on conn->cmds. */
+static inline redis_cmd_t *redis_cmd_of(list_t *node)
+{
+    return node != NULL ? LIST_ENTRY(node, redis_cmd_t, link) : NULL;
+}
 
 /* redis.c */
 /* The real clock, not uv_now: the loop time is stale after a stall. */

@@ -16,8 +16,8 @@ static void on_sock_close(void *data)
 {
     http_head_guard_t *g = data;
     g->closed = 1;
-    if (h2o_linklist_is_linked(&g->rearm_link))
-        h2o_linklist_unlink(&g->rearm_link);
+    if (list_is_linked(&g->rearm_link))
+        list_remove(&g->rearm_link);
 }
 
 http_head_guard_t *http_head_guard_of(h2o_req_t *req)
@@ -172,10 +172,9 @@ static void reject_refused(http_head_guard_t *g)
 
 static void rearm_all(http_head_guard_loop_t *gl)
 {
-    while (!h2o_linklist_is_empty(&gl->rearm)) {
-        http_head_guard_t *g =
-            H2O_STRUCT_FROM_MEMBER(http_head_guard_t, rearm_link, gl->rearm.next);
-        h2o_linklist_unlink(&g->rearm_link);
+    while (!list_is_empty(&gl->rearm)) {
+        http_head_guard_t *g = LIST_ENTRY(list_first(&gl->rearm), http_head_guard_t, rearm_link);
+        list_remove(&g->rearm_link);
         wrap(g);
         if (g->refused != HEAD_PARTIAL)
             reject_refused(g);
@@ -207,7 +206,7 @@ void http_head_guard_loop_init(http_head_guard_loop_t *gl, uv_loop_t *loop,
         gl->limits.max_head = H2O_MAX_REQLEN - 1;
     if (gl->limits.max_line == 0 || gl->limits.max_line > gl->limits.max_head)
         gl->limits.max_line = gl->limits.max_head;
-    h2o_linklist_init_anchor(&gl->rearm);
+    list_init(&gl->rearm);
     uv_prepare_init(loop, &gl->prepare);
     uv_check_init(loop, &gl->check);
     gl->prepare.data = gl;
@@ -278,10 +277,10 @@ void http_head_guard_request_end(http_head_guard_t *g)
 {
     g->in_request = 0;
     g->checked = 0;
-    if (g->closed || h2o_linklist_is_linked(&g->rearm_link))
+    if (g->closed || list_is_linked(&g->rearm_link))
         return;
     take_pipelined(g);
-    h2o_linklist_insert(&g->loop->rearm, &g->rearm_link);
+    list_insert_tail(&g->loop->rearm, &g->rearm_link);
     uv_prepare_start(&g->loop->prepare, on_prepare);
     uv_check_start(&g->loop->check, on_check);
 }

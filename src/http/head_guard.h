@@ -9,6 +9,7 @@
 #include <h2o.h>
 #include <uv.h>
 
+#include "core/list.h"
 #include "http/cors.h"
 #include "http/head_check.h"
 
@@ -17,7 +18,7 @@ typedef struct http_head_guard_loop {
     http_head_limits_t limits;
     const http_cors_t *cors;  /* the server's, read-only: for the CORS headers of a refusal */
     h2o_socket_cb h2o_reader; /* h2o's HTTP/1 read callback, learnt at the first accept */
-    h2o_linklist_t rearm;
+    list_t rearm;             /* the guards to wrap again, in request-end order */
     uv_prepare_t prepare;
     uv_check_t check;
 } http_head_guard_loop_t;
@@ -26,7 +27,7 @@ typedef struct http_head_guard_loop {
 typedef struct http_head_guard {
     http_head_guard_loop_t *loop;
     h2o_socket_t *sock;
-    h2o_linklist_t rearm_link;
+    list_t rearm_link;
     int in_request; /* h2o has the head: what follows is a body or the next head */
     int checked;    /* the guard judged this request's head */
     int closed;

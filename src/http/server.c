@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/ids.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/counters.h"
@@ -32,7 +33,7 @@ typedef struct worker worker_t;
 typedef struct conn {
     uv_tcp_t tcp; /* first: the close callback gets this pointer */
     h2o_socket_t *sock;
-    h2o_linklist_t link;
+    list_t link; /* in worker->conns once accepted */
     worker_t *worker;
     int counted; /* holds a place in the process's connection count */
     http_head_guard_t guard;
@@ -52,7 +53,7 @@ struct worker {
     http_head_guard_loop_t guard;
     uint64_t busy_logged_us;
     void *loop_data;
-    h2o_linklist_t conns;
+    list_t conns;
     size_t open_conns;
     size_t in_flight;
     uint64_t drain_started_us;
@@ -190,8 +191,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 static void on_conn_closed(uv_handle_t *h)
 {
     conn_t *c = (conn_t *)h;
-    if (h2o_linklist_is_linked(&c->link)) {
-        h2o_linklist_unlink(&c->link);
+    if (list_is_linked(&c->link)) {
+        list_remove(&c->link);
         c->worker->open_conns--;
     }
     if (c->counted)
@@ -239,7 +240,7 @@ static void on_connection(uv_stream_t *listener, int status)
     }
     uv_tcp_nodelay(&c->tcp, 1);
     c->sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, on_conn_closed);
-    h2o_linklist_insert(&w->conns, &c->link);
+    list_insert_tail(&w->conns, &c->link);
     w->open_conns++;
     h2o_accept(&w->accept_ctx, c->sock);
     http_head_guard_attach(&c->guard, &w->guard, c->sock);
@@ -254,8 +255,9 @@ static void close_idle_conns(worker_t *w)
 {
     if (w->in_flight != 0)
         return;
-    for (h2o_linklist_t *l = w->conns.next; l != &w->conns; l = l->next) {
-        conn_t *c = H2O_STRUCT_FROM_MEMBER(conn_t, link, l);
+    list_t *node;
+    LIST_FOREACH(node, &w->conns) {
+        conn_t *c = LIST_ENTRY(node, conn_t, link);
         uv_os_fd_t fd;
         if (uv_is_closing((uv_handle_t *)&c->tcp) || c->sock->input->size != 0)
             continue;
@@ -449,7 +451,7 @@ http_server_t *http_server_start(const http_server_config_t *cfg)
         worker_t *w = &s->workers[i];
         w->server = s;
         w->index = i;
-        h2o_linklist_init_anchor(&w->conns);
+        list_init(&w->conns);
         uv_loop_init(&w->loop);
         w->loop.data = w;
         uv_async_init(&w->loop, &w->stop_async, on_stop);

@@ -25,8 +25,8 @@ static void client_shutdown(http_client_t *c)
     assert(c->in_curl == 0 && !c->closed);
     c->closed = 1;
     /* Our poll handles go first: curl closes its sockets in cleanup. */
-    while (c->socks)
-        http_client_sock_close(c->socks);
+    while (!list_is_empty(&c->socks))
+        http_client_sock_close(LIST_ENTRY(list_first(&c->socks), http_sock_t, link));
     curl_multi_cleanup(c->multi);
     c->multi = NULL;
     uv_timer_stop(&c->timer);
@@ -37,9 +37,9 @@ static void client_shutdown(http_client_t *c)
  * under us, so the caller starts again). */
 static int settle_pass(http_client_t *c)
 {
-    http_call_t *next;
-    for (http_call_t *call = c->calls; call; call = next) {
-        next = call->next;
+    list_t *node, *tmp;
+    LIST_FOREACH_SAFE(node, tmp, &c->calls) {
+        http_call_t *call = LIST_ENTRY(node, http_call_t, link);
         if (call->cancelled) {
             http_client_call_destroy(call);
         } else if (call->resume_pending) {
@@ -101,6 +101,8 @@ http_client_t *http_client_new(uv_loop_t *loop)
         return NULL;
     }
     c->loop = loop;
+    list_init(&c->calls);
+    list_init(&c->socks);
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
     c->open_handles = 1;
@@ -117,8 +119,9 @@ void http_client_free(http_client_t *c)
     if (c == NULL || c->closing)
         return;
     c->closing = 1;
-    for (http_call_t *call = c->calls; call; call = call->next)
-        call->cancelled = 1;
+    list_t *node;
+    LIST_FOREACH(node, &c->calls)
+        LIST_ENTRY(node, http_call_t, link)->cancelled = 1;
     c->active = 0;
     c->dirty = 1;
     http_client_settle(c);

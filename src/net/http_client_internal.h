@@ -5,6 +5,7 @@
 
 #include "net/http_client.h"
 #include "core/backoff.h"
+#include "core/list.h"
 
 #ifndef AGENTOS_VERSION
 #define AGENTOS_VERSION "0"
@@ -24,15 +25,15 @@ typedef struct http_sock {
     curl_socket_t fd;
     http_client_t *c;
     int closing;
-    struct http_sock *prev, *next;
+    list_t link; /* in c->socks until it closes */
 } http_sock_t;
 
 struct http_client {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t timer;
-    http_call_t *calls; /* every call not yet destroyed */
-    http_sock_t *socks;
+    list_t calls;        /* every call not yet destroyed, newest first */
+    list_t socks;        /* the poll handles not yet closing */
     size_t active;       /* calls that still owe an on_done */
     size_t open_handles; /* uv handles not yet closed; the last frees c */
     int in_curl;         /* inside curl_multi_socket_action */
@@ -48,8 +49,7 @@ enum call_state { CALL_PENDING, CALL_RUNNING, CALL_IDLE, CALL_DONE };
 
 struct http_call {
     http_client_t *c;
-    http_call_t *prev, *next;
-    int linked;
+    list_t link; /* in c->calls until it completes or is destroyed */
     CURL *easy;
     /* While an attempt runs: the stall watchdog; between attempts: the
      * back-off. */

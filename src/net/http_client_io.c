@@ -53,26 +53,13 @@ static void on_call_closed(uv_handle_t *h)
 
 void http_client_call_link(http_call_t *call)
 {
-    http_client_t *c = call->c;
-    call->next = c->calls;
-    if (c->calls)
-        c->calls->prev = call;
-    c->calls = call;
-    call->linked = 1;
+    list_insert_head(&call->c->calls, &call->link);
 }
 
 void http_client_call_unlink(http_call_t *call)
 {
-    if (!call->linked)
-        return;
-    if (call->prev)
-        call->prev->next = call->next;
-    else
-        call->c->calls = call->next;
-    if (call->next)
-        call->next->prev = call->prev;
-    call->prev = call->next = NULL;
-    call->linked = 0;
+    if (list_is_linked(&call->link))
+        list_remove(&call->link);
 }
 
 /* Never from inside a curl callback: removes the easy handle. */
@@ -126,16 +113,10 @@ static void on_timeout(uv_timer_t *t)
 
 void http_client_sock_close(http_sock_t *sk)
 {
-    http_client_t *c = sk->c;
     if (sk->closing)
         return;
     sk->closing = 1;
-    if (sk->prev)
-        sk->prev->next = sk->next;
-    else
-        c->socks = sk->next;
-    if (sk->next)
-        sk->next->prev = sk->prev;
+    list_remove(&sk->link);
     uv_close((uv_handle_t *)&sk->poll, on_sock_closed);
 }
 
@@ -151,10 +132,7 @@ static http_sock_t *sock_open(http_client_t *c, curl_socket_t fd)
     sk->fd = fd;
     sk->c = c;
     sk->poll.data = sk;
-    sk->next = c->socks;
-    if (c->socks)
-        c->socks->prev = sk;
-    c->socks = sk;
+    list_insert_head(&c->socks, &sk->link);
     c->open_handles++;
     return sk;
 }

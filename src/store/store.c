@@ -38,6 +38,7 @@ static store_t *store_alloc(const store_backend_t *be, const store_config_t *cfg
         free(s);
         return NULL;
     }
+    list_init(&s->conns);
     s->be = be;
     s->id = atomic_fetch_add(&next_store_id, 1);
     s->connect_timeout_s =

@@ -70,14 +70,15 @@ void store_conn_free(store_conn_t *c)
 
 void store_conn_close_all(store_t *s)
 {
+    list_t taken;
+    list_init(&taken);
     uv_mutex_lock(&s->mu);
-    store_conn_t *c = s->conns;
-    s->conns = NULL;
+    list_move(&s->conns, &taken);
     uv_mutex_unlock(&s->mu);
-    while (c != NULL) {
-        store_conn_t *next = c->next;
-        store_conn_free(c);
-        c = next;
+    list_t *node, *tmp;
+    LIST_FOREACH_SAFE(node, tmp, &taken) {
+        list_remove(node);
+        store_conn_free(LIST_ENTRY(node, store_conn_t, link));
     }
 }
 
@@ -93,14 +94,18 @@ static store_conn_t *conn_for_thread(store_t *s)
     if (tl_cache.store_id == s->id)
         return tl_cache.conn;
     uv_thread_t self = uv_thread_self();
+    store_conn_t *c = NULL;
     uv_mutex_lock(&s->mu);
-    store_conn_t *c = s->conns;
-    while (c != NULL && !uv_thread_equal(&c->owner, &self))
-        c = c->next;
-    if (c == NULL && (c = conn_alloc(s)) != NULL) {
-        c->next = s->conns;
-        s->conns = c;
+    list_t *node;
+    LIST_FOREACH(node, &s->conns) {
+        store_conn_t *x = LIST_ENTRY(node, store_conn_t, link);
+        if (uv_thread_equal(&x->owner, &self)) {
+            c = x;
+            break;
+        }
     }
+    if (c == NULL && (c = conn_alloc(s)) != NULL)
+        list_insert_head(&s->conns, &c->link);
     uv_mutex_unlock(&s->mu);
     if (c != NULL) {
         tl_cache.store_id = s->id;

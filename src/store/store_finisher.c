@@ -6,6 +6,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "core/list.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "store/store_finish.h"
@@ -19,7 +20,7 @@ typedef struct entry {
     char *line;
     size_t len;
     entry_state_t state;
-    struct entry *next;
+    list_t link; /* in the finisher's entries, oldest first */
 } entry_t;
 
 struct store_finisher {
@@ -28,7 +29,7 @@ struct store_finisher {
     uv_thread_t thread;
     uv_mutex_t mu;
     uv_cond_t cond;
-    entry_t *head, *tail;
+    list_t entries;
     size_t count, bytes;
     uint64_t next_ticket;
     uint64_t retry_at_us;
@@ -45,16 +46,9 @@ static void entry_free(entry_t *e)
 /* Under mu. */
 static void unlink_entry(store_finisher_t *f, entry_t *e)
 {
-    entry_t **p = &f->head, *prev = NULL;
-    while (*p != NULL && *p != e) {
-        prev = *p;
-        p = &(*p)->next;
-    }
-    if (*p == NULL)
+    if (!list_is_linked(&e->link))
         return;
-    *p = e->next;
-    if (f->tail == e)
-        f->tail = prev;
+    list_remove(&e->link);
     f->count--;
     f->bytes -= e->len;
     uv_cond_broadcast(&f->cond);
@@ -62,9 +56,12 @@ static void unlink_entry(store_finisher_t *f, entry_t *e)
 
 static entry_t *find(store_finisher_t *f, uint64_t ticket)
 {
-    for (entry_t *e = f->head; e != NULL; e = e->next)
+    list_t *node;
+    LIST_FOREACH(node, &f->entries) {
+        entry_t *e = LIST_ENTRY(node, entry_t, link);
         if (e->ticket == ticket)
             return e;
+    }
     return NULL;
 }
 
@@ -72,9 +69,12 @@ static entry_t *find(store_finisher_t *f, uint64_t ticket)
  * never overtakes one that failed). */
 static entry_t *first_queued(store_finisher_t *f)
 {
-    for (entry_t *e = f->head; e != NULL; e = e->next)
+    list_t *node;
+    LIST_FOREACH(node, &f->entries) {
+        entry_t *e = LIST_ENTRY(node, entry_t, link);
         if (e->state == E_QUEUED)
             return e;
+    }
     return NULL;
 }
 
@@ -151,6 +151,7 @@ store_finisher_t *store_finisher_start(const store_finisher_config_t *cfg)
     f->cfg = *cfg;
     f->cfg.journal_path = f->journal_path;
     f->next_ticket = 1;
+    list_init(&f->entries);
     uv_mutex_init(&f->mu);
     uv_cond_init(&f->cond);
     if (uv_thread_create(&f->thread, thread_main, f) != 0) {
@@ -176,11 +177,7 @@ uint64_t store_finisher_add(store_finisher_t *f, const char *line, int queued)
     int ok = !f->stopping && f->bytes + e->len <= f->cfg.max_bytes;
     if (ok) {
         e->ticket = f->next_ticket++;
-        if (f->tail != NULL)
-            f->tail->next = e;
-        else
-            f->head = e;
-        f->tail = e;
+        list_insert_tail(&f->entries, &e->link);
         f->count++;
         f->bytes += e->len;
         uv_cond_broadcast(&f->cond);
@@ -228,8 +225,11 @@ static void journal_all(store_finisher_t *f, store_finisher_result_t *res)
 {
     const char **lines = f->count > 0 ? calloc(f->count, sizeof(*lines)) : NULL;
     size_t n = 0;
-    for (entry_t *e = f->head; e != NULL && lines != NULL; e = e->next)
-        lines[n++] = e->line;
+    list_t *node, *tmp;
+    if (lines != NULL) {
+        LIST_FOREACH(node, &f->entries)
+            lines[n++] = LIST_ENTRY(node, entry_t, link)->line;
+    }
     char err[512] = "";
     res->journalled =
         n > 0 ? store_journal_append(f->journal_path, f->cfg.max_bytes, lines, n, err, sizeof(err))
@@ -244,8 +244,8 @@ static void journal_all(store_finisher_t *f, store_finisher_result_t *res)
                  json_pack("{s:I, s:s}", "runs", (json_int_t)res->journalled, "journal",
                            f->journal_path));
     free(lines);
-    for (entry_t *e = f->head, *next; e != NULL; e = next) {
-        next = e->next;
+    LIST_FOREACH_SAFE(node, tmp, &f->entries) {
+        entry_t *e = LIST_ENTRY(node, entry_t, link);
         res->in_flight += e->state != E_QUEUED;
         if (e->state != E_WRITING) {
             unlink_entry(f, e);
@@ -283,10 +283,10 @@ void store_finisher_free(store_finisher_t *f)
 {
     if (f == NULL)
         return;
-    while (f->head != NULL) {
-        entry_t *e = f->head;
-        f->head = e->next;
-        entry_free(e);
+    list_t *node, *tmp;
+    LIST_FOREACH_SAFE(node, tmp, &f->entries) {
+        list_remove(node);
+        entry_free(LIST_ENTRY(node, entry_t, link));
     }
     uv_cond_destroy(&f->cond);
     uv_mutex_destroy(&f->mu);

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "core/list.h"
 #include "store/store.h"
 
 #define STORE_SCHEMA_MAX 63 /* PostgreSQL's NAMEDATALEN - 1 */
@@ -73,7 +74,7 @@ struct store {
     _Atomic int queue_max;              /* store_submit_bounded refuses at this many; <= 0: none */
     _Atomic uint64_t unavailable_at_us; /* monotonic: the last job that met no database */
     uv_mutex_t mu;                      /* guards conns */
-    store_conn_t *conns;
+    list_t conns;                       /* the threads' store_conn_t, by their link */
 };
 
 struct store_conn {
@@ -85,8 +86,8 @@ struct store_conn {
     uint64_t retry_at_us;  /* monotonic; no new connect before it... */
     uint64_t failed_at_us; /* ...unless another thread connected after this */
     int in_tx;
-    char last_error[256];    /* the back end's last error, for start-up messages */
-    struct store_conn *next; /* in store->conns */
+    char last_error[256]; /* the back end's last error, for start-up messages */
+    list_t link;          /* in store->conns; unlinked for a private connection */
 };
 
 extern const store_backend_t store_pg_backend;
