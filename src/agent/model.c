@@ -10,6 +10,7 @@
 
 #include "agent/model.h"
 #include "agent/model_internal.h"
+#include "core/buf.h"
 #include "core/secret.h"
 
 const model_provider_t *model_config_provider(const model_config_t *cfg)
@@ -34,40 +35,6 @@ void model_result_free(model_result_t *r)
 }
 
 /* ---- strings ---- */
-
-int model_buf_append(model_buf_t *b, const char *s, size_t n)
-{
-    if (n > ((size_t)-1) / 2 - b->len - 1)
-        return -1;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return -1;
-        b->p = p;
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-void model_buf_free(model_buf_t *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof(*b));
-}
-
-char *model_buf_take(model_buf_t *b)
-{
-    char *s = b->p ? b->p : strdup("");
-    memset(b, 0, sizeof(*b));
-    return s;
-}
 
 /* Length of the valid UTF-8 character at s, or 0 (overlong forms,
  * surrogates and code points past U+10FFFF are not valid). */
@@ -299,25 +266,24 @@ static const char *model_error_json(const json_t *root, const char **type)
 /* Replaces every occurrence of key in s with a marker; malloc'd. */
 static char *model_redact(const char *s, const char *key)
 {
-    model_buf_t b = {0};
-    size_t klen = key ? strlen(key) : 0;
+    static const char marker[] = "[redacted]";
+    size_t len = strlen(s), klen = key ? strlen(key) : 0;
+    buf_t b;
+    /* Each hit is at least klen bytes and becomes the marker. */
+    buf_init(&b, klen ? len + (len / klen) * (sizeof(marker) - 1) : len);
     const char *p = s;
     while (klen) {
         const char *hit = strstr(p, key);
         if (!hit)
             break;
-        if (model_buf_append(&b, p, (size_t)(hit - p)) != 0 ||
-            model_buf_append(&b, "[redacted]", 10) != 0) {
-            model_buf_free(&b);
-            return NULL;
-        }
+        if (buf_append(&b, p, (size_t)(hit - p)) != BUF_OK ||
+            buf_append(&b, marker, sizeof(marker) - 1) != BUF_OK)
+            return NULL; /* b freed itself */
         p = hit + klen;
     }
-    if (model_buf_append(&b, p, strlen(p)) != 0) {
-        model_buf_free(&b);
+    if (buf_append_str(&b, p) != BUF_OK)
         return NULL;
-    }
-    return model_buf_take(&b);
+    return buf_take(&b, NULL);
 }
 
 char *model_error_from_json(const json_t *root)
@@ -325,17 +291,14 @@ char *model_error_from_json(const json_t *root)
     const char *type = NULL, *msg = json_is_object(root) ? model_error_json(root, &type) : NULL;
     if (!msg && !type)
         return NULL;
-    model_buf_t b = {0};
-    int rc = model_buf_append(&b, msg ? msg : type, strlen(msg ? msg : type));
+    const char *first = msg ? msg : type;
+    buf_t b;
+    buf_init(&b, strlen(first) + (type ? strlen(type) + 3 : 0));
+    buf_rc_t rc = buf_append_str(&b, first);
     /* Anthropic's type ("overloaded_error") says what kind of failure it was. */
-    if (rc == 0 && msg && type && !strstr(msg, type))
-        rc = model_buf_append(&b, " (", 2) || model_buf_append(&b, type, strlen(type)) ||
-             model_buf_append(&b, ")", 1);
-    if (rc != 0) {
-        model_buf_free(&b);
-        return NULL;
-    }
-    return model_buf_take(&b);
+    if (rc == BUF_OK && msg && type && !strstr(msg, type))
+        rc = buf_printf(&b, " (%s)", type);
+    return rc == BUF_OK ? buf_take(&b, NULL) : NULL; /* b freed itself on failure */
 }
 
 /* The provider's own message, key redacted; NULL when the body has none. */

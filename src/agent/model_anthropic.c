@@ -106,17 +106,17 @@ static int anthropic_push(json_t *msgs, const char *role, json_t *blocks)
     return json_array_append_new(msgs, json_pack("{s:s, s:o}", "role", role, "content", blocks));
 }
 
-static int anthropic_system(model_buf_t *sys, const json_t *m)
+static int anthropic_system(buf_t *sys, const json_t *m)
 {
     const char *text = model_json_str(m, "content", "");
     if (!text[0])
         return 0;
-    if (sys->len && model_buf_append(sys, "\n\n", 2) != 0)
+    if (buf_len(sys) && buf_append_str(sys, "\n\n") != BUF_OK)
         return -1;
-    return model_buf_append(sys, text, strlen(text));
+    return buf_append_str(sys, text) != BUF_OK ? -1 : 0;
 }
 
-static int anthropic_messages(json_t *msgs, model_buf_t *sys, const json_t *messages)
+static int anthropic_messages(json_t *msgs, buf_t *sys, const json_t *messages)
 {
     size_t i;
     const json_t *m;
@@ -167,12 +167,12 @@ static json_t *anthropic_tools(const json_t *tools)
     return arr;
 }
 
-static int anthropic_options(json_t *body, const model_config_t *cfg, const model_buf_t *sys,
+static int anthropic_options(json_t *body, const model_config_t *cfg, const buf_t *sys,
                              const json_t *tools)
 {
     int rc = 0;
-    if (sys->len)
-        rc = json_object_set_new(body, "system", json_string(sys->p));
+    if (buf_len(sys))
+        rc = json_object_set_new(body, "system", json_string(buf_ptr(sys)));
     if (rc == 0 && json_is_array(tools) && json_array_size(tools) > 0) {
         json_t *arr = anthropic_tools(tools);
         rc = arr ? json_object_set_new(body, "tools", arr) : -1;
@@ -187,11 +187,12 @@ static json_t *anthropic_body(const model_config_t *cfg, const json_t *messages,
 {
     if (!cfg->id)
         return NULL;
-    model_buf_t sys = {0};
+    buf_t sys;
+    buf_init(&sys, MODEL_MAX_SYSTEM_TEXT);
     json_t *msgs = json_array();
     if (!msgs || anthropic_messages(msgs, &sys, messages) != 0) {
         json_decref(msgs);
-        model_buf_free(&sys);
+        buf_free(&sys);
         return NULL;
     }
     int max_tokens = cfg->max_tokens > 0 ? cfg->max_tokens : ANTHROPIC_DEFAULT_MAX_TOKENS;
@@ -201,7 +202,7 @@ static json_t *anthropic_body(const model_config_t *cfg, const json_t *messages,
         json_decref(body);
         body = NULL;
     }
-    model_buf_free(&sys);
+    buf_free(&sys);
     return body;
 }
 
@@ -284,8 +285,8 @@ static int anthropic_block_delta(model_stream_t *s, const json_t *root)
     if (!slot || !json_is_string(part))
         return 0;
     if (slot->args_from_start) {
-        s->total -= slot->args.len;
-        slot->args.len = 0;
+        s->total -= buf_len(&slot->args);
+        buf_reset(&slot->args);
         slot->args_from_start = 0;
     }
     return model_stream_put_args(s, slot, json_string_value(part), json_string_length(part));

@@ -1,12 +1,12 @@
-/* Shared between the model_*.c files only: a growable string, the state of
- * one decoded stream, and what the providers' hooks build on. Not for
- * other modules. */
+/* Shared between the model_*.c files only: the state of one decoded
+ * stream, and what the providers' hooks build on. Not for other modules. */
 #ifndef AGENTOS_AGENT_MODEL_INTERNAL_H
 #define AGENTOS_AGENT_MODEL_INTERNAL_H
 
 #include <stddef.h>
 
 #include "agent/model.h"
+#include "core/buf.h"
 #include "net/sse_parser.h"
 
 /* What one reply may assemble (content, tool ids, names, arguments) unless
@@ -23,15 +23,9 @@
 /* Longest error text handed to a run (and so to a client). */
 #define MODEL_MAX_ERROR_CHARS 300
 
-typedef struct model_buf {
-    char *p; /* NUL-terminated when not NULL */
-    size_t len, cap;
-} model_buf_t;
-
-int model_buf_append(model_buf_t *b, const char *s, size_t n);
-void model_buf_free(model_buf_t *b);
-/* Hands over the string ("" when empty); b is left empty. NULL on OOM. */
-char *model_buf_take(model_buf_t *b);
+/* Anthropic's system text, joined from the system messages: past any
+ * provider's context window, so only a runaway history meets it. */
+#define MODEL_MAX_SYSTEM_TEXT ((size_t)64 << 20)
 
 /* Printable, valid UTF-8, at most cap bytes (cut on a character), control
  * characters as spaces; with first_line, only the first non-blank line. */
@@ -51,8 +45,8 @@ long long model_json_int(const json_t *v);
  * index (OpenAI's tool_calls[].index, Anthropic's content block index). */
 typedef struct model_slot {
     long index;
-    model_buf_t id, name, args;
-    int args_from_start; /* args came whole with the block start: deltas replace them */
+    buf_t id, name, args; /* bounded by MODEL_MAX_TOOL_* */
+    int args_from_start;  /* args came whole with the block start: deltas replace them */
 } model_slot_t;
 
 struct model_stream {
@@ -63,7 +57,7 @@ struct model_stream {
     size_t total;     /* assembled bytes, against max_reply */
     size_t max_reply; /* MODEL_MAX_REPLY_BYTES */
     size_t progress;  /* text and tool-call bytes ever assembled, +1 at the stop reason */
-    model_buf_t content;
+    buf_t content;    /* bounded by max_reply */
     model_slot_t *slots;
     size_t nslots;
     long long input_tokens, output_tokens;
@@ -89,7 +83,7 @@ int model_stream_text(model_stream_t *s, const char *text, size_t len);
  * limits. */
 model_slot_t *model_stream_slot(model_stream_t *s, long index, int create);
 /* Appends to a slot's field, counted against the reply bound. */
-int model_stream_put(model_stream_t *s, model_buf_t *b, const char *text, size_t len);
+int model_stream_put(model_stream_t *s, buf_t *b, const char *text, size_t len);
 /* The same for a tool call's id, name or arguments, each with its own
  * bound (MODEL_MAX_TOOL_*): past it the stream fails. */
 int model_stream_put_id(model_stream_t *s, model_slot_t *slot, const char *text, size_t len);

@@ -171,7 +171,7 @@ static model_slot_t *openai_slot_for(model_stream_t *s, const json_t *tc)
         return model_stream_slot(s, (long)json_integer_value(ix), 1);
     const char *id = model_json_str(tc, "id", "");
     model_slot_t *last = s->nslots ? &s->slots[s->nslots - 1] : NULL;
-    if (last && (!id[0] || (last->id.p && strcmp(last->id.p, id) == 0)))
+    if (last && (!id[0] || strcmp(buf_ptr(&last->id), id) == 0))
         return last;
     if (last && last->index == LONG_MAX) {
         model_stream_fail(s, "the model provider sent a malformed tool call");
@@ -189,9 +189,10 @@ static int openai_tool_delta(model_stream_t *s, const json_t *tc)
     const char *id = model_json_str(tc, "id", "");
     const char *name = model_json_str(fn, "name", "");
     /* id and name come once, first; servers that repeat them repeat them whole. */
-    if (id[0] && slot->id.len == 0 && model_stream_put_id(s, slot, id, strlen(id)) != 0)
+    if (id[0] && buf_len(&slot->id) == 0 && model_stream_put_id(s, slot, id, strlen(id)) != 0)
         return -1;
-    if (name[0] && slot->name.len == 0 && model_stream_put_name(s, slot, name, strlen(name)) != 0)
+    if (name[0] && buf_len(&slot->name) == 0 &&
+        model_stream_put_name(s, slot, name, strlen(name)) != 0)
         return -1;
     const json_t *args = json_object_get(fn, "arguments");
     if (json_is_string(args))

@@ -29,6 +29,7 @@ model_stream_t *model_stream_new(const model_provider_t *provider, const model_e
         return NULL;
     s->provider = provider != NULL ? provider : model_provider_at(0);
     s->max_reply = MODEL_DEFAULT_MAX_REPLY;
+    buf_init(&s->content, s->max_reply);
     if (ev)
         s->ev = *ev;
     s->sse = sse_parser_new(max_event_bytes ? max_event_bytes : MODEL_DEFAULT_EVENT_BYTES,
@@ -42,16 +43,22 @@ model_stream_t *model_stream_new(const model_provider_t *provider, const model_e
 
 void model_stream_set_max_reply(model_stream_t *s, size_t max_reply)
 {
-    if (s && max_reply > 0)
-        s->max_reply = max_reply;
+    if (!s || max_reply == 0)
+        return;
+    s->max_reply = max_reply;
+    /* Set before the first text; the sum is checked in model_stream_put. */
+    if (buf_len(&s->content) == 0) {
+        buf_free(&s->content);
+        buf_init(&s->content, max_reply);
+    }
 }
 
 static void model_stream_clear_slots(model_stream_t *s)
 {
     for (size_t i = 0; i < s->nslots; i++) {
-        model_buf_free(&s->slots[i].id);
-        model_buf_free(&s->slots[i].name);
-        model_buf_free(&s->slots[i].args);
+        buf_free(&s->slots[i].id);
+        buf_free(&s->slots[i].name);
+        buf_free(&s->slots[i].args);
     }
     free(s->slots);
     s->slots = NULL;
@@ -63,7 +70,7 @@ void model_stream_free(model_stream_t *s)
     if (!s)
         return;
     sse_parser_free(s->sse);
-    model_buf_free(&s->content);
+    buf_free(&s->content);
     model_stream_clear_slots(s);
     free(s->stop_reason);
     free(s->error);
@@ -93,21 +100,24 @@ int model_stream_fail_text(model_stream_t *s, const char *prefix, const char *te
     return -1;
 }
 
-int model_stream_put(model_stream_t *s, model_buf_t *b, const char *text, size_t len)
+int model_stream_put(model_stream_t *s, buf_t *b, const char *text, size_t len)
 {
     if (s->total > s->max_reply || len > s->max_reply - s->total)
         return model_stream_fail(s, "the model's reply is too large");
-    if (model_buf_append(b, text, len) != 0)
+    buf_rc_t rc = buf_append(b, text, len);
+    if (rc == BUF_TOO_LARGE)
+        return model_stream_fail(s, "the model's reply is too large");
+    if (rc != BUF_OK)
         return model_stream_fail(s, "out of memory reading the model's reply");
     s->total += len;
     s->progress += len;
     return 0;
 }
 
-static int put_bounded(model_stream_t *s, model_buf_t *b, const char *text, size_t len, size_t cap,
+static int put_bounded(model_stream_t *s, buf_t *b, const char *text, size_t len, size_t cap,
                        const char *what)
 {
-    if (b->len > cap || len > cap - b->len) {
+    if (buf_len(b) > cap || len > cap - buf_len(b)) {
         char msg[128];
         snprintf(msg, sizeof(msg), "the model sent a tool call %s longer than %zu bytes", what,
                  cap);
@@ -165,6 +175,9 @@ model_slot_t *model_stream_slot(model_stream_t *s, long index, int create)
     memmove(&slots[at + 1], &slots[at], (s->nslots - at) * sizeof(*slots));
     memset(&slots[at], 0, sizeof(*slots));
     slots[at].index = index;
+    buf_init(&slots[at].id, MODEL_MAX_TOOL_ID);
+    buf_init(&slots[at].name, MODEL_MAX_TOOL_NAME);
+    buf_init(&slots[at].args, MODEL_MAX_TOOL_ARGS);
     s->nslots++;
     return &slots[at];
 }
@@ -200,19 +213,15 @@ int model_stream_feed(model_stream_t *s, const char *buf, size_t len)
  * send none, so that tool results can still be matched to their call. */
 static int model_take_call(model_stream_t *s, model_slot_t *slot, model_tool_call_t *out)
 {
-    if (slot->name.len == 0)
+    if (buf_len(&slot->name) == 0)
         return model_stream_fail(s, "the model sent a tool call without a name");
-    if (slot->id.len == 0) {
-        char id[48];
-        int n = snprintf(id, sizeof(id), "call_%ld", slot->index);
-        if (model_buf_append(&slot->id, id, (size_t)n) != 0)
-            return model_stream_fail(s, "out of memory reading the model's reply");
-    }
-    if (slot->args.len == 0 && model_buf_append(&slot->args, "{}", 2) != 0)
+    if (buf_len(&slot->id) == 0 && buf_printf(&slot->id, "call_%ld", slot->index) != BUF_OK)
         return model_stream_fail(s, "out of memory reading the model's reply");
-    out->id = model_buf_take(&slot->id);
-    out->name = model_buf_take(&slot->name);
-    out->arguments = model_buf_take(&slot->args);
+    if (buf_len(&slot->args) == 0 && buf_append_str(&slot->args, "{}") != BUF_OK)
+        return model_stream_fail(s, "out of memory reading the model's reply");
+    out->id = buf_take(&slot->id, NULL);
+    out->name = buf_take(&slot->name, NULL);
+    out->arguments = buf_take(&slot->args, NULL);
     return out->id && out->name && out->arguments ? 0 : model_stream_fail(s, "out of memory");
 }
 
@@ -258,7 +267,7 @@ int model_stream_finish(model_stream_t *s, model_result_t *out)
     if (out->ntool_calls && (!reason || strcmp(reason, "stop") == 0))
         reason = "tool_calls";
     out->stop_reason = reason ? strdup(reason) : NULL;
-    out->content = model_buf_take(&s->content);
+    out->content = buf_take(&s->content, NULL);
     model_stream_clear_slots(s);
     s->total = 0;
     if (!out->content || (reason && !out->stop_reason)) {

@@ -9,6 +9,7 @@
 
 #include "agent/model.h"
 #include "agent/run.h"
+#include "core/buf.h"
 
 /* Where a run is. Every change goes through run_enter (run.c), which
  * checks it against the table of legal transitions:
@@ -34,8 +35,7 @@ typedef struct tool_exec {
     int is_error, done;
     double start_time, end_time; /* epoch seconds */
     http_call_t *call;           /* an HTTP tool in flight */
-    char *body;
-    size_t body_len;
+    buf_t body;                  /* the HTTP tool's answer, TOOL_RESULT_MAX at most */
     int truncated;
 } tool_exec_t;
 

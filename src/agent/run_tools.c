@@ -180,7 +180,7 @@ static void exec_free(tool_exec_t *e)
     free(e->name);
     free(e->args);
     free(e->result);
-    free(e->body);
+    buf_free(&e->body);
 }
 
 static void free_execs(run_t *run)
@@ -230,18 +230,13 @@ static char *error_text(const char *fmt, const char *a, const char *b)
 static int on_tool_data(void *ud, const char *buf, size_t len)
 {
     tool_exec_t *e = ud;
-    if (e->body_len + len > TOOL_RESULT_MAX) {
+    /* Past the limit the answer is cut, not refused: the model reads what fits. */
+    size_t room = TOOL_RESULT_MAX - buf_len(&e->body);
+    if (len > room) {
         e->truncated = 1;
-        len = TOOL_RESULT_MAX - e->body_len;
+        len = room;
     }
-    char *p = realloc(e->body, e->body_len + len + 1);
-    if (p == NULL)
-        return 1;
-    memcpy(p + e->body_len, buf, len);
-    e->body = p;
-    e->body_len += len;
-    p[e->body_len] = '\0';
-    return 0;
+    return buf_append(&e->body, buf, len) == BUF_OK ? 0 : 1;
 }
 
 static void on_tool_done(void *ud, http_call_result_t result, long status, const char *err,
@@ -251,7 +246,7 @@ static void on_tool_done(void *ud, http_call_result_t result, long status, const
     run_t *run = e->run;
     e->call = NULL;
     if (result == HTTP_CALL_OK) {
-        complete(e, e->body ? strdup(e->body) : strdup(""), 0);
+        complete(e, buf_take(&e->body, NULL), 0);
     } else if (result == HTTP_CALL_HTTP_ERROR) {
         char code[32], excerpt[300];
         snprintf(code, sizeof(code), "%ld", status);
@@ -349,6 +344,7 @@ void run_tools_start(run_t *run, model_result_t *res)
     for (size_t i = 0; i < run->nexecs; i++) {
         tool_exec_t *e = &run->execs[i];
         e->run = run;
+        buf_init(&e->body, TOOL_RESULT_MAX);
         e->id = strdup(res->tool_calls[i].id ? res->tool_calls[i].id : "");
         e->name = strdup(res->tool_calls[i].name ? res->tool_calls[i].name : "");
         e->args = strdup(res->tool_calls[i].arguments ? res->tool_calls[i].arguments : "{}");

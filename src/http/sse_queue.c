@@ -1,41 +1,24 @@
-#include <stdlib.h>
-#include <string.h>
-
 #include "http/sse_queue.h"
-
-#define SSE_QUEUE_MIN_CAP 4096
 
 void http_sse_queue_init(http_sse_queue_t *q, size_t max)
 {
-    memset(q, 0, sizeof(*q));
+    /* A frame never passes max, so each buffer may hold all of it. */
+    buf_init(&q->pending, max);
+    buf_init(&q->inflight, max);
     q->max = max;
+    q->sending = 0;
 }
 
 void http_sse_queue_free(http_sse_queue_t *q)
 {
-    free(q->pending);
-    free(q->inflight);
-    memset(q, 0, sizeof(*q));
+    buf_free(&q->pending);
+    buf_free(&q->inflight);
+    http_sse_queue_init(q, 0);
 }
 
 size_t http_sse_queue_len(const http_sse_queue_t *q)
 {
-    return q->pending_len + q->inflight_len;
-}
-
-static int reserve(http_sse_queue_t *q, size_t need)
-{
-    if (need <= q->pending_cap)
-        return 0;
-    size_t cap = q->pending_cap ? q->pending_cap : SSE_QUEUE_MIN_CAP;
-    while (cap < need)
-        cap *= 2;
-    char *p = realloc(q->pending, cap);
-    if (p == NULL)
-        return -1;
-    q->pending = p;
-    q->pending_cap = cap;
-    return 0;
+    return buf_len(&q->pending) + buf_len(&q->inflight);
 }
 
 http_sse_q_rc_t http_sse_queue_append(http_sse_queue_t *q, const char *const *parts,
@@ -49,35 +32,28 @@ http_sse_q_rc_t http_sse_queue_append(http_sse_queue_t *q, const char *const *pa
     }
     if (add > q->max - http_sse_queue_len(q))
         return HTTP_SSE_Q_FULL;
-    if (reserve(q, q->pending_len + add) != 0)
-        return HTTP_SSE_Q_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(q->pending + q->pending_len, parts[i], lens[i]);
-        q->pending_len += lens[i];
-    }
+    /* Within max now, so only memory can fail, and then pending is empty:
+     * the frame goes in whole or not at all. */
+    for (size_t i = 0; i < n; i++)
+        if (buf_append(&q->pending, parts[i], lens[i]) != BUF_OK)
+            return HTTP_SSE_Q_NOMEM;
     return HTTP_SSE_Q_OK;
 }
 
 int http_sse_queue_take(http_sse_queue_t *q, int force, const char **buf, size_t *len)
 {
-    if (q->sending || (q->pending_len == 0 && !force))
+    if (q->sending || (buf_len(&q->pending) == 0 && !force))
         return 0;
-    char *tmp = q->inflight;
-    size_t tmp_cap = q->inflight_cap;
-    q->inflight = q->pending;
-    q->inflight_cap = q->pending_cap;
-    q->inflight_len = q->pending_len;
-    q->pending = tmp;
-    q->pending_cap = tmp_cap;
-    q->pending_len = 0;
+    buf_swap(&q->pending, &q->inflight);
+    buf_reset(&q->pending);
     q->sending = 1;
-    *buf = q->inflight;
-    *len = q->inflight_len;
+    *buf = buf_ptr(&q->inflight);
+    *len = buf_len(&q->inflight);
     return 1;
 }
 
 void http_sse_queue_done(http_sse_queue_t *q)
 {
     q->sending = 0;
-    q->inflight_len = 0;
+    buf_reset(&q->inflight);
 }

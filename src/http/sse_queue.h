@@ -1,18 +1,18 @@
 /* The byte queue behind an SSE reply: frames wait in `pending` while h2o
- * owns `inflight` (between h2o_send and proceed); on take the two swap,
- * each with its own capacity. Kept apart from h2o so every interleaving of
- * append, take and done can be driven by a unit test. */
+ * owns `inflight` (between h2o_send and proceed); on take the two core/buf
+ * buffers swap, each with its own capacity. Kept apart from h2o so every
+ * interleaving of append, take and done can be driven by a unit test. */
 #ifndef AGENTOS_HTTP_SSE_QUEUE_H
 #define AGENTOS_HTTP_SSE_QUEUE_H
 
 #include <stddef.h>
 
+#include "core/buf.h"
+
 typedef struct http_sse_queue {
-    char *pending;
-    size_t pending_len, pending_cap;
-    char *inflight; /* h2o's while sending */
-    size_t inflight_len, inflight_cap;
-    size_t max; /* pending + inflight at most */
+    buf_t pending;
+    buf_t inflight; /* h2o's while sending */
+    size_t max;     /* pending + inflight at most */
     int sending;
 } http_sse_queue_t;
 
@@ -20,7 +20,7 @@ typedef enum {
     HTTP_SSE_Q_OK = 0,
     HTTP_SSE_Q_FULL = -1,      /* the reader is too far behind */
     HTTP_SSE_Q_TOO_LARGE = -2, /* one frame larger than max: never fits */
-    HTTP_SSE_Q_NOMEM = -3,
+    HTTP_SSE_Q_NOMEM = -3,     /* what waited is dropped too (core/buf frees on failure) */
 } http_sse_q_rc_t;
 
 void http_sse_queue_init(http_sse_queue_t *q, size_t max);

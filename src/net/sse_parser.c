@@ -6,18 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct sse_buf {
-    char *p;
-    size_t len, cap;
-} sse_buf_t;
+#include "core/buf.h"
 
 struct sse_parser {
     size_t max;
     sse_event_fn cb;
     void *ud;
-    sse_buf_t line;  /* the line being read, when it spans chunks */
-    sse_buf_t data;  /* data lines of the pending event, each followed by '\n' */
-    sse_buf_t event; /* the pending event's name; empty means "message" */
+    buf_t line;      /* the line being read, when it spans chunks */
+    buf_t data;      /* data lines of the pending event, each followed by '\n' */
+    buf_t event;     /* the pending event's name; empty means "message" */
     int after_cr;    /* the last byte was CR: a following LF ends nothing */
     size_t bom_seen; /* bytes of a leading BOM matched so far */
     int bom_done;
@@ -25,37 +22,6 @@ struct sse_parser {
 };
 
 static const char sse_bom[3] = {'\xEF', '\xBB', '\xBF'};
-
-/* Grows b to hold need bytes plus a NUL, never past max plus a NUL. */
-static int sse_buf_reserve(sse_buf_t *b, size_t need, size_t max)
-{
-    if (need > max)
-        return -1;
-    if (need + 1 <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < need + 1)
-        cap *= 2;
-    if (cap > max + 1)
-        cap = max + 1;
-    char *p = realloc(b->p, cap);
-    if (!p)
-        return -1;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-static int sse_buf_append(sse_buf_t *b, const char *s, size_t n, size_t max)
-{
-    if (n > max || b->len > max - n || sse_buf_reserve(b, b->len + n, max) != 0)
-        return -1;
-    if (n)
-        memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
-}
 
 sse_parser_t *sse_parser_new(size_t max_event_bytes, sse_event_fn cb, void *ud)
 {
@@ -67,6 +33,9 @@ sse_parser_t *sse_parser_new(size_t max_event_bytes, sse_event_fn cb, void *ud)
     p->max = max_event_bytes;
     p->cb = cb;
     p->ud = ud;
+    buf_init(&p->line, max_event_bytes);
+    buf_init(&p->data, max_event_bytes);
+    buf_init(&p->event, max_event_bytes);
     return p;
 }
 
@@ -74,38 +43,37 @@ void sse_parser_free(sse_parser_t *p)
 {
     if (!p)
         return;
-    free(p->line.p);
-    free(p->data.p);
-    free(p->event.p);
+    buf_free(&p->line);
+    buf_free(&p->data);
+    buf_free(&p->event);
     free(p);
 }
 
 static int sse_dispatch(sse_parser_t *p)
 {
     /* An event with no data line is dropped, and its name with it. */
-    if (p->data.len == 0) {
-        p->event.len = 0;
+    if (buf_len(&p->data) == 0) {
+        buf_reset(&p->event);
         return 0;
     }
-    size_t n = p->data.len - 1; /* the last '\n' is not part of the data */
-    p->data.p[n] = '\0';
-    const char *name = p->event.len ? p->event.p : "message";
-    int rc = p->cb(p->ud, name, p->data.p, n);
-    p->data.len = 0;
-    p->event.len = 0;
+    buf_truncate(&p->data, buf_len(&p->data) - 1); /* the last '\n' is not part of the data */
+    const char *name = buf_len(&p->event) ? buf_ptr(&p->event) : "message";
+    int rc = p->cb(p->ud, name, buf_ptr(&p->data), buf_len(&p->data));
+    buf_reset(&p->data);
+    buf_reset(&p->event);
     return rc ? -1 : 0;
 }
 
 static int sse_field(sse_parser_t *p, const char *name, size_t nlen, const char *val, size_t vlen)
 {
     if (nlen == 4 && memcmp(name, "data", 4) == 0) {
-        if (sse_buf_append(&p->data, val, vlen, p->max) != 0)
+        if (buf_append(&p->data, val, vlen) != BUF_OK)
             return -1;
-        return sse_buf_append(&p->data, "\n", 1, p->max);
+        return buf_append(&p->data, "\n", 1) != BUF_OK ? -1 : 0;
     }
     if (nlen == 5 && memcmp(name, "event", 5) == 0) {
-        p->event.len = 0;
-        return sse_buf_append(&p->event, val, vlen, p->max);
+        buf_reset(&p->event);
+        return buf_append(&p->event, val, vlen) != BUF_OK ? -1 : 0;
     }
     return 0; /* id, retry and unknown fields: nothing we need */
 }
@@ -142,13 +110,13 @@ static int sse_scan(sse_parser_t *p, const char *buf, size_t len)
         while (j < len && buf[j] != '\n' && buf[j] != '\r')
             j++;
         if (j == len)
-            return sse_buf_append(&p->line, buf + i, len - i, p->max);
+            return buf_append(&p->line, buf + i, len - i) != BUF_OK ? -1 : 0;
         int rc;
-        if (p->line.len) {
-            rc = sse_buf_append(&p->line, buf + i, j - i, p->max);
+        if (buf_len(&p->line)) {
+            rc = buf_append(&p->line, buf + i, j - i) != BUF_OK ? -1 : 0;
             if (rc == 0)
-                rc = sse_line(p, p->line.p, p->line.len);
-            p->line.len = 0;
+                rc = sse_line(p, buf_ptr(&p->line), buf_len(&p->line));
+            buf_reset(&p->line);
         } else {
             rc = (j - i > p->max) ? -1 : sse_line(p, buf + i, j - i);
         }
@@ -201,9 +169,10 @@ int sse_parser_finish(sse_parser_t *p)
 {
     if (!p)
         return 0;
-    int partial = p->failed || p->line.len || p->data.len || (!p->bom_done && p->bom_seen);
-    p->line.len = 0;
-    p->data.len = 0;
-    p->event.len = 0;
+    int partial =
+        p->failed || buf_len(&p->line) || buf_len(&p->data) || (!p->bom_done && p->bom_seen);
+    buf_reset(&p->line);
+    buf_reset(&p->data);
+    buf_reset(&p->event);
     return partial ? 1 : 0;
 }

@@ -32,20 +32,20 @@ static void test_swap_keeps_each_capacity(void **state)
     http_sse_queue_init(&q, 1 << 20);
     const char *b;
     size_t len;
-    assert_int_equal(put(&q, 'a', 100), HTTP_SSE_Q_OK);   /* 4 KiB pending */
-    assert_true(http_sse_queue_take(&q, 0, &b, &len));    /* 4 KiB out */
+    assert_int_equal(put(&q, 'a', 100), HTTP_SSE_Q_OK);   /* 128 B pending */
+    assert_true(http_sse_queue_take(&q, 0, &b, &len));    /* 128 B out */
     assert_int_equal(put(&q, 'b', 60000), HTTP_SSE_Q_OK); /* 64 KiB pending */
     http_sse_queue_done(&q);
-    assert_true(http_sse_queue_take(&q, 0, &b, &len)); /* 64 KiB out, 4 KiB back */
+    assert_true(http_sse_queue_take(&q, 0, &b, &len)); /* 64 KiB out, 128 B back */
     assert_int_equal(len, 60000);
-    assert_int_equal(put(&q, 'c', 30000), HTTP_SSE_Q_OK); /* must not fit 4 KiB */
+    assert_int_equal(put(&q, 'c', 30000), HTTP_SSE_Q_OK); /* must not fit 128 B */
     http_sse_queue_done(&q);
     assert_true(http_sse_queue_take(&q, 0, &b, &len));
     assert_int_equal(len, 30000);
     assert_int_equal(b[0], 'c');
     assert_int_equal(b[29999], 'c');
-    assert_true(q.inflight_cap >= q.inflight_len);
-    assert_true(q.pending_cap >= q.pending_len);
+    assert_true(q.inflight.cap >= q.inflight.len);
+    assert_true(q.pending.cap >= q.pending.len);
     http_sse_queue_free(&q);
 }
 
@@ -104,7 +104,7 @@ static void run_sequence(const int *ops, int n, size_t max)
             }
         } else if (ops[i] == 2) {
             int was_sending = q.sending;
-            size_t waiting = q.pending_len;
+            size_t waiting = q.pending.len;
             int took = http_sse_queue_take(&q, 0, &b, &len);
             assert_int_equal(took, !was_sending && waiting > 0);
             if (took) {
@@ -116,8 +116,8 @@ static void run_sequence(const int *ops, int n, size_t max)
             http_sse_queue_done(&q);
         }
         assert_true(http_sse_queue_len(&q) <= max);
-        assert_true(q.pending_len <= q.pending_cap);
-        assert_true(q.inflight_len <= q.inflight_cap || q.inflight_len == 0);
+        assert_true(q.pending.len <= q.pending.cap);
+        assert_true(q.inflight.len <= q.inflight.cap || q.inflight.len == 0);
     }
     if (q.sending)
         http_sse_queue_done(&q);
