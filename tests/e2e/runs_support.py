@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from conftest import REPO, bearer
+from conftest import REPO, bearer, wait_until
 
 MOCK_MODEL = REPO / "tests" / "support" / "mock_model.py"
 
@@ -334,6 +334,28 @@ class RunStream:
         self.close()
         return self.frames
 
+    def read_all_within(self, timeout: float) -> list[Frame]:
+        """read_all, failing unless the stream ends (the server closes it)
+        within timeout seconds. A read timeout alone never fires on a stream
+        kept alive by pings; a reader thread, given up on, is unblocked when
+        the server goes."""
+        failed: list[BaseException] = []
+
+        def reader():
+            try:
+                self.read_all()
+            except BaseException as e:  # handed to the test's thread
+                failed.append(e)
+
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        t.join(timeout)
+        if t.is_alive():
+            raise AssertionError(f"the stream had not ended {timeout}s on: {self.names()[-5:]}")
+        if failed:
+            raise failed[0]
+        return self.frames
+
     def names(self) -> list[str]:
         return [f.event for f in self.frames]
 
@@ -376,6 +398,25 @@ def content_of(frames: list[Frame]) -> str:
             assert isinstance(f.data.get("content"), str), f.data
             out += f.data["content"]
     return out
+
+
+# ================================================================ the process's counters
+
+
+def prometheus_sample(server, name: str) -> float:
+    """An unlabelled sample of GET /metrics/prometheus (METRICS_PUBLIC)."""
+    r = server.get("/metrics/prometheus")
+    assert r.status_code == 200, (r.status_code, r.text)
+    m = re.search(rf"^{re.escape(name)} (\S+)$", r.text, re.M)
+    assert m, f"no sample {name} in /metrics/prometheus"
+    return float(m.group(1))
+
+
+def wait_runs_settled(server, timeout: float = 10.0) -> None:
+    """Waits until no run of the process is in flight: each run has ended,
+    nothing of it (a model call, a tool call, a retry) can still go out."""
+    wait_until(lambda: prometheus_sample(server, "agentos_runs_in_flight") == 0, timeout,
+               0.05, what="agentos_runs_in_flight back to 0")
 
 
 # ================================================================ model requests
