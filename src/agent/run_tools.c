@@ -2,6 +2,7 @@
  * concurrently on the loop's curl multi), each reported as it ends; when
  * the last one is in, their results go back to the model. A failed tool is
  * a result the model reads, never the end of the run. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,10 +219,14 @@ static void complete(tool_exec_t *e, char *result, int is_error)
     report_done(run, e);
 }
 
-static char *error_text(const char *fmt, const char *a, const char *b)
+/* printf-style, so that the compiler checks each call's format. */
+__attribute__((format(printf, 1, 2))) static char *error_text(const char *fmt, ...)
 {
     char buf[768];
-    snprintf(buf, sizeof(buf), fmt, a ? a : "", b ? b : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
     return strdup(buf);
 }
 
@@ -259,7 +264,7 @@ static void on_tool_done(void *ud, http_call_result_t result, long status, const
                  body ? body : "");
         complete(e, error_text("Error: the tool answered HTTP %s: %s", code, excerpt), 1);
     } else {
-        complete(e, error_text("Error: the tool could not be called: %s%s", err, NULL), 1);
+        complete(e, error_text("Error: the tool could not be called: %s", err ? err : ""), 1);
     }
     if (--run->pending_execs == 0)
         all_done(run);
@@ -326,7 +331,7 @@ static int start_one(tool_exec_t *e)
     }
     run->tool_calls_used++;
     if (t == NULL) {
-        complete(e, error_text("Error: there is no tool named %s%s", e->name, NULL), 1);
+        complete(e, error_text("Error: there is no tool named %s", e->name ? e->name : ""), 1);
         return 0;
     }
     if (t->kind == TOOL_BUILTIN) {

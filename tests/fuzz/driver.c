@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_target.h"
 
 /* The sanitizers exit through their own path, not abort(): this hook,
  * when the runtime has it, saves the input then too. */
