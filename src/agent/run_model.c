@@ -207,27 +207,29 @@ static void on_done(void *ud, http_call_result_t result, long status, const char
         run_finish(run, RUN_STATUS_ERROR, run->fail_text);
         return;
     }
-    model_result_t res;
+    model_result_t res = {0}; /* read only when ok; cppcheck cannot tell */
     char *fail = NULL;
+    int ok = 0; /* not fail == NULL: fail's strdup may run out of memory */
     if (result != HTTP_CALL_OK)
         fail = failure_text(run, result, status, err, body, body_len);
     else if (model_stream_finish(run->stream, &res) != 0) {
         const char *why = model_stream_error(run->stream);
         fail = strdup(why ? why : "the model's stream ended early");
-    }
+    } else
+        ok = 1;
     const char *reply_id = model_stream_response_id(run->stream);
-    if (fail == NULL && reply_id != NULL) {
+    if (ok && reply_id != NULL) {
         free(run->reply_id);
         run->reply_id = strdup(reply_id);
     }
     model_stream_free(run->stream);
     run->stream = NULL;
     counters_model_call(model_provider_index(model_config_provider(&run->agent->model)),
-                        fail ? 0 : res.input_tokens, fail ? 0 : res.output_tokens,
+                        ok ? res.input_tokens : 0, ok ? res.output_tokens : 0,
                         timeutil_mono_us() - run->call_start_us);
-    if (fail != NULL) {
+    if (!ok) {
         run->error_type = "model_provider_error";
-        run_finish(run, RUN_STATUS_ERROR, fail);
+        run_finish(run, RUN_STATUS_ERROR, fail ? fail : "model error: out of memory");
         free(fail);
         return;
     }

@@ -331,7 +331,7 @@ static int start_one(tool_exec_t *e)
     }
     run->tool_calls_used++;
     if (t == NULL) {
-        complete(e, error_text("Error: there is no tool named %s", e->name ? e->name : ""), 1);
+        complete(e, error_text("Error: there is no tool named %s", e->name), 1);
         return 0;
     }
     if (t->kind == TOOL_BUILTIN) {
@@ -357,6 +357,10 @@ void run_tools_start(run_t *run, model_result_t *res)
         e->id = strdup(res->tool_calls[i].id ? res->tool_calls[i].id : "");
         e->name = strdup(res->tool_calls[i].name ? res->tool_calls[i].name : "");
         e->args = strdup(res->tool_calls[i].arguments ? res->tool_calls[i].arguments : "{}");
+        if (e->id == NULL || e->name == NULL || e->args == NULL) {
+            run_finish(run, RUN_STATUS_ERROR, "out of memory");
+            return;
+        }
         e->start_time = run_now();
         run_emit(run, "ToolCallStarted", json_pack("{s:o}", "tool", tool_json(e, 0)));
     }

@@ -1,3 +1,4 @@
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,8 @@ static void rearm_all(http_head_guard_loop_t *gl)
     while (!h2o_linklist_is_empty(&gl->rearm)) {
         http_head_guard_t *g =
             H2O_STRUCT_FROM_MEMBER(http_head_guard_t, rearm_link, gl->rearm.next);
+        /* For the analyzer (it loses the list's shape): g is linked. */
+        assert(g->rearm_link.next != NULL);
         h2o_linklist_unlink(&g->rearm_link);
         wrap(g);
         if (g->refused != HEAD_PARTIAL)

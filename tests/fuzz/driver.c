@@ -102,6 +102,8 @@ static int run_dir(const char *path, int exact, int *count)
     }
     int rc = 0;
     struct dirent *e;
+    /* One thread, one DIR: readdir is safe here, and glibc deprecates readdir_r. */
+    /* cppcheck-suppress readdirCalled */
     while (rc == 0 && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
