@@ -3,7 +3,7 @@ BUILD      ?= build
 TEST_BUILD ?= build-test
 JOBS       ?= $(shell nproc)
 
-.PHONY: all build run test test-build release-check unit e2e fuzz bootstrap format clean
+.PHONY: all build run test test-build release-check unit e2e fuzz bootstrap format check clean
 
 all: build
 
@@ -55,6 +55,12 @@ release-check:
 test: test-build release-check
 	$(SERVICES) sh -c 'cd $(TEST_BUILD) && ctest --output-on-failure && cd $(CURDIR) && \
 	  AGENTOS_BIN=$(CURDIR)/$(TEST_BUILD)/agentos .venv/bin/python -m pytest -q $(PYTESTS)'
+
+# The static checks (scripts/check/run): format, the strict-warning build,
+# clang-tidy, cppcheck and function lengths; a summary line for each.
+check: test-build
+	@scripts/bootstrap --check
+	@BUILD=$(TEST_BUILD) JOBS=$(JOBS) scripts/check/run
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h')

@@ -240,15 +240,16 @@ static int stop_finisher(app_t *app, uint64_t signal_us)
     return res.lost > 0;
 }
 
-static int serve(const config_t *cfg)
+/* The counters, the app, the checks of its configuration and the agents:
+ * 0, or the exit status. */
+static int serve_load(app_t *app, const config_t *cfg)
 {
     char err[CONFIG_ERR_MAX];
-    app_t app;
     if (counters_init(cfg->workers) != 0) {
         fprintf(stderr, "agentos: out of memory\n");
         return 2;
     }
-    if (app_init(&app, cfg, err, sizeof(err)) != 0) {
+    if (app_init(app, cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "agentos: configuration: %s\n", err);
         return 2;
     }
@@ -263,32 +264,44 @@ static int serve(const config_t *cfg)
     if (cfg->agents_dir_default && access(cfg->agents_dir, F_OK) != 0)
         log_msg(LOG_LEVEL_WARN, "no agents: %s does not exist here (set AGENTS_DIR)",
                 cfg->agents_dir);
-    else if (registry_load(&app.agents, cfg->agents_dir, err, sizeof(err)) != 0) {
+    else if (registry_load(&app->agents, cfg->agents_dir, err, sizeof(err)) != 0) {
         fprintf(stderr, "agentos: agents: %s\n", err);
-        app_free(&app);
+        app_free(app);
         return 2;
     }
     log_json(
         LOG_LEVEL_INFO, "agents loaded",
-        json_pack("{s:s, s:I}", "dir", cfg->agents_dir, "agents", (json_int_t)app.agents.nagents));
+        json_pack("{s:s, s:I}", "dir", cfg->agents_dir, "agents", (json_int_t)app->agents.nagents));
+    return 0;
+}
+
+/* The store, its connect step and the finisher: 0, or (the app freed) 1. */
+static int serve_open_store(app_t *app, const config_t *cfg)
+{
     size_store_pool(cfg->db_pool);
-    if ((app.store = open_store(cfg)) == NULL) {
-        app_free(&app);
+    if ((app->store = open_store(cfg)) == NULL) {
+        app_free(app);
         return 1;
     }
-    store_set_queue_max(app.store, cfg->store_queue_max);
-    if (prepare_connect(&app) != 0) {
-        store_close(app.store);
-        app_free(&app);
+    store_set_queue_max(app->store, cfg->store_queue_max);
+    if (prepare_connect(app) != 0) {
+        store_close(app->store);
+        app_free(app);
         return 1;
     }
-    if ((app.finisher = start_finisher(app.store, cfg)) == NULL) {
-        store_close(app.store);
-        app_free(&app);
+    if ((app->finisher = start_finisher(app->store, cfg)) == NULL) {
+        store_close(app->store);
+        app_free(app);
         return 1;
     }
-    run_store_use_finisher(app.finisher);
-    http_server_config_t scfg = {
+    run_store_use_finisher(app->finisher);
+    return 0;
+}
+
+/* Fills scfg, which the server keeps a pointer to: the caller's. */
+static void serve_server_config(http_server_config_t *scfg, const config_t *cfg, app_t *app)
+{
+    *scfg = (http_server_config_t){
         .host = cfg->host,
         .port = cfg->port,
         .workers = cfg->workers,
@@ -307,8 +320,20 @@ static int serve(const config_t *cfg)
         .loop_free = app_loop_free,
         .loop_busy = app_loop_busy,
         .loop_grace_over = app_loop_grace_over,
-        .loop_arg = &app,
+        .loop_arg = app,
     };
+}
+
+static int serve(const config_t *cfg)
+{
+    app_t app;
+    int rc = serve_load(&app, cfg);
+    if (rc == 0)
+        rc = serve_open_store(&app, cfg);
+    if (rc != 0)
+        return rc;
+    http_server_config_t scfg;
+    serve_server_config(&scfg, cfg, &app);
     http_server_t *server = running_server = http_server_start(&scfg);
     if (server == NULL) {
         stop_finisher(&app, timeutil_mono_us());

@@ -119,8 +119,7 @@ const char *model_json_str(const json_t *obj, const char *key, const char *def)
     return v ? v : def;
 }
 
-int model_tool_call_fields(const json_t *tc, const char **id, const char **name,
-                           const json_t **args)
+int model_tool_call_fields(const json_t *tc, const char **id, const char **name, json_t **args)
 {
     /* The neutral {id, name, arguments}, or OpenAI's {id, function:{...}}
      * when a caller kept the provider's own shape. */

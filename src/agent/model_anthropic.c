@@ -20,13 +20,13 @@ static int anthropic_text_block(json_t *blocks, const char *text)
 }
 
 /* A tool_use block's input must be an object; arguments are JSON text. */
-static json_t *anthropic_input(const json_t *args)
+static json_t *anthropic_input(json_t *args)
 {
     json_t *obj = NULL;
     if (json_is_string(args))
         obj = json_loadb(json_string_value(args), json_string_length(args), 0, NULL);
     else if (json_is_object(args))
-        obj = json_incref((json_t *)args);
+        obj = json_incref(args);
     if (json_is_object(obj))
         return obj;
     json_decref(obj);
@@ -40,7 +40,7 @@ static int anthropic_tool_uses(json_t *blocks, const json_t *calls)
     json_array_foreach(calls, i, tc)
     {
         const char *id, *name;
-        const json_t *args;
+        json_t *args;
         if (model_tool_call_fields(tc, &id, &name, &args) != 0)
             return -1;
         json_t *b = json_pack("{s:s, s:s, s:s, s:o}", "type", "tool_use", "id", id, "name", name,

@@ -32,9 +32,10 @@
 char *model_text_clean(const char *s, size_t len, size_t cap, int first_line);
 /* The string at obj[key], or def. */
 const char *model_json_str(const json_t *obj, const char *key, const char *def);
-/* id, name and arguments of a neutral tool call; -1 without id or name. */
-int model_tool_call_fields(const json_t *tc, const char **id, const char **name,
-                           const json_t **args);
+/* id, name and arguments of a neutral tool call; -1 without id or name.
+ * args is borrowed but not const, as jansson's getters give it, so that a
+ * request body can share it (json_incref) instead of copying it. */
+int model_tool_call_fields(const json_t *tc, const char **id, const char **name, json_t **args);
 /* "message (type)" from a provider's error JSON (either provider, or the
  * shapes OpenAI-compatible servers use); malloc'd, NULL when none. */
 char *model_error_from_json(const json_t *root);

@@ -13,12 +13,11 @@
 static json_t *openai_tool_call(const json_t *tc)
 {
     const char *id, *name;
-    const json_t *args;
+    json_t *args;
     if (model_tool_call_fields(tc, &id, &name, &args) != 0)
         return NULL;
     /* arguments travel as JSON text; a caller may have kept them parsed */
-    json_t *text =
-        json_is_string(args) && json_string_length(args) > 0 ? json_incref((json_t *)args) : NULL;
+    json_t *text = json_is_string(args) && json_string_length(args) > 0 ? json_incref(args) : NULL;
     if (!text && args && !json_is_string(args) && !json_is_null(args)) {
         char *dump = json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY);
         text = dump ? json_string(dump) : NULL;

@@ -66,7 +66,7 @@ static int header_from_env(ctx_t *c, yaml_node_t *v, tool_header_t *h)
         return registry_fail(c, v, "header %s: write {env: VARIABLE}", h->name);
     yaml_node_t *k = registry_node_at(c, v->data.mapping.pairs.start->key);
     yaml_node_t *var = registry_node_at(c, v->data.mapping.pairs.start->value);
-    if (k->type != YAML_SCALAR_NODE || strcmp(registry_text(k), "env"))
+    if (k->type != YAML_SCALAR_NODE || strcmp(registry_text(k), "env") != 0)
         return registry_fail(c, k, "header %s: write {env: VARIABLE}", h->name);
     if (registry_get_str(c, var, "env", 0, &h->value_env))
         return -1;

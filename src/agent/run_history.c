@@ -20,9 +20,10 @@ static json_t *history_message(const json_t *m)
                             json_is_string(content) ? json_string_value(content) : "");
     if (out == NULL)
         return NULL;
-    const json_t *calls = json_object_get(m, "tool_calls");
+    /* jansson's getter gives a non-const borrowed value, so out can share it. */
+    json_t *calls = json_object_get(m, "tool_calls");
     if (strcmp(role, "assistant") == 0 && json_is_array(calls) && json_array_size(calls) > 0)
-        json_object_set(out, "tool_calls", (json_t *)calls);
+        json_object_set(out, "tool_calls", calls);
     const char *id = json_string_value(json_object_get(m, "tool_call_id"));
     if (strcmp(role, "tool") == 0 && id != NULL)
         json_object_set_new(out, "tool_call_id", json_string(id));

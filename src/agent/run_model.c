@@ -207,27 +207,29 @@ static void on_done(void *ud, http_call_result_t result, long status, const char
         run_finish(run, RUN_STATUS_ERROR, run->fail_text);
         return;
     }
-    model_result_t res;
+    model_result_t res = {0}; /* read only when ok; cppcheck cannot tell */
     char *fail = NULL;
+    int ok = 0; /* not fail == NULL: fail's strdup may run out of memory */
     if (result != HTTP_CALL_OK)
         fail = failure_text(run, result, status, err, body, body_len);
     else if (model_stream_finish(run->stream, &res) != 0) {
         const char *why = model_stream_error(run->stream);
         fail = strdup(why ? why : "the model's stream ended early");
-    }
+    } else
+        ok = 1;
     const char *reply_id = model_stream_response_id(run->stream);
-    if (fail == NULL && reply_id != NULL) {
+    if (ok && reply_id != NULL) {
         free(run->reply_id);
         run->reply_id = strdup(reply_id);
     }
     model_stream_free(run->stream);
     run->stream = NULL;
     counters_model_call(model_provider_index(model_config_provider(&run->agent->model)),
-                        fail ? 0 : res.input_tokens, fail ? 0 : res.output_tokens,
+                        ok ? res.input_tokens : 0, ok ? res.output_tokens : 0,
                         timeutil_mono_us() - run->call_start_us);
-    if (fail != NULL) {
+    if (!ok) {
         run->error_type = "model_provider_error";
-        run_finish(run, RUN_STATUS_ERROR, fail);
+        run_finish(run, RUN_STATUS_ERROR, fail ? fail : "model error: out of memory");
         free(fail);
         return;
     }
@@ -253,16 +255,16 @@ static void fail_headers(run_t *run)
     run_finish(run, RUN_STATUS_ERROR, text);
 }
 
-void run_model_turn(run_t *run)
+/* 0 when the run may take another model turn; otherwise it is finished. */
+static int turn_allowed(run_t *run)
 {
-    const run_env_t *env = &run->env;
     if (run->cancel_requested) {
         run_finish(run, RUN_STATUS_CANCELLED, NULL);
-        return;
+        return -1;
     }
     if (run->fail_text != NULL) {
         run_finish(run, RUN_STATUS_ERROR, run->fail_text);
-        return;
+        return -1;
     }
     if (run->model_turns >= run->agent->max_model_turns) {
         char text[160];
@@ -271,16 +273,14 @@ void run_model_turn(run_t *run)
                  run->agent->max_model_turns);
         run->error_type = "max_model_turns_exceeded";
         run_finish(run, RUN_STATUS_ERROR, text);
-        return;
+        return -1;
     }
-    run->model_turns++;
-    request_started(run);
-    if (run->fail_text != NULL) {
-        run_finish(run, RUN_STATUS_ERROR, run->fail_text);
-        return;
-    }
-    run->call_start_us = timeutil_mono_us();
-    run->turn_first_us = 0;
+    return 0;
+}
+
+/* The turn's request body as JSON text; NULL when out of memory. */
+static char *turn_body(run_t *run)
+{
     /* Past the limit the tools stay declared (Anthropic refuses tool
      * results without them) but the model may not call them. */
     int has_tools = json_array_size(run->tool_schemas) > 0;
@@ -290,12 +290,14 @@ void run_model_turn(run_t *run)
         model_request_forbid_tools(&run->agent->model, body);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    struct curl_slist *headers = model_request_headers(&run->agent->model);
-    if (headers == NULL) { /* never a call without its auth header */
-        free(text);
-        fail_headers(run);
-        return;
-    }
+    return text;
+}
+
+/* Starts the model call; it takes text and headers (freed here when the
+ * call could not start). */
+static void turn_call(run_t *run, char *text, struct curl_slist *headers)
+{
+    const run_env_t *env = &run->env;
     char *url = model_request_url(&run->agent->model);
     model_events_t ev = {.on_text = on_text, .ud = run};
     run->stream = model_stream_new(run->agent->model.provider, &ev, env->max_event_bytes);
@@ -325,6 +327,28 @@ void run_model_turn(run_t *run)
         run->error_type = "model_provider_error";
         run_finish(run, RUN_STATUS_ERROR, "could not start the model call");
     }
+}
+
+void run_model_turn(run_t *run)
+{
+    if (turn_allowed(run) != 0)
+        return;
+    run->model_turns++;
+    request_started(run);
+    if (run->fail_text != NULL) {
+        run_finish(run, RUN_STATUS_ERROR, run->fail_text);
+        return;
+    }
+    run->call_start_us = timeutil_mono_us();
+    run->turn_first_us = 0;
+    char *text = turn_body(run);
+    struct curl_slist *headers = model_request_headers(&run->agent->model);
+    if (headers == NULL) { /* never a call without its auth header */
+        free(text);
+        fail_headers(run);
+        return;
+    }
+    turn_call(run, text, headers);
 }
 
 void run_model_cancel(run_t *run)

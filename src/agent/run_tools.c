@@ -2,6 +2,7 @@
  * concurrently on the loop's curl multi), each reported as it ends; when
  * the last one is in, their results go back to the model. A failed tool is
  * a result the model reads, never the end of the run. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,10 +219,14 @@ static void complete(tool_exec_t *e, char *result, int is_error)
     report_done(run, e);
 }
 
-static char *error_text(const char *fmt, const char *a, const char *b)
+/* printf-style, so that the compiler checks each call's format. */
+__attribute__((format(printf, 1, 2))) static char *error_text(const char *fmt, ...)
 {
     char buf[768];
-    snprintf(buf, sizeof(buf), fmt, a ? a : "", b ? b : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
     return strdup(buf);
 }
 
@@ -254,7 +259,7 @@ static void on_tool_done(void *ud, http_call_result_t result, long status, const
                  body ? body : "");
         complete(e, error_text("Error: the tool answered HTTP %s: %s", code, excerpt), 1);
     } else {
-        complete(e, error_text("Error: the tool could not be called: %s%s", err, NULL), 1);
+        complete(e, error_text("Error: the tool could not be called: %s", err ? err : ""), 1);
     }
     if (--run->pending_execs == 0)
         all_done(run);
@@ -321,7 +326,7 @@ static int start_one(tool_exec_t *e)
     }
     run->tool_calls_used++;
     if (t == NULL) {
-        complete(e, error_text("Error: there is no tool named %s%s", e->name, NULL), 1);
+        complete(e, error_text("Error: there is no tool named %s", e->name), 1);
         return 0;
     }
     if (t->kind == TOOL_BUILTIN) {
@@ -348,6 +353,10 @@ void run_tools_start(run_t *run, model_result_t *res)
         e->id = strdup(res->tool_calls[i].id ? res->tool_calls[i].id : "");
         e->name = strdup(res->tool_calls[i].name ? res->tool_calls[i].name : "");
         e->args = strdup(res->tool_calls[i].arguments ? res->tool_calls[i].arguments : "{}");
+        if (e->id == NULL || e->name == NULL || e->args == NULL) {
+            run_finish(run, RUN_STATUS_ERROR, "out of memory");
+            return;
+        }
         e->start_time = run_now();
         run_emit(run, "ToolCallStarted", json_pack("{s:o}", "tool", tool_json(e, 0)));
     }

@@ -126,7 +126,7 @@ static int calc_term(calc_t *c, double *out)
     if (calc_unary(c, out))
         return -1;
     for (char op = calc_peek(c); op == '*' || op == '/' || op == '%'; op = calc_peek(c)) {
-        double rhs;
+        double rhs = 0;
         c->pos++;
         if (calc_unary(c, &rhs) || calc_apply(c, op, out, rhs))
             return -1;
@@ -139,7 +139,7 @@ static int calc_expr(calc_t *c, double *out)
     if (calc_term(c, out))
         return -1;
     for (char op = calc_peek(c); op == '+' || op == '-'; op = calc_peek(c)) {
-        double rhs;
+        double rhs = 0;
         c->pos++;
         if (calc_term(c, &rhs) || calc_apply(c, op, out, rhs))
             return -1;

@@ -103,9 +103,9 @@ static int on_event(void *ud, const char *name, const json_t *event)
     size_t len = strlen(data), frame = frame_len(name, len);
     size_t max = http_sse_max_frame(ar->sse);
     int rc = 0;
-    if (frame > max || (frame > max / 4 && frame > http_sse_room(ar->sse)))
-        rc = RUN_SINK_TOO_LARGE;
-    else if (http_sse_event(ar->sse, name, data, len) == HTTP_SSE_ERR_TOO_LARGE)
+    /* Too large to try, or refused as too large when tried. */
+    if (frame > max || (frame > max / 4 && frame > http_sse_room(ar->sse)) ||
+        http_sse_event(ar->sse, name, data, len) == HTTP_SSE_ERR_TOO_LARGE)
         rc = RUN_SINK_TOO_LARGE;
     free(data);
     return rc;

@@ -13,10 +13,10 @@ json_t *view_openai_call(const json_t *tc)
 {
     const json_t *fn = json_object_get(tc, "function");
     const json_t *src = json_is_object(fn) ? fn : tc;
-    const json_t *args = json_object_get(src, "arguments");
+    json_t *args = json_object_get(src, "arguments"); /* non-const: text shares it */
     json_t *text = NULL;
     if (json_is_string(args))
-        text = json_incref((json_t *)args);
+        text = json_incref(args);
     else if (args != NULL && !json_is_null(args)) {
         char *dump = json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY);
         text = dump ? json_string(dump) : NULL;

@@ -16,7 +16,7 @@ static int is_b64url_char(char c)
  * padding and stray bytes (NUL, spaces) away from the parser. */
 int jwt_token_shape_ok(const char *t, size_t len, size_t *header_len)
 {
-    size_t dots[2], ndots = 0;
+    size_t dots[2] = {0, 0}, ndots = 0;
     for (size_t i = 0; i < len; i++) {
         if (t[i] == '.') {
             if (ndots == 2)

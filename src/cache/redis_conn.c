@@ -222,7 +222,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
     if (conn->client->closing)
         return;
     /* Finds a peer that vanished while the connection sat idle. */
-    redisEnableKeepAlive((redisContext *)&ac->c);
+    redisEnableKeepAlive(&conn->ac->c);
     conn->state = CONN_HANDSHAKE;
 }
 

@@ -25,6 +25,8 @@ static int fail(char *err, size_t errlen, const char *why)
  * decoded NUL (which could not be sent as a C string anyway). */
 static char *percent_decode(const char *s, size_t n)
 {
+    /* n is a length within a string, so n + 1 is never 0. */
+    /* NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI) */
     char *out = malloc(n + 1);
     if (out != NULL && url_decode(out, n + 1, s, n, URL_DECODE_STRICT | URL_DECODE_NO_NUL) < 0) {
         secret_free_n(out, n + 1); /* it may hold part of the password */

@@ -70,7 +70,10 @@ int config_source_set(config_source_t *src, const char *name, const char *value)
         secret_free(v);
         return -1;
     }
-    src->pairs[src->len++] = (pair_t){n, v};
+    /* Member by member: cppcheck loses n and v in a compound literal (memleak). */
+    src->pairs[src->len].name = n;
+    src->pairs[src->len].value = v;
+    src->len++;
     return 0;
 }
 

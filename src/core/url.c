@@ -35,8 +35,10 @@ ssize_t url_decode(char *out, size_t outsize, const char *s, size_t len, unsigne
             i += 2;
         } else if (s[i] == '%' && (flags & URL_DECODE_STRICT)) {
             return -1;
+        } else if (s[i] == '+' && (flags & URL_DECODE_PLUS)) {
+            out[o++] = ' ';
         } else {
-            out[o++] = s[i] == '+' && (flags & URL_DECODE_PLUS) ? ' ' : s[i];
+            out[o++] = s[i];
         }
     }
     if (outsize == 0)

@@ -63,7 +63,7 @@ static void ensure_request_id(h2o_req_t *req)
     if (h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1) >= 0)
         return;
     char fresh[IDS_UUID_LEN + 1];
-    h2o_iovec_t id = h2o_iovec_init(NULL, 0);
+    h2o_iovec_t id;
     ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
     if (i >= 0 &&
         ids_request_id_ok(req->headers.entries[i].value.base, req->headers.entries[i].value.len)) {

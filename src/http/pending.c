@@ -21,6 +21,7 @@ http_pending_t *http_pending_new(http_request_t *r)
         return NULL;
     p->r = r;
     p->refs = 2;
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): the pool holds a pointer to p, not p */
     http_pending_t **slot = h2o_mem_alloc_shared(&r->req->pool, sizeof(*slot), on_request_disposed);
     *slot = p;
     return p;

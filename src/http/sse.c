@@ -137,6 +137,7 @@ http_sse_t *http_sse_start(http_request_t *r, const http_sse_opts_t *opts)
     s->last_write_ms = s->last_done_ms = uv_now(s->ping.loop);
     if (s->ping_ms > 0 || s->stall_ms > 0)
         uv_timer_start(&s->ping, on_tick, SSE_TICK_MS, SSE_TICK_MS);
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): the pool holds a pointer to s, not s */
     http_sse_t **slot = h2o_mem_alloc_shared(&req->pool, sizeof(*slot), on_request_disposed);
     *slot = s;
     req->res.status = 200;

@@ -107,6 +107,8 @@ static int sse_scan(sse_parser_t *p, const char *buf, size_t len)
     p->after_cr = 0;
     while (i < len) {
         size_t j = i;
+        /* Held BOM bytes come with len = bom_seen < sizeof(sse_bom); the analyzer cannot see it. */
+        /* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
         while (j < len && buf[j] != '\n' && buf[j] != '\r')
             j++;
         if (j == len)

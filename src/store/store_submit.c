@@ -99,16 +99,16 @@ void store_set_queue_max(store_t *s, int queue_max)
 
 int store_queue_depth(const store_t *s)
 {
-    return atomic_load(&((store_t *)s)->queued);
+    return atomic_load(&s->queued);
 }
 
 uint64_t store_unavailable_at_us(const store_t *s)
 {
-    return atomic_load(&((store_t *)s)->unavailable_at_us);
+    return atomic_load(&s->unavailable_at_us);
 }
 
 int store_queue_full(const store_t *s)
 {
-    int max = atomic_load(&((store_t *)s)->queue_max);
+    int max = atomic_load(&s->queue_max);
     return max > 0 && store_queue_depth(s) >= max;
 }

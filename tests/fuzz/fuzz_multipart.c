@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/form.h"
+#include "fuzz_target.h"
 #include "http/request.h"
 
 static const char fixed_ctype[] = "multipart/form-data; boundary=XyZ";

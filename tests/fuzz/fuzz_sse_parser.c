@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "agent/model.h"
+#include "fuzz_target.h"
 #include "net/sse_parser.h"
 
 typedef struct digest {

@@ -101,17 +101,21 @@ typedef struct buf {
     size_t len;
 } buf_t;
 
-static size_t buf_write(char *p, size_t size, size_t n, void *ud)
+static size_t buf_append(buf_t *b, const char *p, size_t len)
 {
-    buf_t *b = ud;
-    char *q = realloc(b->p, b->len + size * n + 1);
+    char *q = realloc(b->p, b->len + len + 1);
     if (q == NULL)
         return 0;
-    memcpy(q + b->len, p, size * n);
+    memcpy(q + b->len, p, len);
     b->p = q;
-    b->len += size * n;
+    b->len += len;
     b->p[b->len] = '\0';
-    return size * n;
+    return len;
+}
+
+static size_t buf_write(char *p, size_t size, size_t n, void *ud)
+{
+    return buf_append(ud, p, size * n);
 }
 
 static char *control(const char *path_query, const char *post_body)
@@ -310,7 +314,7 @@ static int rec_pause(rec_t *r, const char *p, size_t len)
                      : r->pause_mode == PAUSE_FIRST && r->data_calls == 0;
     if (!refuse)
         return 0;
-    buf_write((char *)p, 1, len, &r->held);
+    buf_append(&r->held, p, len);
     r->redelivery = 1;
     r->pauses++;
     if (r->pause_ms)
@@ -341,7 +345,7 @@ static int rec_on_data_inner(void *ud, const char *p, size_t len)
     assert_int_equal(r->done, 0);
     if (rec_pause(r, p, len))
         return HTTP_DATA_PAUSE;
-    buf_write((char *)p, 1, len, &r->data);
+    buf_append(&r->data, p, len);
     if (r->data_calls++ > 0)
         return 0;
     switch (r->act) {

@@ -29,7 +29,7 @@ typedef struct jdir {
 
 static void jdir_make(jdir_t *j)
 {
-    snprintf(j->dir, sizeof j->dir, "/tmp/agentos-journal-XXXXXX");
+    *j = (jdir_t){.dir = "/tmp/agentos-journal-XXXXXX"};
     assert_non_null(mkdtemp(j->dir));
     assert_int_equal(store_journal_path(j->dir, j->path, sizeof j->path), 0);
 }

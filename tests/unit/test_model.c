@@ -638,9 +638,10 @@ static void check_stop(const model_provider_t *provider, const char *stream, con
 static void test_stop_reasons(void **state)
 {
     (void)state;
-    const char *fmt = "event: message_delta\ndata: {\"type\":\"message_delta\","
-                      "\"delta\":{\"stop_reason\":\"%s\"},\"usage\":{\"output_tokens\":3}}\n\n"
-                      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+#define STOP_REASON_FMT                                                                            \
+    "event: message_delta\ndata: {\"type\":\"message_delta\","                                     \
+    "\"delta\":{\"stop_reason\":\"%s\"},\"usage\":{\"output_tokens\":3}}\n\n"                      \
+    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
     const char *pairs[][2] = {{"end_turn", "stop"},
                               {"stop_sequence", "stop"},
                               {"max_tokens", "length"},
@@ -648,9 +649,10 @@ static void test_stop_reasons(void **state)
                               {"refusal", "refusal"}};
     for (size_t i = 0; i < sizeof(pairs) / sizeof(*pairs); i++) {
         char s[512];
-        snprintf(s, sizeof(s), fmt, pairs[i][0]);
+        snprintf(s, sizeof(s), STOP_REASON_FMT, pairs[i][0]);
         check_stop(&model_provider_anthropic, s, pairs[i][1]);
     }
+#undef STOP_REASON_FMT
     /* A server that says "stop" while calling tools, without [DONE]. */
     check_stop(&model_provider_openai,
                "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"t\","

@@ -133,6 +133,36 @@ static const char *const full_example =
     "metadata: {team: platform, version: 2, ratio: 0.5, beta: false, owner: null, "
     "code: \"1\", tags: [a, 'b']}\n";
 
+/* full_example's two tools, a builtin one and an HTTP one. */
+static void assert_full_example_tools(const agent_def_t *a)
+{
+    assert_int_equal(a->ntools, 2);
+    const tool_def_t *t = &a->tools[0];
+    assert_int_equal(t->kind, TOOL_BUILTIN);
+    assert_string_equal(t->name, "current_time");
+    assert_non_null(t->description);
+    assert_true(json_is_object(t->parameters));
+
+    t = &a->tools[1];
+    assert_int_equal(t->kind, TOOL_HTTP);
+    assert_string_equal(t->name, "create_task");
+    assert_string_equal(t->description, "Create a task in the workspace");
+    assert_string_equal(t->url, "http://api:3000/agent-tools/tasks");
+    assert_string_equal(t->method, "POST");
+    assert_int_equal(t->timeout_ms, 5000);
+    char *params = json_dumps(t->parameters, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(params, "{\"properties\":{\"title\":{\"type\":\"string\"}},"
+                                "\"required\":[\"title\"],\"type\":\"object\"}");
+    free(params);
+    assert_int_equal(t->nheaders, 2);
+    assert_string_equal(t->headers[0].name, "Authorization");
+    assert_string_equal(t->headers[0].value_env, "TASKS_API_TOKEN");
+    assert_string_equal(t->headers[0].value, "Bearer tok-123");
+    assert_string_equal(t->headers[1].name, "X-Client");
+    assert_null(t->headers[1].value_env);
+    assert_string_equal(t->headers[1].value, "agentos");
+}
+
 static void test_full_example(void **state)
 {
     (void)state;
@@ -160,31 +190,7 @@ static void test_full_example(void **state)
     assert_int_equal(a->timeout_seconds, 90);
     assert_string_equal(a->file, write_file("agent.yaml", ""));
 
-    assert_int_equal(a->ntools, 2);
-    const tool_def_t *t = &a->tools[0];
-    assert_int_equal(t->kind, TOOL_BUILTIN);
-    assert_string_equal(t->name, "current_time");
-    assert_non_null(t->description);
-    assert_true(json_is_object(t->parameters));
-
-    t = &a->tools[1];
-    assert_int_equal(t->kind, TOOL_HTTP);
-    assert_string_equal(t->name, "create_task");
-    assert_string_equal(t->description, "Create a task in the workspace");
-    assert_string_equal(t->url, "http://api:3000/agent-tools/tasks");
-    assert_string_equal(t->method, "POST");
-    assert_int_equal(t->timeout_ms, 5000);
-    char *params = json_dumps(t->parameters, JSON_COMPACT | JSON_SORT_KEYS);
-    assert_string_equal(params, "{\"properties\":{\"title\":{\"type\":\"string\"}},"
-                                "\"required\":[\"title\"],\"type\":\"object\"}");
-    free(params);
-    assert_int_equal(t->nheaders, 2);
-    assert_string_equal(t->headers[0].name, "Authorization");
-    assert_string_equal(t->headers[0].value_env, "TASKS_API_TOKEN");
-    assert_string_equal(t->headers[0].value, "Bearer tok-123");
-    assert_string_equal(t->headers[1].name, "X-Client");
-    assert_null(t->headers[1].value_env);
-    assert_string_equal(t->headers[1].value, "agentos");
+    assert_full_example_tools(a);
 
     char *meta = json_dumps(a->metadata, JSON_COMPACT | JSON_SORT_KEYS);
     assert_string_equal(meta, "{\"beta\":false,\"code\":\"1\",\"owner\":null,\"ratio\":0.5,"

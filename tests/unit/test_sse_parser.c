@@ -38,7 +38,7 @@ static int feed_cuts(rec_t *r, size_t max, const char *s, size_t len, const size
     size_t at = 0;
     int rc = 0;
     for (size_t i = 0; i <= ncuts && rc == 0; i++) {
-        size_t end = i < ncuts ? cuts[i] : len;
+        size_t end = cuts != NULL && i < ncuts ? cuts[i] : len; /* cuts is NULL when ncuts is 0 */
         rc = sse_parser_feed(p, s + at, end - at);
         at = end;
     }

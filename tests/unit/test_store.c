@@ -94,17 +94,9 @@ static void test_ping(void **state)
     assert_string_equal(store_backend_name(F->store), F->backend);
 }
 
-static void test_session_crud(void **state)
+/* The row test_session_crud created from in; its created_at. */
+static long long assert_created_session(const json_t *row, const json_t *in, const char *ws)
 {
-    (void)state;
-    char ws[64];
-    fx_new_ws(ws);
-    json_t *in = session_obj("s1", "agent-a", "user-1", "First chat");
-    json_object_set_new(in, "session_state",
-                        json_pack("{s:i, s:[s, s]}", "turn", 3, "tags", "x", "y"));
-    json_object_set_new(in, "metadata", json_pack("{s:s}", "source", "web"));
-    json_t *row = NULL;
-    assert_int_equal(store_session_create(F->conn, ws, in, &row), STORE_OK);
     assert_string_equal(str(row, "workspace_id"), ws);
     assert_string_equal(str(row, "session_id"), "s1");
     assert_string_equal(str(row, "session_type"), "agent");
@@ -118,6 +110,35 @@ static void test_session_crud(void **state)
     long long created = num(row, "created_at");
     assert_true(created > 1700000000000LL); /* epoch milliseconds */
     assert_int_equal(num(row, "updated_at"), created);
+    return created;
+}
+
+/* Tokens add up on session s1 of ws, and only on a session that exists. */
+static void assert_session_tokens(const char *ws)
+{
+    json_t *row = NULL;
+    assert_int_equal(store_session_add_tokens(F->conn, ws, "s1", 100, 20), STORE_OK);
+    assert_int_equal(store_session_add_tokens(F->conn, ws, "s1", 30, 0), STORE_OK);
+    assert_int_equal(store_session_get(F->conn, ws, "s1", &row), STORE_OK);
+    assert_int_equal(num(row, "total_tokens"), 150);
+    assert_int_equal(num(row, "input_tokens"), 130);
+    assert_int_equal(num(row, "output_tokens"), 20);
+    json_decref(row);
+    assert_int_equal(store_session_add_tokens(F->conn, ws, "nope", 1, 0), STORE_NOT_FOUND);
+}
+
+static void test_session_crud(void **state)
+{
+    (void)state;
+    char ws[64];
+    fx_new_ws(ws);
+    json_t *in = session_obj("s1", "agent-a", "user-1", "First chat");
+    json_object_set_new(in, "session_state",
+                        json_pack("{s:i, s:[s, s]}", "turn", 3, "tags", "x", "y"));
+    json_object_set_new(in, "metadata", json_pack("{s:s}", "source", "web"));
+    json_t *row = NULL;
+    assert_int_equal(store_session_create(F->conn, ws, in, &row), STORE_OK);
+    long long created = assert_created_session(row, in, ws);
     json_decref(row);
 
     assert_int_equal(store_session_get(F->conn, ws, "s1", &row), STORE_OK);
@@ -139,14 +160,7 @@ static void test_session_crud(void **state)
     json_decref(row);
     json_decref(patch);
 
-    assert_int_equal(store_session_add_tokens(F->conn, ws, "s1", 100, 20), STORE_OK);
-    assert_int_equal(store_session_add_tokens(F->conn, ws, "s1", 30, 0), STORE_OK);
-    assert_int_equal(store_session_get(F->conn, ws, "s1", &row), STORE_OK);
-    assert_int_equal(num(row, "total_tokens"), 150);
-    assert_int_equal(num(row, "input_tokens"), 130);
-    assert_int_equal(num(row, "output_tokens"), 20);
-    json_decref(row);
-    assert_int_equal(store_session_add_tokens(F->conn, ws, "nope", 1, 0), STORE_NOT_FOUND);
+    assert_session_tokens(ws);
 
     assert_int_equal(store_session_delete(F->conn, ws, "s1"), STORE_OK);
     row = json_true(); /* must be reset on failure */

@@ -105,6 +105,45 @@ static void test_session_list_all_workspaces(void **state)
     assert_null(rows);
 }
 
+/* Runs in sessions dup (of a and b) and one (of b): by id in any
+ * workspace, and one agent's page over all of them. */
+static void assert_runs_all_workspaces(const char *a, const char *b, const char *dup,
+                                       const char *one)
+{
+    char got[512], want[512];
+    json_t *rows = NULL;
+    char agent[64], rid[64];
+    fx_new_ws(agent);
+    fx_new_ws(rid);
+    mk_run(a, dup, rid, agent, "first");
+    sleep_ms(3);
+    mk_run(b, dup, rid, agent, "second");
+    sleep_ms(3);
+    mk_run(b, one, "r-one", agent, "third");
+    mk_run(b, one, "r-other-agent", "ag", "fourth");
+    assert_int_equal(store_run_find_all_workspaces(F->conn, rid, &rows), STORE_OK);
+    join_rows(rows, "run_id", got, sizeof got);
+    snprintf(want, sizeof want, "%s/%s,%s/%s", a, rid, b, rid);
+    assert_string_equal(got, want);
+    json_decref(rows);
+    long long total = -1;
+    store_run_query_t q = {.agent_id = agent, .limit = 2, .page = 1};
+    assert_int_equal(store_run_page_all_workspaces(F->conn, &q, &rows, &total), STORE_OK);
+    join_rows(rows, "run_id", got, sizeof got); /* the newest two, oldest first */
+    snprintf(want, sizeof want, "%s/%s,%s/r-one", b, rid, b);
+    assert_string_equal(got, want);
+    assert_int_equal(total, 3);
+    json_decref(rows);
+    q.page = 2;
+    assert_int_equal(store_run_page_all_workspaces(F->conn, &q, &rows, NULL), STORE_OK);
+    join_rows(rows, "run_id", got, sizeof got);
+    snprintf(want, sizeof want, "%s/%s", a, rid);
+    assert_string_equal(got, want);
+    json_decref(rows);
+    assert_int_equal(store_run_find_all_workspaces(NULL, rid, &rows), STORE_UNAVAILABLE);
+    assert_int_equal(store_run_page_all_workspaces(NULL, &q, &rows, NULL), STORE_UNAVAILABLE);
+}
+
 static void test_find_all_workspaces(void **state)
 {
     (void)state;
@@ -137,37 +176,7 @@ static void test_find_all_workspaces(void **state)
     assert_int_equal(json_array_size(rows), 0);
     json_decref(rows);
 
-    /* runs: by id in any workspace, and one agent's page over all of them */
-    char agent[64], rid[64];
-    fx_new_ws(agent);
-    fx_new_ws(rid);
-    mk_run(a, dup, rid, agent, "first");
-    sleep_ms(3);
-    mk_run(b, dup, rid, agent, "second");
-    sleep_ms(3);
-    mk_run(b, one, "r-one", agent, "third");
-    mk_run(b, one, "r-other-agent", "ag", "fourth");
-    assert_int_equal(store_run_find_all_workspaces(F->conn, rid, &rows), STORE_OK);
-    join_rows(rows, "run_id", got, sizeof got);
-    snprintf(want, sizeof want, "%s/%s,%s/%s", a, rid, b, rid);
-    assert_string_equal(got, want);
-    json_decref(rows);
-    long long total = -1;
-    store_run_query_t q = {.agent_id = agent, .limit = 2, .page = 1};
-    assert_int_equal(store_run_page_all_workspaces(F->conn, &q, &rows, &total), STORE_OK);
-    join_rows(rows, "run_id", got, sizeof got); /* the newest two, oldest first */
-    snprintf(want, sizeof want, "%s/%s,%s/r-one", b, rid, b);
-    assert_string_equal(got, want);
-    assert_int_equal(total, 3);
-    json_decref(rows);
-    q.page = 2;
-    assert_int_equal(store_run_page_all_workspaces(F->conn, &q, &rows, NULL), STORE_OK);
-    join_rows(rows, "run_id", got, sizeof got);
-    snprintf(want, sizeof want, "%s/%s", a, rid);
-    assert_string_equal(got, want);
-    json_decref(rows);
-    assert_int_equal(store_run_find_all_workspaces(NULL, rid, &rows), STORE_UNAVAILABLE);
-    assert_int_equal(store_run_page_all_workspaces(NULL, &q, &rows, NULL), STORE_UNAVAILABLE);
+    assert_runs_all_workspaces(a, b, dup, one);
 }
 
 /* The plan of a statement, all its text in one string. */
