@@ -74,7 +74,7 @@ static void run_free(run_t *run)
     free(run->end_text);
     free(run->fail_text);
     free(run->content);
-    free(run->streamed);
+    buf_free(&run->streamed);
     free(run->reply_id);
     json_decref(run->messages);
     json_decref(run->run_messages);
@@ -203,6 +203,7 @@ run_t *run_start(const run_env_t *env, const run_params_t *p, const run_sink_t *
         return NULL;
     run->env = *env;
     run->agent = p->agent;
+    buf_init(&run->streamed, RUN_STREAMED_MAX);
     run->sink = *sink;
     run->ws = dup_or_empty(p->workspace_id);
     run->user = dup_or_empty(p->user_id);

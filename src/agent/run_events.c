@@ -99,10 +99,11 @@ json_t *run_metrics(const run_t *run)
 static json_t *cancel_fields(const run_t *run, int with_content)
 {
     json_t *f = json_pack("{s:s}", "reason", run->end_text ? run->end_text : "cancelled");
-    if (run->streamed_len == 0)
+    if (buf_len(&run->streamed) == 0)
         return f;
     if (with_content)
-        json_object_set_new(f, "content", json_stringn(run->streamed, run->streamed_len));
+        json_object_set_new(f, "content",
+                            json_stringn(buf_ptr(&run->streamed), buf_len(&run->streamed)));
     else
         json_object_set_new(f, "content_omitted", json_true());
     return f;

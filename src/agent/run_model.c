@@ -23,26 +23,15 @@ static size_t utf8_cut(const char *text, size_t len, size_t max)
 }
 
 /* The text streamed so far, for RunCancelled: bounded by what the run's
- * model replies may hold in all. */
+ * model replies may hold in all (the buffer's limit, RUN_STREAMED_MAX).
+ * Past it the text is cut there, not dropped. */
 static void keep_streamed(run_t *run, const char *text, size_t len)
 {
-    size_t max = RUN_STREAMED_MAX;
-    if (len > max - run->streamed_len)
-        len = max - run->streamed_len;
-    if (len == 0)
-        return;
-    if (run->streamed_len + len > run->streamed_cap) {
-        size_t cap = run->streamed_cap ? run->streamed_cap : 256;
-        while (cap < run->streamed_len + len)
-            cap *= 2;
-        char *p = realloc(run->streamed, cap);
-        if (p == NULL)
-            return; /* the cancel event says less; the run goes on */
-        run->streamed = p;
-        run->streamed_cap = cap;
-    }
-    memcpy(run->streamed + run->streamed_len, text, len);
-    run->streamed_len += len;
+    size_t room = RUN_STREAMED_MAX - buf_len(&run->streamed);
+    if (len > room)
+        len = room;
+    if (buf_append(&run->streamed, text, len) != BUF_OK)
+        return; /* out of memory emptied it: the cancel event says less; the run goes on */
 }
 
 /* One delta may be as large as a model event (1 MiB): it goes out in

@@ -101,53 +101,56 @@ static char *arg_text(const json_t *v)
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
-char *run_tool_call_str(const char *name, const char *args_json)
+/* Agno's FunctionCall.get_call_str on an 80-column terminal. A call wider
+ * than that is shown as name(...), so its text needs no more bytes than 80
+ * characters take in UTF-8 (4 each): that is the buffer's limit. */
+#define CALL_STR_WIDTH 80
+#define CALL_STR_MAX (4 * CALL_STR_WIDTH)
+
+/* The arguments, "k=v, k2=v2", each string longer than max_arg as "...". */
+static buf_rc_t call_args(buf_t *out, json_t *args, size_t max_arg)
 {
-    /* Agno's FunctionCall.get_call_str on an 80-column terminal. */
-    const size_t width = 80;
-    size_t name_len = utf8_chars(name);
-    size_t max_arg = name_len + 4 < width ? (width - name_len - 4) / 2 : 0;
-    if (max_arg < 20)
-        max_arg = 20;
-    json_t *args = json_loads(args_json ? args_json : "", JSON_DECODE_ANY, NULL);
-    size_t cap = strlen(name) + 3, len = 0;
-    char *out = malloc(cap);
-    if (out == NULL) {
-        json_decref(args);
-        return NULL;
-    }
-    len = (size_t)snprintf(out, cap, "%s(", name);
     const char *key;
     json_t *v;
-    int first = 1;
+    const char *sep = "";
     json_object_foreach(args, key, v)
     {
         char *text = json_is_string(v) && utf8_chars(json_string_value(v)) > max_arg ? strdup("...")
                                                                                      : arg_text(v);
-        size_t need = len + strlen(key) + (text ? strlen(text) : 0) + 4;
-        char *p = text ? realloc(out, need + 2) : NULL;
-        if (p == NULL) {
-            free(text);
-            free(out);
-            json_decref(args);
-            return NULL;
-        }
-        out = p;
-        cap = need + 2;
-        len += (size_t)snprintf(out + len, cap - len, "%s%s=%s", first ? "" : ", ", key, text);
-        first = 0;
+        buf_rc_t rc = text != NULL ? buf_printf(out, "%s%s=%s", sep, key, text) : BUF_NOMEM;
         free(text);
+        if (rc != BUF_OK)
+            return rc;
+        sep = ", ";
     }
+    return BUF_OK;
+}
+
+char *run_tool_call_str(const char *name, const char *args_json)
+{
+    size_t name_len = utf8_chars(name);
+    size_t max_arg = name_len + 4 < CALL_STR_WIDTH ? (CALL_STR_WIDTH - name_len - 4) / 2 : 0;
+    if (max_arg < 20)
+        max_arg = 20;
+    json_t *args = json_loads(args_json ? args_json : "", JSON_DECODE_ANY, NULL);
+    buf_t out;
+    buf_init(&out, CALL_STR_MAX);
+    buf_rc_t rc = buf_printf(&out, "%s(", name);
+    if (rc == BUF_OK)
+        rc = call_args(&out, args, max_arg);
+    if (rc == BUF_OK)
+        rc = buf_append_str(&out, ")");
     json_decref(args);
-    snprintf(out + len, cap - len, ")");
-    if (utf8_chars(out) > width) {
-        free(out);
-        size_t n = strlen(name) + 6;
-        out = malloc(n);
-        if (out != NULL)
-            snprintf(out, n, "%s(...)", name);
-    }
-    return out;
+    if (rc == BUF_NOMEM || rc == BUF_FORMAT)
+        return NULL; /* the failed call freed out */
+    if (rc == BUF_OK && utf8_chars(buf_ptr(&out)) <= CALL_STR_WIDTH)
+        return buf_take(&out, NULL);
+    buf_free(&out);
+    size_t n = strlen(name) + 6;
+    char *wide = malloc(n);
+    if (wide != NULL)
+        snprintf(wide, n, "%s(...)", name);
+    return wide;
 }
 
 /* ToolCallCompleted, and ToolCallError after it for a failed call, as Agno

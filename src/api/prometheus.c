@@ -13,40 +13,25 @@
 #include "api/route_scope.h"
 #include "api/routes.h"
 #include "api/tenant.h"
+#include "core/buf.h"
 #include "http/reply.h"
 
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} buf_t;
+/* The text being written. The first failed line (out of memory, or past
+ * PROMETHEUS_TEXT_MAX) empties the buffer; failed keeps the later lines
+ * out, so a half exposition is never sent. */
+typedef struct expo {
+    buf_t text;
+    int failed;
+} expo_t;
 
-__attribute__((format(printf, 2, 3))) static void put(buf_t *b, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void put(expo_t *e, const char *fmt, ...)
 {
-    if (b->oom)
+    if (e->failed)
         return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap * 2 + (size_t)n;
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    e->failed = buf_vprintf(&e->text, fmt, ap) != BUF_OK;
+    va_end(ap);
 }
 
 /* The counters' slots are the provider table's order. */
@@ -70,7 +55,7 @@ static const char *outcome_name(int o)
     }
 }
 
-static void head(buf_t *b, const char *name, const char *type, const char *help)
+static void head(expo_t *b, const char *name, const char *type, const char *help)
 {
     put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -85,7 +70,7 @@ static void status_label(int i, char out[8])
 }
 
 /* Route patterns are ours ("/sessions/{session_id}"): nothing to escape. */
-static void requests(buf_t *b, const counters_snapshot_t *s, const http_route_t *routes,
+static void requests(expo_t *b, const counters_snapshot_t *s, const http_route_t *routes,
                      size_t nroutes)
 {
     head(b, "agentos_http_requests_total", "counter", "Requests by route template and status.");
@@ -103,7 +88,7 @@ static void requests(buf_t *b, const counters_snapshot_t *s, const http_route_t 
     }
 }
 
-static void histogram(buf_t *b, const char *name, const char *labels, const uint64_t *bucket,
+static void histogram(expo_t *b, const char *name, const char *labels, const uint64_t *bucket,
                       uint64_t sum_us)
 {
     uint64_t cum = 0;
@@ -121,7 +106,7 @@ static void histogram(buf_t *b, const char *name, const char *labels, const uint
     put(b, "%s_count%s%s%s %llu\n", name, open, labels, close, (unsigned long long)cum);
 }
 
-static void runs(buf_t *b, const counters_snapshot_t *s)
+static void runs(expo_t *b, const counters_snapshot_t *s)
 {
     uint64_t ended = 0;
     head(b, "agentos_runs_total", "counter", "Runs ended, by outcome.");
@@ -135,7 +120,7 @@ static void runs(buf_t *b, const counters_snapshot_t *s)
         (unsigned long long)(s->runs_started > ended ? s->runs_started - ended : 0));
 }
 
-static void models(buf_t *b, const counters_snapshot_t *s)
+static void models(expo_t *b, const counters_snapshot_t *s)
 {
     head(b, "agentos_model_tokens_total", "counter", "Model tokens by provider and direction.");
     for (int p = 0; p < (int)model_provider_count(); p++) {
@@ -154,7 +139,7 @@ static void models(buf_t *b, const counters_snapshot_t *s)
     }
 }
 
-static void counter(buf_t *b, const char *name, const char *help, uint64_t v)
+static void counter(expo_t *b, const char *name, const char *help, uint64_t v)
 {
     head(b, name, "counter", help);
     put(b, "%s %llu\n", name, (unsigned long long)v);
@@ -163,10 +148,8 @@ static void counter(buf_t *b, const char *name, const char *help, uint64_t v)
 char *prometheus_render(const counters_snapshot_t *s, const http_route_t *routes, size_t nroutes,
                         size_t *len)
 {
-    buf_t b = {.p = malloc(8192), .cap = 8192};
-    if (b.p == NULL)
-        return NULL;
-    b.p[0] = '\0';
+    expo_t b = {.failed = 0};
+    buf_init(&b.text, PROMETHEUS_TEXT_MAX);
     requests(&b, s, routes, nroutes);
     head(&b, "agentos_http_request_duration_seconds", "histogram", "Request latency.");
     histogram(&b, "agentos_http_request_duration_seconds", "", s->latency_bucket,
@@ -180,12 +163,9 @@ char *prometheus_render(const counters_snapshot_t *s, const http_route_t *routes
     counter(&b, "agentos_token_cache_hits_total", "Tokens found in the verified-token cache.",
             s->token_cache_hits);
     counter(&b, "agentos_token_cache_misses_total", "Tokens verified anew.", s->token_cache_misses);
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    *len = b.len;
-    return b.p;
+    if (b.failed)
+        return NULL; /* the failed put freed the text */
+    return buf_take(&b.text, len);
 }
 
 /* METRICS_PUBLIC, or the service key (with or without a workspace), or a

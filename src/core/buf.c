@@ -83,28 +83,35 @@ buf_rc_t buf_append_str(buf_t *b, const char *s)
     return buf_append(b, s, strlen(s));
 }
 
-buf_rc_t buf_printf(buf_t *b, const char *fmt, ...)
+buf_rc_t buf_vprintf(buf_t *b, const char *fmt, va_list ap)
 {
-    va_list ap;
-    va_start(ap, fmt);
+    va_list again;
+    va_copy(again, ap);
     int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
+    if (n < 0)
         buf_free(b);
-        return BUF_FORMAT;
-    }
-    buf_rc_t rc = buf_room(b, (size_t)n);
-    if (rc != BUF_OK)
+    buf_rc_t rc = n < 0 ? BUF_FORMAT : buf_room(b, (size_t)n);
+    if (rc != BUF_OK) {
+        va_end(again);
         return rc;
-    va_start(ap, fmt);
-    int m = vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    }
+    int m = vsnprintf(b->p + b->len, (size_t)n + 1, fmt, again);
+    va_end(again);
     if (m != n) { /* cannot happen with the same arguments; never keep half a text */
         buf_free(b);
         return BUF_FORMAT;
     }
     b->len += (size_t)n;
     return BUF_OK;
+}
+
+buf_rc_t buf_printf(buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    buf_rc_t rc = buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 void buf_truncate(buf_t *b, size_t len)

@@ -13,6 +13,7 @@
 #ifndef AGENTOS_CORE_BUF_H
 #define AGENTOS_CORE_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #define BUF_WUR __attribute__((warn_unused_result))
@@ -47,6 +48,10 @@ BUF_WUR buf_rc_t buf_append(buf_t *b, const void *s, size_t n);
 BUF_WUR buf_rc_t buf_append_str(buf_t *b, const char *s);
 /* Appends printf-formatted text; no argument may point into b. */
 BUF_WUR buf_rc_t buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with a va_list, for a caller's own printf-like function; as
+ * with vprintf, ap is used up (the caller still calls va_end). */
+BUF_WUR buf_rc_t buf_vprintf(buf_t *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* Cuts b to its first len bytes; nothing happens when it holds no more. */
 void buf_truncate(buf_t *b, size_t len);

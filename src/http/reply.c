@@ -1,7 +1,9 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "http/reply.h"
 
 const char *http_reason(int status)
@@ -145,53 +147,34 @@ void http_reply_empty(http_request_t *r, int status)
 
 /* ---- big bodies: rendered off the loop, sent in pieces ---- */
 
-#define RENDER_CHUNK 4096
 #define REPLY_PIECE (64 * 1024) /* one h2o_send at most */
 
 typedef struct render {
-    char *buf;
-    size_t len, cap, max;
-    int too_large, oom;
+    buf_t buf;
+    buf_rc_t rc; /* the failed append that stopped the dump, if one did */
 } render_t;
 
 static int render_append(const char *s, size_t n, void *ud)
 {
     render_t *rd = ud;
-    if (rd->max > 0 && rd->len + n > rd->max) {
-        rd->too_large = 1;
-        return -1;
-    }
-    if (rd->len + n > rd->cap) {
-        size_t cap = rd->cap ? rd->cap : RENDER_CHUNK;
-        while (cap < rd->len + n)
-            cap *= 2;
-        char *b = realloc(rd->buf, cap);
-        if (b == NULL) {
-            rd->oom = 1;
-            return -1;
-        }
-        rd->buf = b;
-        rd->cap = cap;
-    }
-    memcpy(rd->buf + rd->len, s, n);
-    rd->len += n;
-    return 0;
+    rd->rc = buf_append(&rd->buf, s, n);
+    return rd->rc == BUF_OK ? 0 : -1;
 }
 
 int http_json_render(const json_t *body, size_t cap, char **out, size_t *len)
 {
-    render_t rd = {.max = cap};
+    render_t rd = {.rc = BUF_OK};
+    buf_init(&rd.buf, cap > 0 ? cap : SIZE_MAX);
     *out = NULL;
     *len = 0;
     int rc = body != NULL ? json_dump_callback(body, render_append, &rd,
                                                JSON_COMPACT | JSON_REAL_PRECISION(15))
                           : -1;
-    if (rc != 0 || rd.len == 0) {
-        free(rd.buf);
-        return rd.too_large ? HTTP_RENDER_TOO_LARGE : -1;
+    if (rc != 0 || buf_len(&rd.buf) == 0) {
+        buf_free(&rd.buf);
+        return rd.rc == BUF_TOO_LARGE ? HTTP_RENDER_TOO_LARGE : -1;
     }
-    *out = rd.buf;
-    *len = rd.len;
+    *out = buf_take(&rd.buf, len);
     return 0;
 }
 

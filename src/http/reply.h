@@ -11,8 +11,8 @@
 void http_reply_json(http_request_t *r, int status, json_t *body);
 
 #define HTTP_RENDER_TOO_LARGE 1
-/* Serialises body (not taken) into *out (malloc'd, *len bytes, not
- * NUL-terminated). cap > 0: past cap bytes it stops and returns
+/* Serialises body (not taken) into *out (malloc'd, *len bytes and a NUL).
+ * cap > 0: past cap bytes it stops and returns
  * HTTP_RENDER_TOO_LARGE with nothing kept, so a huge body never takes more
  * than cap. -1: out of memory. Touches no request: any thread may call it. */
 int http_json_render(const json_t *body, size_t cap, char **out, size_t *len);

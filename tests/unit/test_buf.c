@@ -184,6 +184,31 @@ static void test_printf(void **state)
     buf_free(&b);
 }
 
+__attribute__((format(printf, 2, 3))) static buf_rc_t own_printf(buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    buf_rc_t rc = buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* A caller's printf-like wrapper: the same bytes and the same limit. */
+static void test_vprintf(void **state)
+{
+    (void)state;
+    buf_t b;
+    buf_init(&b, 8);
+    assert_int_equal(own_printf(&b, "%s-%u", "ab", 12u), BUF_OK);
+    assert_int_equal(own_printf(&b, "%.3s", "xyzzy"), BUF_OK); /* exactly 8 */
+    assert_string_equal(buf_ptr(&b), "ab-12xyz");
+    assert_int_equal(own_printf(&b, "%c", 'q'), BUF_TOO_LARGE);
+    assert_int_equal(buf_len(&b), 0);
+    assert_int_equal(own_printf(&b, "%d", -5), BUF_OK); /* still usable */
+    assert_string_equal(buf_ptr(&b), "-5");
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_take),
         cmocka_unit_test(test_reset_truncate_swap),
         cmocka_unit_test(test_printf),
+        cmocka_unit_test(test_vprintf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

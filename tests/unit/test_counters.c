@@ -150,12 +150,43 @@ static void test_exposition(void **state)
     free(text);
 }
 
+/* Every slot of every label set counted, at the widest value, with route
+ * templates twice as long as the longest real one (41 bytes): the text
+ * stays four times under PROMETHEUS_TEXT_MAX. */
+static void test_exposition_bound(void **state)
+{
+    (void)state;
+    static http_route_t routes[COUNTERS_MAX_ROUTES];
+    static char pattern[COUNTERS_MAX_ROUTES][96];
+    for (int i = 0; i < COUNTERS_MAX_ROUTES; i++) {
+        snprintf(pattern[i], sizeof pattern[i], "/%02d%0*d", i, 80, 0);
+        routes[i] = (http_route_t){.method = "OPTIONS", .pattern = pattern[i]};
+    }
+    counters_snapshot_t *s = malloc(sizeof *s);
+    assert_non_null(s);
+    memset(s, 0xff, sizeof *s);
+    size_t len = 0;
+    char *text = prometheus_render(s, routes, COUNTERS_MAX_ROUTES, &len);
+    assert_non_null(text);
+    assert_int_equal(strlen(text), len);
+    assert_true(len < PROMETHEUS_TEXT_MAX / 4);
+    free(text);
+    /* Past the limit (a bug: templates of 16 KiB): nothing, not half a text. */
+    static char huge[16 << 10];
+    memset(huge, 'x', sizeof huge - 1);
+    for (int i = 0; i < COUNTERS_MAX_ROUTES; i++)
+        routes[i].pattern = huge;
+    assert_null(prometheus_render(s, routes, COUNTERS_MAX_ROUTES, &len));
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_slots_sum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_labels_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exposition, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exposition_bound, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1218,6 +1218,44 @@ static void test_tool_call_str(void **state)
     free(s);
 }
 
+/* The text is built in at most 320 bytes (80 characters of 4-byte UTF-8):
+ * 80 characters of mostly 4-byte ones still show in full, and an argument
+ * of any size past that is cut to the name. */
+static void test_tool_call_str_bound(void **state)
+{
+    (void)state;
+    const char *smile = "\xF0\x9F\x98\x80";
+    char args[512], want[512];
+    size_t n = (size_t)snprintf(args, sizeof args, "{\"a\":\"");
+    for (int i = 0; i < 36; i++)
+        n += (size_t)snprintf(args + n, sizeof args - n, "%s", smile);
+    n += (size_t)snprintf(args + n, sizeof args - n, "\",\"b\":\"");
+    for (int i = 0; i < 35; i++)
+        n += (size_t)snprintf(args + n, sizeof args - n, "%s", smile);
+    snprintf(args + n, sizeof args - n, "\"}");
+    n = (size_t)snprintf(want, sizeof want, "f(a=");
+    for (int i = 0; i < 36; i++)
+        n += (size_t)snprintf(want + n, sizeof want - n, "%s", smile);
+    n += (size_t)snprintf(want + n, sizeof want - n, ", b=");
+    for (int i = 0; i < 35; i++)
+        n += (size_t)snprintf(want + n, sizeof want - n, "%s", smile);
+    snprintf(want + n, sizeof want - n, ")");
+    char *s = run_tool_call_str("f", args); /* 80 characters, 293 bytes */
+    assert_string_equal(s, want);
+    free(s);
+    size_t big = 64 << 10;
+    char *arr = malloc(big + 16);
+    assert_non_null(arr);
+    n = (size_t)snprintf(arr, big + 16, "{\"d\":[");
+    while (n < big - 2)
+        n += (size_t)snprintf(arr + n, big + 16 - n, "1,");
+    snprintf(arr + n, big + 16 - n, "1]}");
+    s = run_tool_call_str("f", arr);
+    assert_string_equal(s, "f(...)");
+    free(s);
+    free(arr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1253,6 +1291,7 @@ int main(void)
         cmocka_unit_test(test_history_bounds),
         cmocka_unit_test(test_history_drops_unpaired_tool_traffic),
         cmocka_unit_test(test_tool_call_str),
+        cmocka_unit_test(test_tool_call_str_bound),
         cmocka_unit_test(test_stream_response_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
