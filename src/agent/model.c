@@ -288,9 +288,9 @@ static char *model_redact(const char *s, const char *key)
 char *model_error_from_json(const json_t *root)
 {
     const char *type = NULL, *msg = json_is_object(root) ? model_error_json(root, &type) : NULL;
-    if (!msg && !type)
-        return NULL;
     const char *first = msg ? msg : type;
+    if (first == NULL)
+        return NULL;
     buf_t b;
     buf_init(&b, strlen(first) + (type ? strlen(type) + 3 : 0));
     buf_rc_t rc = buf_append_str(&b, first);

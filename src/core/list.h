@@ -49,6 +49,7 @@ static inline int list_is_linked(const list_t *node)
 static inline void list_link_between_(list_t *node, list_t *prev, list_t *next)
 {
     assert(!list_is_linked(node));
+    assert(prev != NULL && next != NULL); /* neighbours of a list_init'ed head */
     assert(prev->next == next && next->prev == prev);
     node->prev = prev;
     node->next = next;

@@ -156,17 +156,17 @@ static void test_exposition(void **state)
 static void test_exposition_bound(void **state)
 {
     (void)state;
-    static http_route_t routes[COUNTERS_MAX_ROUTES];
+    static http_route_t wide_routes[COUNTERS_MAX_ROUTES];
     static char pattern[COUNTERS_MAX_ROUTES][96];
     for (int i = 0; i < COUNTERS_MAX_ROUTES; i++) {
         snprintf(pattern[i], sizeof pattern[i], "/%02d%0*d", i, 80, 0);
-        routes[i] = (http_route_t){.method = "OPTIONS", .pattern = pattern[i]};
+        wide_routes[i] = (http_route_t){.method = "OPTIONS", .pattern = pattern[i]};
     }
     counters_snapshot_t *s = malloc(sizeof *s);
     assert_non_null(s);
     memset(s, 0xff, sizeof *s);
     size_t len = 0;
-    char *text = prometheus_render(s, routes, COUNTERS_MAX_ROUTES, &len);
+    char *text = prometheus_render(s, wide_routes, COUNTERS_MAX_ROUTES, &len);
     assert_non_null(text);
     assert_int_equal(strlen(text), len);
     assert_true(len < PROMETHEUS_TEXT_MAX / 4);
@@ -175,8 +175,8 @@ static void test_exposition_bound(void **state)
     static char huge[16 << 10];
     memset(huge, 'x', sizeof huge - 1);
     for (int i = 0; i < COUNTERS_MAX_ROUTES; i++)
-        routes[i].pattern = huge;
-    assert_null(prometheus_render(s, routes, COUNTERS_MAX_ROUTES, &len));
+        wide_routes[i].pattern = huge;
+    assert_null(prometheus_render(s, wide_routes, COUNTERS_MAX_ROUTES, &len));
     free(s);
 }
 
