@@ -1218,27 +1218,31 @@ static void test_tool_call_str(void **state)
     free(s);
 }
 
+/* Appends count 4-byte characters at buf[n]; the new length. */
+static size_t put_smiles(char *buf, size_t size, size_t n, int count)
+{
+    for (int i = 0; i < count; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s", "\xF0\x9F\x98\x80");
+    return n;
+}
+
 /* The text is built in at most 320 bytes (80 characters of 4-byte UTF-8):
  * 80 characters of mostly 4-byte ones still show in full, and an argument
  * of any size past that is cut to the name. */
 static void test_tool_call_str_bound(void **state)
 {
     (void)state;
-    const char *smile = "\xF0\x9F\x98\x80";
     char args[512], want[512];
+    /* {"a":"<36 smiles>","b":"<35 smiles>"} shows as f(a=<36>, b=<35>). */
     size_t n = (size_t)snprintf(args, sizeof args, "{\"a\":\"");
-    for (int i = 0; i < 36; i++)
-        n += (size_t)snprintf(args + n, sizeof args - n, "%s", smile);
+    n = put_smiles(args, sizeof args, n, 36);
     n += (size_t)snprintf(args + n, sizeof args - n, "\",\"b\":\"");
-    for (int i = 0; i < 35; i++)
-        n += (size_t)snprintf(args + n, sizeof args - n, "%s", smile);
+    n = put_smiles(args, sizeof args, n, 35);
     snprintf(args + n, sizeof args - n, "\"}");
     n = (size_t)snprintf(want, sizeof want, "f(a=");
-    for (int i = 0; i < 36; i++)
-        n += (size_t)snprintf(want + n, sizeof want - n, "%s", smile);
+    n = put_smiles(want, sizeof want, n, 36);
     n += (size_t)snprintf(want + n, sizeof want - n, ", b=");
-    for (int i = 0; i < 35; i++)
-        n += (size_t)snprintf(want + n, sizeof want - n, "%s", smile);
+    n = put_smiles(want, sizeof want, n, 35);
     snprintf(want + n, sizeof want - n, ")");
     char *s = run_tool_call_str("f", args); /* 80 characters, 293 bytes */
     assert_string_equal(s, want);
