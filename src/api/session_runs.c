@@ -12,6 +12,7 @@
 #include "api/handlers.h"
 #include "api/sessions_internal.h"
 #include "api/views.h"
+#include "core/run_status.h"
 #include "http/reply.h"
 
 #define MAX_RUNS_PAGE 100
@@ -41,25 +42,22 @@ static int query_epoch_s(http_request_t *r, const char *key, int *has, long long
     return 0;
 }
 
-/* The statuses a run can have, as stored; a status query value matches
- * one case-insensitively. */
-static const char *const known_statuses[] = {"PENDING",   "RUNNING", "PAUSED",      "COMPLETED",
-                                             "CANCELLED", "ERROR",   "REGENERATED", NULL};
-
-/* Adds the status a value names (once); one naming none matches no run,
- * as in Agno, so it adds "" (no run has that status). */
+/* Adds the status a value names, case-insensitively and once; one naming
+ * none matches no run, as in Agno, so it adds "" (no run has that status).
+ * Agno's REGENERATED is such a value here: no run of ours can have it. */
 static void add_status(store_run_query_t *q, const char *v, size_t len)
 {
     const char *s = "";
-    for (int i = 0; known_statuses[i] != NULL; i++) {
-        if (strlen(known_statuses[i]) == len && strncasecmp(known_statuses[i], v, len) == 0)
-            s = known_statuses[i];
+    for (int i = 0; i < RUN_STATUS_COUNT; i++) {
+        const char *name = run_status_name((run_status_t)i);
+        if (strlen(name) == len && strncasecmp(name, v, len) == 0)
+            s = name;
     }
     for (int i = 0; i < q->nstatuses; i++) {
         if (q->statuses[i] == s)
             return;
     }
-    if (q->nstatuses < STORE_RUN_STATUSES_MAX) /* 7 statuses and "": always room */
+    if (q->nstatuses < STORE_RUN_STATUSES_MAX) /* 6 statuses and "": always room */
         q->statuses[q->nstatuses++] = s;
 }
 
