@@ -334,6 +334,27 @@ static void scopes_claim_forms_and_bounds(void **state)
                      JWT_INVALID);
 }
 
+/* Issue 10: JWT_REQUIRE_EXP holds for the Control Plane's tokens too. */
+static void exp_is_required_when_configured(void **state)
+{
+    (void)state;
+    cp_jwt_config_t cfg = pem_cfg(rsa.pub_pem);
+    char err[256];
+    char *tok = test_sign(rsa.priv_pem, NULL, R_JWA_ALG_RS256, NULL, "{\"sub\":\"cp\"}");
+    auth_tenant_t t;
+    cp_verifier_t *v = cp_verifier_new(&cfg, err, sizeof err);
+    assert_int_equal(cp_verify(v, tok, strlen(tok), NOW, &t, NULL), JWT_OK);
+    cp_verifier_free(v);
+    cfg.require_exp = 1;
+    v = cp_verifier_new(&cfg, err, sizeof err);
+    assert_int_equal(cp_verify(v, tok, strlen(tok), NOW, &t, NULL), JWT_INVALID);
+    assert_int_equal(t.authenticated, 0);
+    cp_verifier_free(v);
+    free(tok);
+    assert_int_equal(verify_with(&cfg, rsa.priv_pem, R_JWA_ALG_RS256, NULL, NULL, NOW, NULL),
+                     JWT_OK);
+}
+
 static void reserved_subjects_are_refused(void **state)
 {
     (void)state;
@@ -380,6 +401,7 @@ int main(void)
         cmocka_unit_test(issuer_is_checked_when_configured),
         cmocka_unit_test(scopes_claim_forms_and_bounds),
         cmocka_unit_test(reserved_subjects_are_refused),
+        cmocka_unit_test(exp_is_required_when_configured),
         cmocka_unit_test(tenant_scopes_follow_agnos_grammar),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
