@@ -37,6 +37,7 @@ static int init_control_plane(app_t *app, const config_t *cfg, char *err, size_t
     /* app->os_id is filled (AGENTOS_ID, or os_meta) by app_load_os_id
      * before any loop verifies a token. */
     app->cp.audience = !cfg->jwt_verify_audience ? NULL : app->os_id;
+    app->cp.require_exp = cfg->jwt_require_exp;
     cp_verifier_t *probe = cp_verifier_new(&app->cp, err, errlen);
     if (probe == NULL) {
         free_control_plane(app);
@@ -79,6 +80,10 @@ int app_init(app_t *app, const config_t *cfg, char *err, size_t errlen)
     app->jwt.leeway_s = cfg->jwt_leeway;
     app->jwt.issuer = cfg->jwt_issuer;
     app->jwt.audience = cfg->jwt_audience;
+    app->jwt.require_exp = cfg->jwt_require_exp;
+    app->jwt.workspace_claim = cfg->jwt_workspace_claim;
+    app->jwt.session_claim = cfg->jwt_session_claim;
+    app->jwt.better_auth_origin = cfg->better_auth_origin;
     return 0;
 }
 

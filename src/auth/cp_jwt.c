@@ -17,7 +17,7 @@
 
 struct cp_verifier {
     cp_keys_t keys;
-    long leeway_s;
+    jwt_claim_rules_t rules; /* on the copies below */
     char *issuer;
     char *audience;
 };
@@ -28,6 +28,20 @@ static char *dup_opt(const char *s, int *failed)
     if (s != NULL && d == NULL)
         *failed = 1;
     return d;
+}
+
+static jwt_status_t cp_identity(const json_t *claims, auth_tenant_t *out, jwt_refusal_t *why);
+
+/* Agno's claims: sub optional, session_id, no workspace (X-Workspace-Id
+ * names one); its own typ values are not ours to judge. */
+static void set_rules(cp_verifier_t *v, const cp_jwt_config_t *cfg)
+{
+    v->rules.leeway_s = cfg->leeway_s;
+    v->rules.issuer = v->issuer;
+    v->rules.audience = v->audience;
+    v->rules.require_exp = cfg->require_exp;
+    v->rules.session_claim = "session_id";
+    v->rules.identity = cp_identity;
 }
 
 cp_verifier_t *cp_verifier_new(const cp_jwt_config_t *cfg, char *err, size_t errlen)
@@ -42,9 +56,9 @@ cp_verifier_t *cp_verifier_new(const cp_jwt_config_t *cfg, char *err, size_t err
         return NULL;
     }
     int failed = 0;
-    v->leeway_s = cfg->leeway_s;
     v->issuer = dup_opt(cfg->issuer, &failed);
     v->audience = dup_opt(cfg->audience, &failed);
+    set_rules(v, cfg);
     if (failed)
         snprintf(err, errlen, "out of memory");
     /* JWKS keys first: a kid names one of them; the PEM key comes last. */
@@ -156,54 +170,83 @@ static int subject_reserved(const char *sub)
     return strncmp(sub, "sa:", 3) == 0 || strncmp(sub, "__scheduler__", 13) == 0;
 }
 
-static jwt_status_t check_claims(const cp_verifier_t *v, const json_t *claims, time_t now,
-                                 auth_tenant_t *out, time_t *exp)
+static jwt_status_t cp_identity(const json_t *claims, auth_tenant_t *out, jwt_refusal_t *why)
 {
-    if (!json_is_object(claims) || jwt_claim_copy_id(claims, "sub", out->user_id, 0) != 0 ||
-        jwt_claim_copy_id(claims, "session_id", out->session_id, 0) != 0 ||
-        jwt_claim_copy_text(claims, "email", out->email) != 0 ||
-        jwt_claim_copy_text(claims, "name", out->name) != 0 || subject_reserved(out->user_id) ||
-        pack_scopes(claims, out) != 0)
-        return JWT_INVALID;
-    jwt_status_t st = jwt_claims_check(claims, now, v->leeway_s, v->issuer, v->audience, exp);
+    if (subject_reserved(out->user_id))
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_RESERVED, "sub");
+    if (pack_scopes(claims, out) != 0)
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_SCOPES, NULL);
+    return JWT_OK;
+}
+
+static jwt_status_t check_claims(const cp_verifier_t *v, const json_t *header, const json_t *claims,
+                                 time_t now, auth_tenant_t *out, time_t *exp, jwt_refusal_t *why)
+{
+    jwt_status_t st = jwt_claims_check(header, claims, &v->rules, now, out, exp, why);
     if (st != JWT_OK)
         return st;
-    out->authenticated = 1;
     out->kind = AUTH_PRINCIPAL_OPERATOR;
     out->scoped = 1;
     return JWT_OK;
 }
 
-static jwt_status_t verify_parsed(const cp_verifier_t *v, jwt_t *jwt, const char *token, size_t len,
-                                  unsigned alg, const char *kid, time_t now, auth_tenant_t *out,
-                                  time_t *exp)
+/* The header's alg and kid, which pick the keys to try. */
+typedef struct cp_token {
+    const char *text;
+    size_t len;
+    const json_t *header;
+    unsigned alg;
+    const char *kid;
+} cp_token_t;
+
+static jwt_status_t verify_parsed(const cp_verifier_t *v, jwt_t *jwt, const cp_token_t *t,
+                                  time_t now, auth_tenant_t *out, time_t *exp, jwt_refusal_t *why)
 {
     /* R_PARSE_NONE: no alg none, no keys from jwk/jku/x5c/x5u in the header. */
-    if (r_jwt_advanced_parsen(jwt, token, len, R_PARSE_NONE, CP_X5U_FLAGS) != RHN_OK ||
-        r_jwt_get_type(jwt) != R_JWT_TYPE_SIGN || cp_alg_bit_jwa(r_jwt_get_sign_alg(jwt)) != alg ||
-        !signature_ok(v, jwt, alg, kid))
-        return JWT_INVALID;
+    if (r_jwt_advanced_parsen(jwt, t->text, t->len, R_PARSE_NONE, CP_X5U_FLAGS) != RHN_OK)
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_PARSE, NULL);
+    if (r_jwt_get_type(jwt) != R_JWT_TYPE_SIGN)
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_SHAPE, NULL);
+    if (cp_alg_bit_jwa(r_jwt_get_sign_alg(jwt)) != t->alg)
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_ALG, NULL);
+    if (!signature_ok(v, jwt, t->alg, t->kid))
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_SIGNATURE, NULL);
     json_t *claims = r_jwt_get_full_claims_json_t(jwt);
-    jwt_status_t st = check_claims(v, claims, now, out, exp);
+    jwt_status_t st = check_claims(v, t->header, claims, now, out, exp, why);
     json_decref(claims);
+    return st;
+}
+
+static jwt_status_t cp_verify_why(cp_verifier_t *v, const char *token, size_t len, time_t now,
+                                  auth_tenant_t *out, time_t *exp, jwt_refusal_t *why)
+{
+    if (!jwt_input_ok(token, len, out, exp) || v == NULL)
+        return jwt_refuse(why, JWT_INVALID,
+                          v == NULL || out == NULL ? JWT_REASON_INTERNAL : JWT_REASON_SIZE, NULL);
+    json_t *h = jwt_header_decode_why(token, len, why);
+    cp_token_t t = {token, len, h, 0, NULL};
+    t.alg = h != NULL ? header_alg(h, &t.kid) : 0;
+    jwt_t *jwt = NULL;
+    jwt_status_t st = JWT_INVALID;
+    if (h != NULL && t.alg == 0)
+        jwt_refusal_set(why, JWT_REASON_ALG, NULL);
+    else if (h != NULL && r_jwt_init(&jwt) != RHN_OK)
+        jwt_refusal_set(why, JWT_REASON_INTERNAL, NULL);
+    else if (h != NULL)
+        st = verify_parsed(v, jwt, &t, now, out, exp, why);
+    r_jwt_free(jwt);
+    json_decref(h);
+    if (st != JWT_OK)
+        memset(out, 0, sizeof *out);
     return st;
 }
 
 jwt_status_t cp_verify(cp_verifier_t *v, const char *token, size_t len, time_t now,
                        auth_tenant_t *out, time_t *exp)
 {
-    if (!jwt_input_ok(token, len, out, exp) || v == NULL)
-        return JWT_INVALID;
-    json_t *h = jwt_header_decode(token, len);
-    const char *kid = NULL;
-    unsigned alg = h != NULL ? header_alg(h, &kid) : 0;
-    jwt_t *jwt = NULL;
-    jwt_status_t st = JWT_INVALID;
-    if (alg != 0 && r_jwt_init(&jwt) == RHN_OK)
-        st = verify_parsed(v, jwt, token, len, alg, kid, now, out, exp);
-    r_jwt_free(jwt);
-    json_decref(h);
+    jwt_refusal_t why = {JWT_REASON_NONE, NULL};
+    jwt_status_t st = cp_verify_why(v, token, len, now, out, exp, &why);
     if (st != JWT_OK)
-        memset(out, 0, sizeof *out);
+        jwt_refusal_log("control_plane", token, len, &why);
     return st;
 }

@@ -21,6 +21,7 @@ typedef struct cp_jwt_config {
     long leeway_s;        /* exp and nbf */
     const char *issuer;   /* NULL: iss not checked */
     const char *audience; /* NULL: aud not checked; else aud must name it */
+    int require_exp;      /* 1: a token without exp is refused (JWT_REQUIRE_EXP) */
 } cp_jwt_config_t;
 
 typedef struct cp_verifier cp_verifier_t;
@@ -31,7 +32,8 @@ cp_verifier_t *cp_verifier_new(const cp_jwt_config_t *cfg, char *err, size_t err
 void cp_verifier_free(cp_verifier_t *v);
 
 /* On JWT_OK fills *out as an operator (scoped = 1, the token's scopes) and
- * *exp (0: no exp). The scopes claim is a list of strings or one string. */
+ * *exp (0: no exp). The scopes claim is a list of strings or one string.
+ * A refusal is logged at debug with its reason (jwt_refusal_log). */
 jwt_status_t cp_verify(cp_verifier_t *v, const char *token, size_t len, time_t now,
                        auth_tenant_t *out, time_t *exp);
 

@@ -23,9 +23,11 @@
 struct jwt_verifier {
     jwk_t *key;
     unsigned algorithms;
-    long leeway_s;
+    jwt_claim_rules_t rules; /* its strings are the copies below */
     char *issuer;
     char *audience;
+    char *session_claim;
+    char *workspace_claim;
 };
 
 static const struct {
@@ -108,6 +110,23 @@ static int config_ok(const jwt_config_t *cfg)
            (cfg->algorithms & ~(unsigned)JWT_ALG_ALL) == 0 && cfg->leeway_s >= 0;
 }
 
+/* The rules of jwt_claim_rules_user for an HS* token, on the verifier's own
+ * copies of the strings. */
+static int copy_rules(jwt_verifier_t *v, const jwt_config_t *cfg)
+{
+    int failed = 0;
+    jwt_claim_rules_user(cfg, 0, &v->rules);
+    v->issuer = dup_opt(v->rules.issuer, &failed);
+    v->audience = dup_opt(v->rules.audience, &failed);
+    v->session_claim = dup_opt(v->rules.session_claim, &failed);
+    v->workspace_claim = dup_opt(v->rules.workspace_claim, &failed);
+    v->rules.issuer = v->issuer;
+    v->rules.audience = v->audience;
+    v->rules.session_claim = v->session_claim;
+    v->rules.workspace_claim = v->workspace_claim;
+    return failed ? -1 : 0;
+}
+
 jwt_verifier_t *jwt_verifier_new(const jwt_config_t *cfg)
 {
     if (!config_ok(cfg))
@@ -115,11 +134,8 @@ jwt_verifier_t *jwt_verifier_new(const jwt_config_t *cfg)
     jwt_verifier_t *v = calloc(1, sizeof *v);
     if (v == NULL)
         return NULL;
-    int failed = 0;
+    int failed = copy_rules(v, cfg) != 0;
     v->algorithms = cfg->algorithms;
-    v->leeway_s = cfg->leeway_s;
-    v->issuer = dup_opt(cfg->issuer, &failed);
-    v->audience = dup_opt(cfg->audience, &failed);
     if (r_jwk_init(&v->key) != RHN_OK ||
         r_jwk_import_from_symmetric_key(v->key, cfg->secret, cfg->secret_len) != RHN_OK)
         failed = 1;
@@ -137,84 +153,86 @@ void jwt_verifier_free(jwt_verifier_t *v)
     r_jwk_free(v->key);
     free(v->issuer);
     free(v->audience);
+    free(v->session_claim);
+    free(v->workspace_claim);
     free(v);
 }
 
 /* Reads the header ourselves before rhonabwy parses the token, so the pinned
  * algorithm and the refusal of compressed payloads act before any work an
- * attacker could choose. */
-static int header_prescreen_ok(const jwt_verifier_t *v, const char *token, size_t len)
+ * attacker could choose. The header (the caller decrefs), or NULL. */
+static json_t *header_prescreen(const jwt_verifier_t *v, const char *token, size_t len,
+                                jwt_refusal_t *why)
 {
-    json_t *h = jwt_header_decode(token, len);
+    json_t *h = jwt_header_decode_why(token, len, why);
     const json_t *alg = json_object_get(h, "alg");
-    int ok =
-        json_is_string(alg) &&
-        (alg_bit_by_name(json_string_value(alg), json_string_length(alg)) & v->algorithms) != 0;
-    json_decref(h);
-    return ok;
+    if (h != NULL &&
+        (!json_is_string(alg) ||
+         (alg_bit_by_name(json_string_value(alg), json_string_length(alg)) & v->algorithms) == 0)) {
+        jwt_refusal_set(why, JWT_REASON_ALG, NULL);
+        json_decref(h);
+        return NULL;
+    }
+    return h;
 }
 
 /* R_PARSE_NONE: no alg none, no keys from jwk/jku/x5c/x5u in the header. */
-static int parse_and_check_signature(const jwt_verifier_t *v, jwt_t *jwt, const char *token,
-                                     size_t len)
+static jwt_status_t parse_and_check_signature(const jwt_verifier_t *v, jwt_t *jwt,
+                                              const char *token, size_t len, jwt_refusal_t *why)
 {
     if (r_jwt_advanced_parsen(jwt, token, len, R_PARSE_NONE, JWT_X5U_FLAGS) != RHN_OK)
-        return 0;
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_PARSE, NULL);
     if (r_jwt_get_type(jwt) != R_JWT_TYPE_SIGN)
-        return 0;
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_SHAPE, NULL);
     /* Re-check on what rhonabwy will actually verify with. */
     if ((alg_bit_by_jwa(r_jwt_get_sign_alg(jwt)) & v->algorithms) == 0)
-        return 0;
-    return r_jwt_verify_signature(jwt, v->key, JWT_X5U_FLAGS) == RHN_OK;
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_ALG, NULL);
+    if (r_jwt_verify_signature(jwt, v->key, JWT_X5U_FLAGS) != RHN_OK)
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_SIGNATURE, NULL);
+    return JWT_OK;
 }
 
-static int map_tenant(const json_t *claims, auth_tenant_t *out)
+static jwt_status_t verify_parsed(const jwt_verifier_t *v, jwt_t *jwt, const json_t *header,
+                                  const char *token, size_t len, time_t now, auth_tenant_t *out,
+                                  time_t *exp, jwt_refusal_t *why)
 {
-    if (jwt_claim_copy_id(claims, "sub", out->user_id, 1) != 0 ||
-        jwt_claim_copy_id(claims, "sessionId", out->session_id, 0) != 0 ||
-        jwt_claim_copy_id(claims, "workspaceId", out->workspace_id, 0) != 0 ||
-        jwt_claim_copy_text(claims, "email", out->email) != 0 ||
-        jwt_claim_copy_text(claims, "name", out->name) != 0)
-        return -1;
-    out->authenticated = 1;
-    return 0;
-}
-
-/* A token that is not a login token is invalid whatever its age: the
- * identity claims are read before the times. */
-static jwt_status_t check_claims(const jwt_verifier_t *v, const json_t *claims, time_t now,
-                                 auth_tenant_t *out, time_t *exp)
-{
-    if (!json_is_object(claims) || map_tenant(claims, out) != 0)
-        return JWT_INVALID;
-    return jwt_claims_check(claims, now, v->leeway_s, v->issuer, v->audience, exp);
-}
-
-static jwt_status_t verify_parsed(const jwt_verifier_t *v, jwt_t *jwt, const char *token,
-                                  size_t len, time_t now, auth_tenant_t *out, time_t *exp)
-{
-    if (!parse_and_check_signature(v, jwt, token, len))
-        return JWT_INVALID;
+    jwt_status_t st = parse_and_check_signature(v, jwt, token, len, why);
+    if (st != JWT_OK)
+        return st;
     json_t *claims = r_jwt_get_full_claims_json_t(jwt);
-    jwt_status_t st = check_claims(v, claims, now, out, exp);
+    st = jwt_claims_check(header, claims, &v->rules, now, out, exp, why);
     json_decref(claims);
+    return st;
+}
+
+jwt_status_t jwt_verify_why(jwt_verifier_t *v, const char *token, size_t len, time_t now,
+                            auth_tenant_t *out, time_t *exp, jwt_refusal_t *why)
+{
+    jwt_refusal_set(why, JWT_REASON_NONE, NULL);
+    if (!jwt_input_ok(token, len, out, exp) || v == NULL)
+        return jwt_refuse(why, JWT_INVALID,
+                          v == NULL || out == NULL ? JWT_REASON_INTERNAL : JWT_REASON_SIZE, NULL);
+    json_t *header = header_prescreen(v, token, len, why);
+    if (header == NULL)
+        return JWT_INVALID;
+    jwt_t *jwt = NULL;
+    jwt_status_t st = jwt_refuse(why, JWT_INVALID, JWT_REASON_INTERNAL, NULL);
+    if (r_jwt_init(&jwt) == RHN_OK)
+        st = verify_parsed(v, jwt, header, token, len, now, out, exp, why);
+    r_jwt_free(jwt);
+    json_decref(header);
+    if (st != JWT_OK)
+        memset(out, 0, sizeof *out);
     return st;
 }
 
 jwt_status_t jwt_verify(jwt_verifier_t *v, const char *token, size_t len, time_t now,
                         auth_tenant_t *out, time_t *exp)
 {
-    if (!jwt_input_ok(token, len, out, exp) || v == NULL)
-        return JWT_INVALID;
-    if (!header_prescreen_ok(v, token, len))
-        return JWT_INVALID;
-    jwt_t *jwt = NULL;
-    if (r_jwt_init(&jwt) != RHN_OK)
-        return JWT_INVALID;
-    jwt_status_t st = verify_parsed(v, jwt, token, len, now, out, exp);
-    r_jwt_free(jwt);
+    jwt_refusal_t why;
+    jwt_status_t st = jwt_verify_why(v, token, len, now, out, exp, &why);
     if (st != JWT_OK)
-        memset(out, 0, sizeof *out);
+        jwt_refusal_log("user", token, len, &why);
     return st;
 }
 

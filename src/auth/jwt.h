@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "auth/jwt_reason.h"
 #include "auth/tenant.h"
 
 #define JWT_MAX_TOKEN_BYTES 8192
@@ -27,8 +28,16 @@ typedef struct jwt_config {
     size_t secret_len;
     unsigned algorithms; /* JWT_ALG_* mask */
     long leeway_s;
-    const char *issuer;   /* NULL: not checked */
-    const char *audience; /* NULL: not checked */
+    const char *issuer;          /* NULL: not checked */
+    const char *audience;        /* NULL: not checked */
+    int require_exp;             /* 1: a token without exp is refused (JWT_REQUIRE_EXP) */
+    const char *workspace_claim; /* the claim read as workspace_id; NULL: "workspaceId" */
+    const char *session_claim;   /* the claim read as session_id; NULL: "sessionId" */
+    /* BETTER_AUTH_URL's origin, or NULL: the iss and aud that better-auth's
+     * jwt() plugin writes, so the default for the JWKS tokens (only: the
+     * HS256 tokens a web app mints carry neither) when issuer / audience
+     * are NULL. See jwt_claim_rules_user. */
+    const char *better_auth_origin;
 } jwt_config_t;
 
 typedef struct jwt_verifier jwt_verifier_t;
@@ -41,9 +50,13 @@ jwt_verifier_t *jwt_verifier_new(const jwt_config_t *cfg);
 void jwt_verifier_free(jwt_verifier_t *v);
 
 /* Verifies token[0..len) at time now. On JWT_OK fills *out (authenticated=1)
- * and *exp with the token's exp (0 when it has none). */
+ * and *exp with the token's exp (0 when it has none). A refusal is logged
+ * at debug with its reason (jwt_refusal_log). */
 jwt_status_t jwt_verify(jwt_verifier_t *v, const char *token, size_t len, time_t now,
                         auth_tenant_t *out, time_t *exp);
+/* jwt_verify without the log line: on a refusal, *why (may be NULL) says why. */
+jwt_status_t jwt_verify_why(jwt_verifier_t *v, const char *token, size_t len, time_t now,
+                            auth_tenant_t *out, time_t *exp, jwt_refusal_t *why);
 
 /* Signs an HS256 development token. Returns a malloc'd string or NULL. */
 char *jwt_mint_hs256(const unsigned char *secret, size_t secret_len, const char *sub,

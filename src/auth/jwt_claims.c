@@ -4,7 +4,7 @@
 
 #include <orcania.h>
 
-#include "core/ids.h"
+#include "auth/jwt_identity.h"
 
 static int is_b64url_char(char c)
 {
@@ -32,16 +32,21 @@ int jwt_token_shape_ok(const char *t, size_t len, size_t *header_len)
     return 1;
 }
 
-json_t *jwt_header_decode(const char *token, size_t len)
+json_t *jwt_header_decode_why(const char *token, size_t len, jwt_refusal_t *why)
 {
     size_t seg_len;
-    if (token == NULL || len == 0 || len > JWT_MAX_TOKEN_BYTES ||
-        !jwt_token_shape_ok(token, len, &seg_len))
+    if (token == NULL || len == 0 || len > JWT_MAX_TOKEN_BYTES) {
+        jwt_refusal_set(why, JWT_REASON_SIZE, NULL);
         return NULL;
+    }
+    if (!jwt_token_shape_ok(token, len, &seg_len)) {
+        jwt_refusal_set(why, JWT_REASON_SHAPE, NULL);
+        return NULL;
+    }
     struct _o_datum dat = {0, NULL};
-    if (!o_base64url_decode_alloc((const unsigned char *)token, seg_len, &dat))
-        return NULL;
-    json_t *h = json_loadb((const char *)dat.data, dat.size, JSON_REJECT_DUPLICATES, NULL);
+    json_t *h = NULL;
+    if (o_base64url_decode_alloc((const unsigned char *)token, seg_len, &dat))
+        h = json_loadb((const char *)dat.data, dat.size, JSON_REJECT_DUPLICATES, NULL);
     o_free(dat.data);
     /* zip: rhonabwy would inflate the payload before any signature check (a
      * tiny token becomes megabytes of work). crit: we implement no extension,
@@ -49,9 +54,21 @@ json_t *jwt_header_decode(const char *token, size_t len)
     if (!json_is_object(h) || json_object_get(h, "zip") != NULL ||
         json_object_get(h, "crit") != NULL) {
         json_decref(h);
+        jwt_refusal_set(why, JWT_REASON_HEADER, NULL);
         return NULL;
     }
     return h;
+}
+
+json_t *jwt_header_decode(const char *token, size_t len)
+{
+    return jwt_header_decode_why(token, len, NULL);
+}
+
+jwt_status_t jwt_refuse(jwt_refusal_t *why, jwt_status_t st, jwt_reason_t reason, const char *claim)
+{
+    jwt_refusal_set(why, reason, claim);
+    return st;
 }
 
 int jwt_json_str_equals(const json_t *j, const char *s)
@@ -104,10 +121,8 @@ static int read_time(const json_t *claims, const char *key, int round_up, long l
 }
 
 /* aud may be one string or an array of strings (RFC 7519 4.1.3). */
-static int audience_ok(const char *audience, const json_t *claims)
+static int audience_names(const json_t *claims, const char *audience)
 {
-    if (audience == NULL)
-        return 1;
     const json_t *aud = json_object_get(claims, "aud");
     if (json_is_string(aud))
         return jwt_json_str_equals(aud, audience);
@@ -120,84 +135,102 @@ static int audience_ok(const char *audience, const json_t *claims)
     return 0;
 }
 
-jwt_status_t jwt_claims_check(const json_t *claims, time_t now, long leeway_s, const char *issuer,
-                              const char *audience, time_t *exp)
+/* better-auth's session cookie cache, signed by its jwt() plugin with the
+ * same keys as the logins and carrying a sub and iss of its own
+ * (packages/better-auth/src/cookies/jwt.ts, SESSION_COOKIE_JWT_AUDIENCE and
+ * plugins/jwt/cookie-cache.ts, signCookieCacheJWT): never a login, even
+ * where no audience is configured. */
+#define JWT_COOKIE_CACHE_AUD "better-auth:session-cache"
+
+static jwt_status_t check_iss_aud(const json_t *claims, const jwt_claim_rules_t *rules, int login,
+                                  jwt_refusal_t *why)
+{
+    if (rules->issuer != NULL &&
+        !jwt_json_str_equals(json_object_get(claims, "iss"), rules->issuer))
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_ISS, NULL);
+    if (rules->audience != NULL && !audience_names(claims, rules->audience))
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_AUD, NULL);
+    if (login && audience_names(claims, JWT_COOKIE_CACHE_AUD))
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_COOKIE_AUD, NULL);
+    return JWT_OK;
+}
+
+/* exp <= 0 predates any real token; it also keeps *exp == 0 meaning "none". */
+static jwt_status_t check_times(const json_t *claims, const jwt_claim_rules_t *rules, time_t now,
+                                time_t *exp, jwt_refusal_t *why)
 {
     long long exp_v, nbf_v, now_v = clamp_time((long long)now);
     int has_exp, has_nbf;
-    if (!json_is_object(claims))
-        return JWT_INVALID;
-    if (read_time(claims, "exp", 0, &exp_v, &has_exp) != 0 ||
-        read_time(claims, "nbf", 1, &nbf_v, &has_nbf) != 0)
-        return JWT_INVALID;
-    /* Identity before time: a token that is not for us is invalid whatever
-     * its age. */
-    if (issuer != NULL && !jwt_json_str_equals(json_object_get(claims, "iss"), issuer))
-        return JWT_INVALID;
-    if (!audience_ok(audience, claims))
-        return JWT_INVALID;
-    if (has_nbf && nbf_v - now_v > leeway_s)
-        return JWT_INVALID;
-    /* exp <= 0 predates any real token; it also keeps *exp == 0 meaning "none". */
-    if (has_exp && (exp_v <= 0 || now_v - exp_v > leeway_s))
-        return JWT_EXPIRED;
+    if (read_time(claims, "exp", 0, &exp_v, &has_exp) != 0)
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_NOT_NUMBER, "exp");
+    if (read_time(claims, "nbf", 1, &nbf_v, &has_nbf) != 0)
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_NOT_NUMBER, "nbf");
+    if (!has_exp && rules->require_exp)
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_MISSING, "exp");
+    if (has_nbf && nbf_v - now_v > rules->leeway_s)
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_NBF, NULL);
+    if (has_exp && (exp_v <= 0 || now_v - exp_v > rules->leeway_s))
+        return jwt_refuse(why, JWT_EXPIRED, JWT_REASON_EXPIRED, NULL);
     if (exp != NULL)
         *exp = has_exp ? (time_t)exp_v : 0;
     return JWT_OK;
 }
 
-/* JSON null counts as absent for optional claims: better-auth's payload
- * carries `workspaceId: null` when a user has no active organization.
- * Embedded NULs are refused so the C string is the whole claim. NULL when
- * the claim is absent or unusable (*bad then says which). */
-static const char *claim_str(const json_t *claims, const char *key, size_t *n, int *bad)
+void jwt_claim_rules_user(const jwt_config_t *cfg, int asymmetric, jwt_claim_rules_t *out)
 {
-    const json_t *j = json_object_get(claims, key);
-    *bad = 0;
-    if (j == NULL || json_is_null(j))
-        return NULL;
-    const char *s = json_string_value(j);
-    *n = json_string_length(j);
-    *bad = s == NULL || memchr(s, '\0', *n) != NULL;
-    return *bad ? NULL : s;
+    memset(out, 0, sizeof *out);
+    if (cfg == NULL)
+        return;
+    const char *dflt = asymmetric ? cfg->better_auth_origin : NULL;
+    out->leeway_s = cfg->leeway_s;
+    out->issuer = cfg->issuer != NULL ? cfg->issuer : dflt;
+    out->audience = cfg->audience != NULL ? cfg->audience : dflt;
+    out->require_exp = cfg->require_exp;
+    out->require_sub = 1;
+    out->login = 1;
+    out->session_claim = cfg->session_claim != NULL ? cfg->session_claim : "sessionId";
+    out->workspace_claim = cfg->workspace_claim != NULL ? cfg->workspace_claim : "workspaceId";
 }
 
-/* An id claim obeys the id rule: it reaches outgoing headers, log lines and
- * queries. */
-int jwt_claim_copy_id(const json_t *claims, const char *key, char dst[AUTH_ID_MAX], int required)
+/* Identity before time: a token that is not a login, or not for us, is
+ * invalid whatever its age. */
+static jwt_status_t check_all(const json_t *header, const json_t *claims,
+                              const jwt_claim_rules_t *rules, time_t now, auth_tenant_t *out,
+                              time_t *exp, jwt_refusal_t *why)
 {
-    size_t n = 0;
-    int bad;
-    const char *s = claim_str(claims, key, &n, &bad);
-    dst[0] = '\0';
-    if (s == NULL)
-        return bad || required ? -1 : 0;
-    if (n == 0)
-        return required ? -1 : 0;
-    if (!ids_valid(s, n))
-        return -1;
-    memcpy(dst, s, n + 1);
-    return 0;
+    if (rules->login && jwt_identity_typ(header, why) != JWT_OK)
+        return JWT_INVALID;
+    if (!json_is_object(claims))
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_PAYLOAD, NULL);
+    jwt_status_t st = jwt_identity_read(claims, rules, out, why);
+    if (st == JWT_OK && rules->identity != NULL)
+        st = rules->identity(claims, out, why);
+    if (st == JWT_OK)
+        st = check_iss_aud(claims, rules, rules->login, why);
+    if (st == JWT_OK)
+        st = check_times(claims, rules, now, exp, why);
+    return st;
 }
 
-/* A display claim longer than the tenant holds is cut, not refused: a real
- * user's long name must not void the login. */
-int jwt_claim_copy_text(const json_t *claims, const char *key, char dst[AUTH_TEXT_MAX])
+jwt_status_t jwt_claims_check(const json_t *header, const json_t *claims,
+                              const jwt_claim_rules_t *rules, time_t now, auth_tenant_t *out,
+                              time_t *exp, jwt_refusal_t *why)
 {
-    size_t n = 0;
-    int bad;
-    const char *s = claim_str(claims, key, &n, &bad);
-    dst[0] = '\0';
-    if (s == NULL)
-        return bad ? -1 : 0;
-    if (n >= AUTH_TEXT_MAX) {
-        n = AUTH_TEXT_MAX - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-            n--; /* s[n] would start the next character: cut before it */
+    if (exp != NULL)
+        *exp = 0;
+    if (out == NULL || rules == NULL)
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_INTERNAL, NULL);
+    memset(out, 0, sizeof *out);
+    jwt_status_t st = check_all(header, claims, rules, now, out, exp, why);
+    if (st != JWT_OK) {
+        memset(out, 0, sizeof *out);
+        if (exp != NULL)
+            *exp = 0;
+        return st;
     }
-    memcpy(dst, s, n);
-    dst[n] = '\0';
-    return 0;
+    jwt_refusal_set(why, JWT_REASON_NONE, NULL);
+    out->authenticated = 1;
+    return JWT_OK;
 }
 
 int jwt_input_ok(const char *token, size_t len, auth_tenant_t *out, time_t *exp)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/config_jwt.h"
 #include "core/secret.h"
 
 #define SECRET_MIN_BYTES 32
@@ -64,6 +65,35 @@ static int default_workers(void)
     return n > 0 ? (int)n : 1;
 }
 
+static int get_bool(loader_t *l, const char *name, int def);
+
+static char *get_claim(loader_t *l, const char *name, const char *def)
+{
+    char *v = get_str(l, name, def);
+    const char *problem = v != NULL ? config_jwt_claim_problem(v) : NULL;
+    if (problem != NULL)
+        fail(l, name, problem);
+    return v;
+}
+
+/* The end-user token rules: exp, the claims mapped, and the iss/aud that
+ * better-auth's jwt() plugin writes (its base URL's origin). */
+static void load_token_rules(loader_t *l, config_t *cfg)
+{
+    cfg->jwt_require_exp = get_bool(l, "JWT_REQUIRE_EXP", !cfg->development);
+    cfg->jwt_workspace_claim = get_claim(l, "JWT_WORKSPACE_CLAIM", "workspaceId");
+    cfg->jwt_session_claim = get_claim(l, "JWT_SESSION_CLAIM", "sessionId");
+    if (cfg->jwt_workspace_claim != NULL && cfg->jwt_session_claim != NULL &&
+        strcmp(cfg->jwt_workspace_claim, cfg->jwt_session_claim) == 0)
+        fail(l, "JWT_SESSION_CLAIM", "must differ from JWT_WORKSPACE_CLAIM");
+    const char *url = config_source_get(l->src, "BETTER_AUTH_URL");
+    if (url == NULL || *url == '\0')
+        return;
+    cfg->better_auth_origin = config_jwt_origin(url);
+    if (cfg->better_auth_origin == NULL)
+        fail(l, "BETTER_AUTH_URL", "must be an http:// or https:// URL with a host");
+}
+
 static void load_auth(loader_t *l, config_t *cfg)
 {
     cfg->auth_secret = get_str(l, "BETTER_AUTH_SECRET", NULL);
@@ -78,6 +108,7 @@ static void load_auth(loader_t *l, config_t *cfg)
     cfg->jwt_leeway = (int)get_int(l, "JWT_LEEWAY_SECONDS", 30, 0, 3600);
     cfg->jwt_issuer = get_str(l, "JWT_ISSUER", NULL);
     cfg->jwt_audience = get_str(l, "JWT_AUDIENCE", NULL);
+    load_token_rules(l, cfg);
     cfg->token_cache_size = (size_t)get_int(l, "TOKEN_CACHE_SIZE", 4096, 0, 1 << 20);
 }
 
@@ -210,11 +241,24 @@ void config_free(config_t *cfg)
         secret_free(*secrets[i]);
         *secrets[i] = NULL;
     }
-    char **strs[] = {&cfg->host,          &cfg->env,           &cfg->jwt_algorithms,
-                     &cfg->jwt_issuer,    &cfg->jwt_audience,  &cfg->log_level,
-                     &cfg->data_dir,      &cfg->static_dir,    &cfg->cors_origins,
-                     &cfg->db_schema,     &cfg->agents_dir,    &cfg->jwt_verification_key,
-                     &cfg->jwt_jwks_file, &cfg->jwt_cp_issuer, &cfg->os_id};
+    char **strs[] = {&cfg->host,
+                     &cfg->env,
+                     &cfg->jwt_algorithms,
+                     &cfg->jwt_issuer,
+                     &cfg->jwt_audience,
+                     &cfg->log_level,
+                     &cfg->data_dir,
+                     &cfg->static_dir,
+                     &cfg->cors_origins,
+                     &cfg->db_schema,
+                     &cfg->agents_dir,
+                     &cfg->jwt_verification_key,
+                     &cfg->jwt_jwks_file,
+                     &cfg->jwt_cp_issuer,
+                     &cfg->os_id,
+                     &cfg->jwt_workspace_claim,
+                     &cfg->jwt_session_claim,
+                     &cfg->better_auth_origin};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);
         *strs[i] = NULL;

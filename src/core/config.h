@@ -11,13 +11,17 @@ typedef struct config {
     char *host;
     int port;
     int workers;
-    char *env;            /* AGENTOS_ENV: "production" unless set */
-    int development;      /* AGENTOS_ENV=development */
-    char *auth_secret;    /* BETTER_AUTH_SECRET, raw UTF-8 bytes */
-    char *jwt_algorithms; /* JWT_ALGORITHMS, comma separated */
-    int jwt_leeway;       /* JWT_LEEWAY_SECONDS */
-    char *jwt_issuer;     /* JWT_ISSUER or NULL */
-    char *jwt_audience;   /* JWT_AUDIENCE or NULL */
+    char *env;                 /* AGENTOS_ENV: "production" unless set */
+    int development;           /* AGENTOS_ENV=development */
+    char *auth_secret;         /* BETTER_AUTH_SECRET, raw UTF-8 bytes */
+    char *jwt_algorithms;      /* JWT_ALGORITHMS, comma separated */
+    int jwt_leeway;            /* JWT_LEEWAY_SECONDS */
+    char *jwt_issuer;          /* JWT_ISSUER or NULL */
+    char *jwt_audience;        /* JWT_AUDIENCE or NULL */
+    int jwt_require_exp;       /* JWT_REQUIRE_EXP: default true, false in development */
+    char *jwt_workspace_claim; /* JWT_WORKSPACE_CLAIM: "workspaceId" */
+    char *jwt_session_claim;   /* JWT_SESSION_CLAIM: "sessionId" */
+    char *better_auth_origin;  /* BETTER_AUTH_URL's origin, or NULL: JWKS tokens' iss/aud */
     size_t token_cache_size;
     size_t max_body_bytes;
     int request_timeout_ms; /* header/body read and keep-alive idle */

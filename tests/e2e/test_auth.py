@@ -14,6 +14,7 @@ from conftest import (
     assert_error,
     b64url,
     launch,
+    run_to_exit,
     make_token,
     raw_request,
     unsigned_token,
@@ -311,3 +312,135 @@ def test_iss_aud_not_checked_when_unset(server):
     r = server.me(make_token(iss="https://anyone.example", aud="whatever"))
     assert r.status_code == 200, r.text
 
+
+
+# ---------------------------------------------------------------- hygiene (issue 10)
+
+
+def _no_exp_token(**kw) -> str:
+    return make_token(exp=None, **kw)
+
+
+def test_token_without_exp_is_403_outside_development(server):
+    """Issue 10: a token without exp was accepted and never expired."""
+    assert_error(server.me(_no_exp_token()), 403, "INVALID_TOKEN")
+    assert server.me(make_token()).status_code == 200
+
+
+def test_token_without_exp_accepted_in_development(start_server):
+    s = start_server(env={"AGENTOS_ENV": "development"})
+    r = s.me(_no_exp_token())
+    assert r.status_code == 200, r.text
+    assert r.json()["user_id"] == "user-1"
+
+
+def test_require_exp_is_configurable(start_server):
+    dev = start_server(env={"AGENTOS_ENV": "development", "JWT_REQUIRE_EXP": "true"})
+    assert_error(dev.me(_no_exp_token()), 403, "INVALID_TOKEN")
+    lax = start_server(env={"JWT_REQUIRE_EXP": "false"})
+    assert lax.me(_no_exp_token()).status_code == 200
+    assert lax.me(make_token()).status_code == 200
+
+
+def test_workspace_and_session_claims_are_mapped(start_server):
+    """better-auth setups put the organization in activeOrganizationId."""
+    s = start_server(env={"JWT_WORKSPACE_CLAIM": "activeOrganizationId",
+                          "JWT_SESSION_CLAIM": "sid"})
+    tok = make_token(workspaceId=None, sessionId=None, activeOrganizationId="org-42", sid="s-7")
+    r = s.me(tok)
+    assert r.status_code == 200, r.text
+    assert r.json()["workspace_id"] == "org-42"
+    assert r.json()["session_id"] == "s-7"
+    # the default names mean nothing now
+    r = s.me(make_token(workspaceId="ws-1", sessionId="session-1"))
+    assert r.status_code == 200, r.text
+    assert r.json()["workspace_id"] is None and r.json()["session_id"] is None
+    assert_error(s.me(make_token(activeOrganizationId=7)), 403, "INVALID_TOKEN")
+
+
+@pytest.mark.parametrize("name,value", [
+    ("JWT_WORKSPACE_CLAIM", "sub"),
+    ("JWT_WORKSPACE_CLAIM", "work space"),
+    ("JWT_SESSION_CLAIM", "x" * 65),
+    ("JWT_REQUIRE_EXP", "sometimes"),
+    ("BETTER_AUTH_URL", "web:3000"),
+])
+def test_bad_token_setting_refuses_to_start(tmp_path, name, value):
+    run = run_to_exit(tmp_path, env={name: value})
+    assert run.returncode != 0, run.stderr
+    lines = [l for l in run.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and name in lines[0], run.stderr
+
+
+def test_seed_tokens_pass_with_better_auth_url_set(start_server):
+    """BETTER_AUTH_URL is the iss/aud default of JWKS tokens only: the web
+    app's HS256 tokens carry neither and stay accepted."""
+    s = start_server(env={"BETTER_AUTH_URL": "http://web:3000/"})
+    assert s.me(make_token()).status_code == 200
+    assert s.me(make_token(iss="anyone", aud="anything")).status_code == 200
+
+
+def _cookie_cache_payload() -> dict:
+    """better-auth's "jwt" cookie cache (cookies/index.ts setCookieCache):
+    signJWT({session, user, updatedAt, version}) under the same secret."""
+    return {"session": {"id": "s1", "userId": "user-1", "token": "t"},
+            "user": {"id": "user-1", "email": "user1@example.com"},
+            "updatedAt": now() * 1000, "version": "1", "iat": now(), "exp": now() + 300}
+
+
+NOT_LOGINS = {
+    "email_verification": lambda: _raw_signed({"email": "u@x.io", "updateTo": "v@x.io",
+                                               "requestType": "change-email-verification",
+                                               "iat": now(), "exp": now() + 3600}),
+    "cookie_cache_hs256": lambda: _raw_signed(_cookie_cache_payload()),
+    # the jwt() plugin's cookie cache (plugins/jwt/cookie-cache.ts): a sub, but
+    # its own typ and aud
+    "cookie_cache_typ": lambda: make_token(headers={"typ": "better-auth.session-cache+jwt"},
+                                           aud="better-auth:session-cache", sid="t"),
+    "cookie_cache_aud": lambda: make_token(aud="better-auth:session-cache", sid="t"),
+    "logout_token": lambda: make_token(headers={"typ": "logout+jwt"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_LOGINS))
+def test_better_auth_tokens_that_are_not_logins_are_refused(server, name):
+    assert_error(server.me(NOT_LOGINS[name]()), 403, "INVALID_TOKEN")
+
+
+def _refusals(s) -> list[dict]:
+    return [l for l in s.log_lines() if str(l.get("msg", "")).startswith("token refused")]
+
+
+def test_refusal_reason_logged_at_debug_without_the_token(start_server):
+    """Issue 10: a rejected token said nothing about why, even at debug."""
+    s = start_server(env={"LOG_LEVEL": "debug"})
+    cases = {
+        "exp missing": _no_exp_token(sub="who-am-i"),
+        "bad signature": make_token(secret=OTHER_SECRET),
+        "alg not allowed": make_token(alg="HS512"),
+        "workspaceId not a string": make_token(workspaceId=12),
+        "sub missing": NOT_LOGINS["email_verification"](),
+        "expired": make_token(iat=1, exp=1000),
+    }
+    for reason, tok in cases.items():
+        assert s.me(tok).status_code == 403
+    for reason, tok in cases.items():
+        lines = s.wait_log(lambda l, r=reason: l.get("msg") == f"token refused: {r}")
+        line = lines[0]
+        assert line["level"] == "debug"
+        assert line["reason"] == reason
+        fp = hashlib.sha256(tok.encode()).hexdigest()[:8]
+        assert line["token_sha256"] == fp, line
+    text = s.stderr_text()
+    for tok in cases.values():
+        for part in tok.split("."):
+            assert part not in text
+    assert "who-am-i" not in text
+
+
+def test_refusals_are_not_logged_at_info(start_server):
+    s = start_server(env={"LOG_LEVEL": "info"})
+    assert s.me(_no_exp_token()).status_code == 403
+    assert s.me(make_token()).status_code == 200
+    s.wait_log(lambda l: l.get("path") == "/me" or "/me" in str(l.get("msg", "")))
+    assert _refusals(s) == []

@@ -30,8 +30,10 @@ static int group_teardown(void **state)
 
 static jwt_config_t config(void)
 {
-    jwt_config_t cfg = {
-        (const unsigned char *)SECRET, strlen(SECRET), JWT_ALG_HS256, LEEWAY, NULL, NULL};
+    jwt_config_t cfg = {.secret = (const unsigned char *)SECRET,
+                        .secret_len = strlen(SECRET),
+                        .algorithms = JWT_ALG_HS256,
+                        .leeway_s = LEEWAY};
     return cfg;
 }
 

@@ -75,7 +75,8 @@ static jwt_status_t verify_with(const cp_jwt_config_t *cfg, const char *priv, jw
 
 static cp_jwt_config_t pem_cfg(const char *pem)
 {
-    return (cp_jwt_config_t){pem, NULL, LEEWAY, NULL, NULL};
+    return (cp_jwt_config_t){
+        .pem = pem, .jwks = NULL, .leeway_s = LEEWAY, .issuer = NULL, .audience = NULL};
 }
 
 static void rs256_with_pem_key_makes_a_scoped_operator(void **state)
@@ -137,8 +138,10 @@ static void hs256_signed_with_the_public_key_is_invalid(void **state)
     assert_int_equal(cp_verify(v, tok, strlen(tok), NOW, &t, NULL), JWT_INVALID);
     assert_false(cp_jwt_is_cp_alg(tok, strlen(tok)));
 
-    jwt_config_t user = {
-        (const unsigned char *)SECRET, strlen(SECRET), JWT_ALG_HS256, LEEWAY, NULL, NULL};
+    jwt_config_t user = {.secret = (const unsigned char *)SECRET,
+                         .secret_len = strlen(SECRET),
+                         .algorithms = JWT_ALG_HS256,
+                         .leeway_s = LEEWAY};
     auth_ctx_t *a = auth_ctx_new(&user, 16);
     assert_int_equal(auth_ctx_enable_control_plane(a, &cfg, err, sizeof err), 0);
     assert_int_equal(auth_ctx_verify(a, tok, strlen(tok), NOW, &t), JWT_INVALID);
@@ -218,8 +221,10 @@ static void unsigned_and_resigned_tokens_are_invalid(void **state)
     char *other = claims("\"scopes\":[\"agent_os:admin\"],\"sub2\":\"x\"");
     bad[3] = compact("{\"alg\":\"RS256\",\"typ\":\"JWT\"}", other, sig);
     char err[256];
-    jwt_config_t user = {
-        (const unsigned char *)SECRET, strlen(SECRET), JWT_ALG_HS256, LEEWAY, NULL, NULL};
+    jwt_config_t user = {.secret = (const unsigned char *)SECRET,
+                         .secret_len = strlen(SECRET),
+                         .algorithms = JWT_ALG_HS256,
+                         .leeway_s = LEEWAY};
     cp_jwt_config_t cfg = pem_cfg(rsa.pub_pem);
     auth_ctx_t *a = auth_ctx_new(&user, 16);
     assert_int_equal(auth_ctx_enable_control_plane(a, &cfg, err, sizeof err), 0);
@@ -266,7 +271,8 @@ static void times_use_the_leeway(void **state)
 static void audience_must_name_the_os_when_asked(void **state)
 {
     (void)state;
-    cp_jwt_config_t cfg = {rsa.pub_pem, NULL, LEEWAY, NULL, OS_ID};
+    cp_jwt_config_t cfg = {
+        .pem = rsa.pub_pem, .jwks = NULL, .leeway_s = LEEWAY, .issuer = NULL, .audience = OS_ID};
     assert_int_equal(
         verify_with(&cfg, rsa.priv_pem, R_JWA_ALG_RS256, NULL, "\"aud\":\"" OS_ID "\"", NOW, NULL),
         JWT_OK);
@@ -287,7 +293,11 @@ static void audience_must_name_the_os_when_asked(void **state)
 static void issuer_is_checked_when_configured(void **state)
 {
     (void)state;
-    cp_jwt_config_t cfg = {rsa.pub_pem, NULL, LEEWAY, "https://os.agno.com", NULL};
+    cp_jwt_config_t cfg = {.pem = rsa.pub_pem,
+                           .jwks = NULL,
+                           .leeway_s = LEEWAY,
+                           .issuer = "https://os.agno.com",
+                           .audience = NULL};
     assert_int_equal(verify_with(&cfg, rsa.priv_pem, R_JWA_ALG_RS256, NULL,
                                  "\"iss\":\"https://os.agno.com\"", NOW, NULL),
                      JWT_OK);
@@ -322,6 +332,27 @@ static void scopes_claim_forms_and_bounds(void **state)
     snprintf(lng, sizeof lng, "\"scopes\":[\"agents:%0*d:read\"]", AUTH_SCOPE_MAX, 0);
     assert_int_equal(verify_with(&cfg, rsa.priv_pem, R_JWA_ALG_RS256, NULL, lng, NOW, NULL),
                      JWT_INVALID);
+}
+
+/* Issue 10: JWT_REQUIRE_EXP holds for the Control Plane's tokens too. */
+static void exp_is_required_when_configured(void **state)
+{
+    (void)state;
+    cp_jwt_config_t cfg = pem_cfg(rsa.pub_pem);
+    char err[256];
+    char *tok = test_sign(rsa.priv_pem, NULL, R_JWA_ALG_RS256, NULL, "{\"sub\":\"cp\"}");
+    auth_tenant_t t;
+    cp_verifier_t *v = cp_verifier_new(&cfg, err, sizeof err);
+    assert_int_equal(cp_verify(v, tok, strlen(tok), NOW, &t, NULL), JWT_OK);
+    cp_verifier_free(v);
+    cfg.require_exp = 1;
+    v = cp_verifier_new(&cfg, err, sizeof err);
+    assert_int_equal(cp_verify(v, tok, strlen(tok), NOW, &t, NULL), JWT_INVALID);
+    assert_int_equal(t.authenticated, 0);
+    cp_verifier_free(v);
+    free(tok);
+    assert_int_equal(verify_with(&cfg, rsa.priv_pem, R_JWA_ALG_RS256, NULL, NULL, NOW, NULL),
+                     JWT_OK);
 }
 
 static void reserved_subjects_are_refused(void **state)
@@ -370,6 +401,7 @@ int main(void)
         cmocka_unit_test(issuer_is_checked_when_configured),
         cmocka_unit_test(scopes_claim_forms_and_bounds),
         cmocka_unit_test(reserved_subjects_are_refused),
+        cmocka_unit_test(exp_is_required_when_configured),
         cmocka_unit_test(tenant_scopes_follow_agnos_grammar),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

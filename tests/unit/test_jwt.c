@@ -36,8 +36,10 @@ static int group_teardown(void **state)
 
 static jwt_config_t config(unsigned algorithms)
 {
-    jwt_config_t cfg = {
-        (const unsigned char *)SECRET, strlen(SECRET), algorithms, LEEWAY, NULL, NULL};
+    jwt_config_t cfg = {.secret = (const unsigned char *)SECRET,
+                        .secret_len = strlen(SECRET),
+                        .algorithms = algorithms,
+                        .leeway_s = LEEWAY};
     return cfg;
 }
 

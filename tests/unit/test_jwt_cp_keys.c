@@ -58,7 +58,8 @@ static char *jwks_of(char *a, char *b)
 static jwt_status_t verify_jwks(const char *jwks, const char *priv, jwa_alg alg, const char *header)
 {
     char err[256];
-    cp_jwt_config_t cfg = {NULL, jwks, LEEWAY, NULL, NULL};
+    cp_jwt_config_t cfg = {
+        .pem = NULL, .jwks = jwks, .leeway_s = LEEWAY, .issuer = NULL, .audience = NULL};
     cp_verifier_t *v = cp_verifier_new(&cfg, err, sizeof err);
     if (v == NULL)
         print_error("cp_verifier_new: %s\n", err);
@@ -114,7 +115,8 @@ static void a_jwk_alg_narrows_the_key(void **state)
 
 static int loads(const char *pem, const char *jwks, char *err, size_t errlen)
 {
-    cp_jwt_config_t cfg = {pem, jwks, LEEWAY, NULL, NULL};
+    cp_jwt_config_t cfg = {
+        .pem = pem, .jwks = jwks, .leeway_s = LEEWAY, .issuer = NULL, .audience = NULL};
     cp_verifier_t *v = cp_verifier_new(&cfg, err, errlen);
     cp_verifier_free(v);
     return v != NULL;
@@ -186,13 +188,16 @@ static void auth_ctx_dispatches_by_alg_and_caches(void **state)
 {
     (void)state;
     char err[256];
-    jwt_config_t user = {
-        (const unsigned char *)SECRET, strlen(SECRET), JWT_ALG_HS256, LEEWAY, NULL, NULL};
+    jwt_config_t user = {.secret = (const unsigned char *)SECRET,
+                         .secret_len = strlen(SECRET),
+                         .algorithms = JWT_ALG_HS256,
+                         .leeway_s = LEEWAY};
     auth_ctx_t *a = auth_ctx_new(&user, 16);
     char *tok = test_sign(ka.priv_pem, NULL, R_JWA_ALG_RS256, NULL, PAYLOAD);
     auth_tenant_t t;
     assert_int_equal(auth_ctx_verify(a, tok, strlen(tok), NOW, &t), JWT_INVALID);
-    cp_jwt_config_t cp = {ka.pub_pem, NULL, LEEWAY, NULL, NULL};
+    cp_jwt_config_t cp = {
+        .pem = ka.pub_pem, .jwks = NULL, .leeway_s = LEEWAY, .issuer = NULL, .audience = NULL};
     assert_int_equal(auth_ctx_enable_control_plane(a, &cp, err, sizeof err), 0);
     assert_int_equal(auth_ctx_verify(a, tok, strlen(tok), NOW, &t), JWT_OK);
     assert_true(t.scoped);
