@@ -18,6 +18,7 @@ import datetime
 import re
 import secrets
 import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -265,3 +266,20 @@ def test_agno_keys_we_do_not_implement_are_not_supported(tmp_path, key, value):
     r = run_to_exit(tmp_path, env={"AGENTS_DIR": str(agents)})
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert f"'{key}' is not supported" in r.stderr and "unknown key" not in r.stderr, r.stderr
+
+
+# ================================================================ the reference
+
+
+def test_docs_agents_md_lists_every_key_and_built_in_tool():
+    repo = Path(__file__).resolve().parents[2]
+    doc = (repo / "docs" / "agents.md").read_text()
+    registry_c = (repo / "src/agent/registry.c").read_text()
+    top = re.findall(r'\{"(\w+)", (?:registry_)?f_\w+\}', registry_c)
+    tools_c = (repo / "src/agent/registry_tools.c").read_text()
+    sub = re.findall(r'!strcmp\(key, "(\w+)"\)', tools_c)
+    builtins = re.findall(r'^    \{"(\w+)",$', (repo / "src/agent/tools_builtin.c").read_text(),
+                          re.M)
+    assert len(top) >= 18 and len(sub) >= 10 and len(builtins) >= 4, (top, sub, builtins)
+    missing = [k for k in [*top, *sub, *builtins] if f"`{k}`" not in doc]
+    assert missing == [], missing
