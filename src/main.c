@@ -269,6 +269,12 @@ static int serve_load(app_t *app, const config_t *cfg)
         app_free(app);
         return 2;
     }
+    /* From the process environment, as the model keys themselves. */
+    if (registry_check_keys(&app->agents, getenv("AGENTS_REQUIRE_KEYS"), err, sizeof(err)) != 0) {
+        fprintf(stderr, "agentos: agents: %s\n", err);
+        app_free(app);
+        return 2;
+    }
     log_json(
         LOG_LEVEL_INFO, "agents loaded",
         json_pack("{s:s, s:I}", "dir", cfg->agents_dir, "agents", (json_int_t)app->agents.nagents));

@@ -89,6 +89,34 @@ static int f_timeout(ctx_t *c, yaml_node_t *v, agent_def_t *a)
     return 0;
 }
 
+/* Agno's retries are of the whole run; ours are of the model call, before
+ * its first byte (the HTTP client's policy), bounded so that a run cannot
+ * spend its deadline knocking. */
+static int f_retries(ctx_t *c, yaml_node_t *v, agent_def_t *a)
+{
+    long n = 0;
+    if (registry_get_int(c, v, "retries", 0, 10, &n))
+        return -1;
+    a->retries = (int)n;
+    a->has_retries = 1;
+    return 0;
+}
+
+static int f_datetime(ctx_t *c, yaml_node_t *v, agent_def_t *a)
+{
+    return registry_get_bool(c, v, "add_datetime_to_context", &a->add_datetime_to_context);
+}
+
+static int f_expected_output(ctx_t *c, yaml_node_t *v, agent_def_t *a)
+{
+    return registry_get_str(c, v, "expected_output", 0, &a->expected_output);
+}
+
+static int f_additional_context(ctx_t *c, yaml_node_t *v, agent_def_t *a)
+{
+    return registry_get_str(c, v, "additional_context", 0, &a->additional_context);
+}
+
 static int f_temperature(ctx_t *c, yaml_node_t *v, agent_def_t *a)
 {
     a->model.has_temperature = 1;
@@ -131,6 +159,10 @@ static const struct field {
     {"temperature", f_temperature},
     {"max_tokens", f_max_tokens},
     {"metadata", f_metadata},
+    {"retries", f_retries},
+    {"add_datetime_to_context", f_datetime},
+    {"expected_output", f_expected_output},
+    {"additional_context", f_additional_context},
 };
 
 static int top_pair(ctx_t *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *ud)
@@ -138,7 +170,13 @@ static int top_pair(ctx_t *c, const char *key, yaml_node_t *k, yaml_node_t *v, v
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         if (!strcmp(key, fields[i].key))
             return fields[i].fn(c, v, ud);
-    return registry_fail(c, k, "unknown key '%.64s'", key);
+    const char *hint = registry_agno_unsupported(key);
+    if (hint != NULL)
+        return registry_fail(c, k,
+                             "'%.64s' is not supported (an Agno Agent setting this runtime does "
+                             "not implement)%s; docs/agents.md lists the keys",
+                             key, hint);
+    return registry_fail(c, k, "unknown key '%.64s' (docs/agents.md lists the keys)", key);
 }
 
 static int parse_agent(ctx_t *c, yaml_node_t *root, agent_def_t *a)

@@ -24,7 +24,7 @@ typedef struct tool_def {
     json_t *parameters; /* JSON schema object (built-ins: copied from their schema) */
     /* HTTP tools */
     char *url;
-    char *method; /* "POST" by default; POST, PUT or PATCH */
+    char *method; /* "POST" by default; POST, PUT, PATCH (a JSON body), GET or DELETE (a query) */
     tool_header_t *headers;
     size_t nheaders;
     long timeout_ms; /* default 10000 */
@@ -41,12 +41,17 @@ typedef struct agent_def {
     tool_def_t *tools;
     size_t ntools;
     int add_history_to_context;
-    int num_history_runs; /* default 3 */
-    int tool_call_limit;  /* default 10 */
-    int max_model_turns;  /* model calls per run at most; default 16 */
-    int timeout_seconds;  /* the run's deadline; 0 (default): RUN_TIMEOUT_SECONDS */
-    json_t *metadata;     /* object or NULL */
-    char *file;           /* where it came from */
+    int num_history_runs;        /* default 3 */
+    int tool_call_limit;         /* default 10 */
+    int max_model_turns;         /* model calls per run at most; default 16 */
+    int timeout_seconds;         /* the run's deadline; 0 (default): RUN_TIMEOUT_SECONDS */
+    int retries, has_retries;    /* model call retries; not set (default): MODEL_MAX_RETRIES */
+    int add_datetime_to_context; /* the time of the run's start in the system message */
+    char *expected_output;       /* NULL when absent (Agno's <expected_output>) */
+    char *additional_context;    /* NULL when absent (appended to the system message) */
+    int key_missing;  /* the provider needs a key (api_key_env) and the environment has none */
+    json_t *metadata; /* object or NULL */
+    char *file;       /* where it came from */
 } agent_def_t;
 
 typedef struct agent_registry {
@@ -64,6 +69,21 @@ int registry_load(agent_registry_t *reg, const char *dir, char *err, size_t errl
  * before); on failure reg is unchanged. */
 int registry_load_file(agent_registry_t *reg, const char *path, char *err, size_t errlen);
 void registry_free(agent_registry_t *reg);
+/* Checks every agent's model key (start-up): each agent whose key is
+ * missing is a warning naming it and the variable. require is
+ * AGENTS_REQUIRE_KEYS as written (NULL: unset); when true, a missing key is
+ * an error instead. Returns 0, or -1 with err (a bad require value, or the
+ * first agent without its key). */
+int registry_check_keys(const agent_registry_t *reg, const char *require, char *err, size_t errlen);
+/* 1 when url's host is this machine (localhost, 127.x.x.x, [::1]): a local
+ * model server (Ollama, vLLM) needs no key. */
+int registry_url_is_local(const char *url);
+/* The system message of a run of a that starts at now (wall clock, epoch
+ * microseconds), as Agno's get_system_message builds it from the fields we
+ * support: the instructions, then the current time, expected_output and
+ * additional_context. malloc'd; NULL when there is none (or out of memory,
+ * with *oom set). */
+char *registry_system_message(const agent_def_t *a, long long now_us, int *oom);
 const agent_def_t *registry_find(const agent_registry_t *reg, const char *id);
 
 /* Implemented by agent/tools_builtin.c: 1 when name is a built-in tool. */

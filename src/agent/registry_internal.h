@@ -57,5 +57,8 @@ void registry_agent_free(agent_def_t *a);
 int registry_name_ok(const char *s, int upper_ok);
 int registry_f_tools(ctx_t *c, yaml_node_t *v, agent_def_t *a);
 int registry_f_model(ctx_t *c, yaml_node_t *v, agent_def_t *a);
+/* For a key of Agno's Agent that we do not implement: the rest of the
+ * error message (a hint, or ""); NULL for any other key. */
+const char *registry_agno_unsupported(const char *key);
 
 #endif

@@ -28,6 +28,8 @@ void registry_agent_free(agent_def_t *a)
     free(a->name);
     free(a->description);
     free(a->instructions);
+    free(a->expected_output);
+    free(a->additional_context);
     free(a->provider);
     free(a->model_id);
     free(a->base_url);
@@ -129,7 +131,7 @@ int registry_name_ok(const char *s, int upper_ok)
 
 static int tool_method(ctx_t *c, yaml_node_t *v, tool_def_t *t)
 {
-    static const char *const methods[] = {"POST", "PUT", "PATCH", NULL};
+    static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", NULL};
     if (registry_get_str(c, v, "method", 0, &t->method))
         return -1;
     for (char *p = t->method; p && *p; p++)
@@ -137,8 +139,9 @@ static int tool_method(ctx_t *c, yaml_node_t *v, tool_def_t *t)
     for (size_t i = 0; t->method && methods[i]; i++)
         if (!strcmp(t->method, methods[i]))
             return 0;
-    /* The arguments travel as a JSON body, which GET and DELETE do not carry. */
-    return registry_fail(c, v, "method must be POST, PUT or PATCH");
+    /* POST, PUT and PATCH carry the arguments as a JSON body; GET and DELETE
+     * as query parameters (run_tools_query.c). */
+    return registry_fail(c, v, "method must be GET, POST, PUT, PATCH or DELETE");
 }
 
 static int url_ok(const char *url)
@@ -316,7 +319,12 @@ static int model_defaults(ctx_t *c, yaml_node_t *n, const model_ud_t *m)
     if (!a->api_key_env)
         a->api_key_env = dup_or_null(d->key_env);
     a->api_key = a->api_key_env ? dup_or_null(getenv(a->api_key_env)) : NULL;
-    return a->base_url ? 0 : registry_fail(c, n, "out of memory");
+    if (!a->base_url)
+        return registry_fail(c, n, "out of memory");
+    /* A provider without a key variable (Ollama, vLLM, ...) and a server on
+     * this machine need none; any other run would fail at its model call. */
+    a->key_missing = a->api_key_env && !a->api_key && !registry_url_is_local(a->base_url);
+    return 0;
 }
 
 int registry_f_model(ctx_t *c, yaml_node_t *v, agent_def_t *a)

@@ -113,18 +113,26 @@ void run_finish(run_t *run, run_status_t status, const char *text)
     run_store_finish(run, on_finished);
 }
 
-/* The system message and the conversation so far. */
-static void build_messages(run_t *run)
+/* The system message and the conversation so far; -1 when out of memory. */
+static int build_messages(run_t *run)
 {
+    int oom = 0;
+    char *system = registry_system_message(run->agent, (long long)timeutil_wall_us(), &oom);
     run->messages = json_array();
-    if (run->agent->instructions != NULL && run->agent->instructions[0] != '\0')
-        json_array_append_new(run->messages, json_pack("{s:s, s:s}", "role", "system", "content",
-                                                       run->agent->instructions));
+    if (oom || run->messages == NULL) {
+        free(system);
+        return -1;
+    }
+    if (system != NULL)
+        json_array_append_new(run->messages,
+                              json_pack("{s:s, s:s}", "role", "system", "content", system));
+    free(system);
     if (run->history != NULL)
         json_array_extend(run->messages, run->history);
     json_t *user = run_message("user", run->message);
     json_array_append(run->messages, user);
     json_array_append_new(run->run_messages, user);
+    return 0;
 }
 
 static void on_setup(run_t *run, store_rc_t rc)
@@ -155,7 +163,10 @@ static void on_setup(run_t *run, store_rc_t rc)
     run_emit(run, "RunStarted",
              json_pack("{s:s, s:s}", "model", run->agent->model.id, "model_provider",
                        run_provider_name(run)));
-    build_messages(run);
+    if (build_messages(run) != 0) {
+        run_finish(run, RUN_STATUS_ERROR, "out of memory");
+        return;
+    }
     run_enter(run, RUN_MODEL);
     run_model_turn(run);
 }

@@ -128,6 +128,15 @@ void run_tools_cancel(run_t *run);
  * "...", the whole "name(...)" past 80 characters); malloc'd, NULL on OOM. */
 char *run_tool_call_str(const char *name, const char *args_json);
 
+/* run_tools_query.c */
+/* The longest URL a GET or DELETE tool call may send. */
+#define RUN_TOOL_URL_MAX ((size_t)8 << 10)
+/* url with args (a JSON object) as its query: ?k=v&k2=v2, percent-encoded;
+ * a string as it is, other values as compact JSON, a list as the key
+ * repeated, a null left out. malloc'd; NULL when out of memory, or with
+ * *too_long set when the URL would pass RUN_TOOL_URL_MAX. */
+char *run_tool_query_url(const char *url, json_t *args, int *too_long);
+
 /* run_clock.c */
 int run_clock_start(run_t *run);
 void run_clock_stop(run_t *run);

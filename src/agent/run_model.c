@@ -244,6 +244,19 @@ static void fail_headers(run_t *run)
     run_finish(run, RUN_STATUS_ERROR, text);
 }
 
+/* The agent's key was missing at start (registry_check_keys warned): the
+ * provider would refuse the call, so none is made and none retried. */
+static void fail_key_missing(run_t *run)
+{
+    char text[240];
+    snprintf(text, sizeof(text),
+             "model key missing: %.64s is not set, so the model was not called (agent %.64s)",
+             run->agent->api_key_env ? run->agent->api_key_env : "the key's variable",
+             run->agent->id);
+    run->error_type = "model_provider_error";
+    run_finish(run, RUN_STATUS_ERROR, text);
+}
+
 /* 0 when the run may take another model turn; otherwise it is finished. */
 static int turn_allowed(run_t *run)
 {
@@ -299,7 +312,7 @@ static void turn_call(run_t *run, char *text, struct curl_slist *headers)
         .body_len = text ? strlen(text) : 0,
         .connect_timeout_ms = env->model_connect_timeout_ms,
         .stall_timeout_s = env->model_stall_timeout_s,
-        .max_retries = env->model_max_retries,
+        .max_retries = run->agent->has_retries ? run->agent->retries : env->model_max_retries,
         .retry_base_ms = env->model_retry_base_ms,
         .buffer_size = env->model_buffer_size,
     };
@@ -322,6 +335,10 @@ void run_model_turn(run_t *run)
 {
     if (turn_allowed(run) != 0)
         return;
+    if (run->agent->key_missing) {
+        fail_key_missing(run);
+        return;
+    }
     run->model_turns++;
     request_started(run);
     if (run->fail_text != NULL) {

@@ -268,10 +268,19 @@ static void on_tool_done(void *ud, http_call_result_t result, long status, const
         all_done(run);
 }
 
+/* GET and DELETE carry the arguments in the URL, the others as JSON. */
+static int query_method(const char *method)
+{
+    return method != NULL && (strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0);
+}
+
 static struct curl_slist *tool_headers(const run_t *run, const tool_def_t *t)
 {
     char line[512];
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    /* A bodiless DELETE goes through curl's POST path: the empty
+     * Content-Type keeps curl from adding its form type. */
+    struct curl_slist *h = curl_slist_append(
+        NULL, query_method(t->method) ? "Content-Type:" : "Content-Type: application/json");
     snprintf(line, sizeof(line), "X-Workspace-Id: %s", run->ws);
     h = curl_slist_append(h, line);
     snprintf(line, sizeof(line), "X-User-Id: %s", run->user);
@@ -288,6 +297,24 @@ static struct curl_slist *tool_headers(const run_t *run, const tool_def_t *t)
     return h;
 }
 
+/* The call's URL: the tool's, or for GET and DELETE the tool's with the
+ * arguments as its query. NULL when the exec is complete (an error). */
+static char *call_url(tool_exec_t *e, const tool_def_t *t, json_t *args)
+{
+    int too_long = 0;
+    char *url =
+        query_method(t->method) ? run_tool_query_url(t->url, args, &too_long) : strdup(t->url);
+    if (url == NULL && too_long)
+        complete(e,
+                 error_text("Error: the arguments do not fit in the tool's URL (at most %zu "
+                            "bytes with its query); send shorter values",
+                            RUN_TOOL_URL_MAX),
+                 1);
+    else if (url == NULL)
+        complete(e, strdup("Error: out of memory"), 1);
+    return url;
+}
+
 /* 0 when the call went out; otherwise the exec is complete (an error). */
 static int start_http_tool(tool_exec_t *e, const tool_def_t *t)
 {
@@ -298,19 +325,24 @@ static int start_http_tool(tool_exec_t *e, const tool_def_t *t)
         complete(e, strdup("Error: the arguments are not a JSON object"), 1);
         return -1;
     }
+    char *url = call_url(e, t, args);
     json_decref(args);
+    if (url == NULL)
+        return -1;
+    int query = query_method(t->method);
     http_call_opts_t opts = {
         .method = t->method ? t->method : "POST",
-        .url = t->url,
+        .url = url,
         .headers = tool_headers(run, t),
-        .body = strdup(e->args),
-        .body_len = strlen(e->args),
+        .body = query ? NULL : strdup(e->args),
+        .body_len = query ? 0 : strlen(e->args),
         .connect_timeout_ms = 5000,
         .stall_timeout_s = 30,
         .total_timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : 10000,
     };
     http_call_cbs_t cbs = {.on_data = on_tool_data, .on_done = on_tool_done, .ud = e};
     e->call = http_client_start(run->env.http, &opts, &cbs);
+    free(url); /* the call keeps its own copy */
     if (e->call == NULL) {
         complete(e, strdup("Error: the tool call could not start"), 1);
         return -1;

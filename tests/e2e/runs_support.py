@@ -151,7 +151,7 @@ class ToolServer:
                 except OSError:
                     pass
 
-            do_POST = do_PUT = do_PATCH = _handle
+            do_POST = do_PUT = do_PATCH = do_GET = do_DELETE = _handle
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -468,8 +469,8 @@ static void test_errors_tools(void **state)
                             "  - {name: current_time, description: d, url: 'http://x'}\n",
                     5, "duplicate tool name 'current_time'");
     expect_error_at(MINIMAL "tools:\n  - {name: t, description: d, url: 'http://x', "
-                            "method: GET}\n",
-                    4, "method must be POST, PUT or PATCH");
+                            "method: TRACE}\n",
+                    4, "method must be GET, POST, PUT, PATCH or DELETE");
     expect_error_at(MINIMAL "tools:\n  - {name: t, description: d, url: 'http://x', "
                             "timeout_ms: 0}\n",
                     4, "timeout_ms must be between");
@@ -479,6 +480,21 @@ static void test_errors_tools(void **state)
     expect_error_at(MINIMAL "tools:\n  - name: t\n    description: d\n    url: http://x\n"
                             "    retries: 3\n",
                     7, "unknown tool key 'retries'");
+}
+
+/* Issue 10: GET and DELETE tools (their arguments go in the query). */
+static void test_query_methods(void **state)
+{
+    (void)state;
+    agent_registry_t reg;
+    const agent_def_t *a =
+        load_ok(&reg, MINIMAL "tools:\n"
+                              "  - {name: find, description: d, url: 'http://x/f', method: get}\n"
+                              "  - {name: drop, description: d, url: 'http://x/d', "
+                              "method: DELETE}\n");
+    assert_string_equal(a->tools[0].method, "GET");
+    assert_string_equal(a->tools[1].method, "DELETE");
+    registry_free(&reg);
 }
 
 static void test_errors_headers(void **state)
@@ -563,6 +579,180 @@ static void test_errors_alias_bombs(void **state)
 }
 
 /* ---- directories ---- */
+
+/* ---- issue 10: Agno's keys, the system message, retries, model keys ---- */
+
+static void test_agno_keys_not_supported(void **state)
+{
+    (void)state;
+    static const char *const keys[] = {"markdown: true", "debug_mode: true",
+                                       "timezone_identifier: UTC", "knowledge: x",
+                                       "add_location_to_context: true"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char text[128], what[64];
+        snprintf(text, sizeof(text), MINIMAL "%s\n", keys[i]);
+        snprintf(what, sizeof(what), "'%.*s' is not supported", (int)strcspn(keys[i], ":"),
+                 keys[i]);
+        expect_error_at(text, 3, what);
+    }
+    expect_error_at(MINIMAL "markdown: true\n", 3, "Use markdown to format your answers.");
+    expect_error_at(MINIMAL "debug_mode: true\n", 3, "LOG_LEVEL=debug");
+    expect_error_at(MINIMAL "markdown: true\n", 3, "docs/agents.md");
+    /* Not Agno's either: still a plain unknown key. */
+    expect_error_at(MINIMAL "surprise: 1\n", 3, "unknown key 'surprise'");
+}
+
+static void test_context_fields(void **state)
+{
+    (void)state;
+    agent_registry_t reg;
+    const agent_def_t *a = load_ok(&reg, MINIMAL);
+    assert_false(a->add_datetime_to_context);
+    assert_null(a->expected_output);
+    assert_null(a->additional_context);
+    assert_false(a->has_retries);
+    registry_free(&reg);
+
+    a = load_ok(&reg, MINIMAL "add_datetime_to_context: true\nexpected_output: A list\n"
+                              "additional_context: Extra\nretries: 2\n");
+    assert_true(a->add_datetime_to_context);
+    assert_string_equal(a->expected_output, "A list");
+    assert_string_equal(a->additional_context, "Extra");
+    assert_true(a->has_retries);
+    assert_int_equal(a->retries, 2);
+    registry_free(&reg);
+
+    a = load_ok(&reg, MINIMAL "retries: 0\n");
+    assert_true(a->has_retries);
+    assert_int_equal(a->retries, 0);
+    registry_free(&reg);
+
+    expect_error_at(MINIMAL "retries: 11\n", 3, "retries must be between 0 and 10");
+    expect_error_at(MINIMAL "retries: -1\n", 3, "retries must be between 0 and 10");
+    expect_error_at(MINIMAL "add_datetime_to_context: yes\n", 3, "must be true or false");
+    expect_error_at(MINIMAL "expected_output: [a]\n", 3, "expected_output must be a string");
+}
+
+/* 2026-11-30 04:11:05.000123 UTC */
+#define NOW_US (1796011865LL * 1000000 + 123)
+
+static void expect_system(const char *yaml, const char *want, long long now_us)
+{
+    agent_registry_t reg;
+    int oom = 1;
+    const agent_def_t *a = load_ok(&reg, yaml);
+    char *text = registry_system_message(a, now_us, &oom);
+    assert_false(oom);
+    if (want == NULL)
+        assert_null(text);
+    else
+        assert_string_equal(text, want);
+    free(text);
+    registry_free(&reg);
+}
+
+/* Agno's get_system_message, in its order and wording, stripped. */
+static void test_system_message(void **state)
+{
+    (void)state;
+    setenv("TZ", "UTC", 1);
+    tzset();
+    expect_system(MINIMAL, NULL, NOW_US);
+    /* Without the new keys the instructions go as they always did. */
+    expect_system(MINIMAL "instructions: ['Be brief.', 'Be kind.']\n", "Be brief.\nBe kind.",
+                  NOW_US);
+    expect_system(MINIMAL "instructions: Be brief.\nadd_datetime_to_context: true\n",
+                  "Be brief.\n\n<additional_information>\n"
+                  "- The current time is 2026-11-30 04:11:05.000123.\n</additional_information>",
+                  NOW_US);
+    /* Python's str(datetime) leaves out zero microseconds. */
+    expect_system(MINIMAL "add_datetime_to_context: true\n",
+                  "<additional_information>\n"
+                  "- The current time is 2026-11-30 04:11:05.\n</additional_information>",
+                  1796011865LL * 1000000);
+    expect_system(MINIMAL "instructions: Be brief.\nexpected_output: '  A list.  '\n"
+                          "additional_context: 'Customers: ACME.'\n",
+                  "Be brief.\n\n<expected_output>\nA list.\n</expected_output>\n\n"
+                  "Customers: ACME.",
+                  NOW_US);
+    expect_system(MINIMAL "additional_context: Only this.\n", "Only this.", NOW_US);
+    expect_system(MINIMAL "add_datetime_to_context: false\n", NULL, NOW_US);
+    unsetenv("TZ");
+    tzset();
+}
+
+static void test_url_is_local(void **state)
+{
+    (void)state;
+    assert_true(registry_url_is_local("http://localhost:11434/v1"));
+    assert_true(registry_url_is_local("http://LOCALHOST/v1"));
+    assert_true(registry_url_is_local("http://127.0.0.1:8000/v1"));
+    assert_true(registry_url_is_local("https://127.1.2.3"));
+    assert_true(registry_url_is_local("http://[::1]:8000/v1"));
+    assert_true(registry_url_is_local("http://user:pw@localhost:1/v1"));
+    assert_false(registry_url_is_local("https://api.openai.com/v1"));
+    assert_false(registry_url_is_local("http://localhost.evil.com/v1"));
+    assert_false(registry_url_is_local("http://127.0.0.1.nip.io/v1"));
+    assert_false(registry_url_is_local("http://ollama:11434/v1"));
+    assert_false(registry_url_is_local("http://evil.com/?localhost"));
+    assert_false(registry_url_is_local("http://localhost@evil.com/v1"));
+    assert_false(registry_url_is_local(NULL));
+}
+
+static int key_missing(const char *yaml)
+{
+    agent_registry_t reg;
+    const agent_def_t *a = load_ok(&reg, yaml);
+    int missing = a->key_missing;
+    registry_free(&reg);
+    return missing;
+}
+
+/* Issue 10: a missing OPENAI_API_KEY was found at the first run, and an
+ * Anthropic agent without its key started silently. */
+static void test_key_missing(void **state)
+{
+    (void)state;
+    assert_true(key_missing(MINIMAL));
+    assert_true(key_missing("id: a\nmodel: {provider: anthropic, id: claude}\n"));
+    assert_true(key_missing("id: a\nmodel: {provider: openrouter, id: x}\n"));
+    assert_true(key_missing("id: a\nmodel: {provider: vllm, id: q, base_url: 'http://gpu:8000', "
+                            "api_key_env: MY_KEY}\n"));
+    /* Local servers, and providers without a key variable, need none. */
+    assert_false(key_missing("id: a\nmodel: {provider: ollama, id: llama3}\n"));
+    assert_false(
+        key_missing("id: a\nmodel: {provider: vllm, id: q, base_url: 'http://gpu:8000'}\n"));
+    assert_false(key_missing("id: a\nmodel: {id: m, base_url: 'http://127.0.0.1:9/v1'}\n"));
+    assert_false(key_missing("id: a\nmodel: {provider: anthropic, id: c, "
+                             "base_url: 'http://localhost:9/v1'}\n"));
+    setenv("OPENAI_API_KEY", "sk-test", 1);
+    setenv("ANTHROPIC_API_KEY", "ak-test", 1);
+    assert_false(key_missing(MINIMAL));
+    assert_false(key_missing("id: a\nmodel: {provider: anthropic, id: claude}\n"));
+    setenv("OPENAI_API_KEY", "", 1); /* empty is not a key */
+    assert_true(key_missing(MINIMAL));
+}
+
+static void test_check_keys(void **state)
+{
+    (void)state;
+    agent_registry_t reg;
+    char err[ERRLEN] = "";
+    load_ok(&reg, "id: claude-agent\nmodel: {provider: anthropic, id: claude}\n");
+    assert_int_equal(registry_check_keys(&reg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(registry_check_keys(&reg, "false", err, sizeof(err)), 0);
+    assert_int_equal(registry_check_keys(&reg, "", err, sizeof(err)), 0);
+    assert_int_equal(registry_check_keys(&reg, "true", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "agent claude-agent"));
+    assert_non_null(strstr(err, "model key missing: ANTHROPIC_API_KEY is not set"));
+    assert_int_equal(registry_check_keys(&reg, "maybe", err, sizeof(err)), -1);
+    assert_string_equal(err, "AGENTS_REQUIRE_KEYS must be true or false");
+    registry_free(&reg);
+    setenv("ANTHROPIC_API_KEY", "ak-test", 1);
+    load_ok(&reg, "id: claude-agent\nmodel: {provider: anthropic, id: claude}\n");
+    assert_int_equal(registry_check_keys(&reg, "true", err, sizeof(err)), 0);
+    registry_free(&reg);
+}
 
 static void test_load_dir(void **state)
 {
@@ -669,6 +859,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_invalid_yaml, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_alias_bombs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_methods, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_agno_keys_not_supported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_context_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_system_message, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_url_is_local, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shipped_agents, setup, teardown),
