@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,6 +50,10 @@ static int load_config(config_t *cfg)
         src ? config_source_load_dotenv(src, env_file ? env_file : ".env", err, sizeof(err)) : -1;
     if (rc == 0)
         rc = config_load(cfg, src, err, sizeof(err));
+    if (rc == 0 && config_source_export(src) != 0) {
+        snprintf(err, sizeof err, ".env: could not export its values: %s", strerror(errno));
+        rc = -1;
+    }
     config_source_free(src);
     if (rc != 0)
         fprintf(stderr, "agentos: configuration: %s\n", err[0] ? err : "out of memory");

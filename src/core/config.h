@@ -75,6 +75,11 @@ int config_source_load_dotenv(config_source_t *src, const char *path, char *err,
 /* Adds one pair as if it came from a .env file (tests use it). */
 int config_source_set(config_source_t *src, const char *name, const char *value);
 const char *config_source_get(const config_source_t *src, const char *name);
+/* Puts every .env pair the environment lacks into it (setenv, never
+ * overwriting), so that what reads the environment later (agent YAML's
+ * ${VAR}, api_key_env, provider keys) sees the .env too. At start, on the
+ * main thread, before any other thread runs. 0, or -1 on failure. */
+int config_source_export(const config_source_t *src);
 
 /* Fills cfg from src. Returns 0, or -1 with one line naming the variable in err. */
 int config_load(config_t *cfg, const config_source_t *src, char *err, size_t errlen);

@@ -86,6 +86,14 @@ const char *config_source_get(const config_source_t *src, const char *name)
     return p ? p->value : NULL;
 }
 
+int config_source_export(const config_source_t *src)
+{
+    for (size_t i = 0; src != NULL && i < src->len; i++)
+        if (setenv(src->pairs[i].name, src->pairs[i].value, 0) != 0)
+            return -1;
+    return 0;
+}
+
 static char *trim(char *s)
 {
     while (isspace((unsigned char)*s))

@@ -87,15 +87,13 @@ def test_a_missing_key_is_a_warning_at_start(keyless):
 @pytest.mark.parametrize("agent_id,var", [("no-key-openai", "OPENAI_API_KEY"),
                                           ("no-key-claude", "ANTHROPIC_API_KEY")])
 def test_a_run_without_its_key_fails_at_once(keyless, agent_id, var):
-    t0 = time.monotonic()
     frames, end = run(keyless, agent_id)
-    elapsed = time.monotonic() - t0
     assert end["event"] == "RunError", end
     assert "model key missing" in end["content"] and var in end["content"], end
     assert end.get("error_type") == "model_provider_error", end
-    # No model call was made, let alone retried (3 retries back off >= 1.5 s).
+    # No model call was made, let alone retried (the old code tried three
+    # times and ended in "could not reach the model"); no wall-clock window.
     assert "ModelRequestStarted" not in [f.event for f in frames], frames
-    assert elapsed < 1.5, elapsed
 
 
 def test_agents_require_keys_stops_start(tmp_path):
@@ -116,6 +114,20 @@ def test_agents_require_keys_starts_when_every_key_is_there(tmp_path):
     agents = keyless_agents(tmp_path / "agents")
     s = launch(tmp_path, env={**KEYLESS, "AGENTS_DIR": str(agents), "AGENTS_REQUIRE_KEYS": "true",
                               "OPENAI_API_KEY": "sk-test-x", "ANTHROPIC_API_KEY": "sk-test-y"})
+    try:
+        assert "model key missing" not in s.stderr_text()
+    finally:
+        s.check_clean_exit()
+
+
+def test_keys_in_the_env_file_reach_the_agents(tmp_path):
+    """A key in .env counts as set (it was read only for the service's own
+    settings, so the agents never saw it)."""
+    agents = keyless_agents(tmp_path / "agents")
+    dotenv = tmp_path / "keys.env"
+    dotenv.write_text("OPENAI_API_KEY=sk-test-from-env-file\nANTHROPIC_API_KEY=sk-test-y\n")
+    s = launch(tmp_path, env={**KEYLESS, "AGENTS_DIR": str(agents), "AGENTS_REQUIRE_KEYS": "true",
+                              "AGENTOS_ENV_FILE": str(dotenv)})
     try:
         assert "model key missing" not in s.stderr_text()
     finally:
