@@ -32,7 +32,7 @@ run: bootstrap .env
 	  grep -vE '^\[ *[0-9]+%\]|^-- |^g?make(\[[0-9]+\])?: (Entering|Leaving)' "$$log" >&2; \
 	  rm -f "$$log"; echo "make run: the build failed" >&2; exit 1; \
 	fi
-	@exec ./$(BUILD)/agentos
+	@exec "$(abspath $(BUILD))/agentos"
 
 test-build:
 	@scripts/bootstrap --test

@@ -26,14 +26,11 @@ static void store_text(const config_t *cfg, const app_t *app, char *out, size_t 
         return;
     }
     p += 3;
-    size_t host_end = strcspn(p, "/?");
-    const char *at = NULL;
-    for (size_t i = 0; i < host_end; i++)
-        if (p[i] == '@')
-            at = p + i;
-    const char *host = at != NULL ? at + 1 : p;
-    size_t len = (size_t)(p + host_end - host) + strcspn(p + host_end, "?");
-    snprintf(out, n, "postgres %.*s schema=%s", (int)len, host, cfg->db_schema);
+    /* As libpq reads it (conninfo_uri_parse_options): credentials end at
+     * the first '@' before any '/', and may hold a raw '?'. */
+    size_t auth_end = strcspn(p, "@/");
+    const char *host = p[auth_end] == '@' ? p + auth_end + 1 : p;
+    snprintf(out, n, "postgres %.*s schema=%s", (int)strcspn(host, "?"), host, cfg->db_schema);
 }
 
 static void redis_text(const config_t *cfg, char *out, size_t n)
@@ -76,13 +73,17 @@ static void auth_text(const config_t *cfg, char *out, size_t n)
 void banner_log(const config_t *cfg, const app_t *app)
 {
     char url[300], store[BANNER_FIELD_MAX], redis[300], agents[BANNER_FIELD_MAX], auth[300];
-    snprintf(url, sizeof(url), "http://%s:%d", cfg->host, cfg->port);
+    /* A wildcard address is not one to browse to: localhost is. */
+    int any = strcmp(cfg->host, "0.0.0.0") == 0 || strcmp(cfg->host, "::") == 0;
+    snprintf(url, sizeof(url), "http://%s:%d", any ? "localhost" : cfg->host, cfg->port);
     store_text(cfg, app, store, sizeof(store));
     redis_text(cfg, redis, sizeof(redis));
     agents_text(app, agents, sizeof(agents));
     auth_text(cfg, auth, sizeof(auth));
+    char listen[300];
+    snprintf(listen, sizeof(listen), "%s:%d", cfg->host, cfg->port);
     log_block(LOG_LEVEL_INFO, "listening",
-              json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "url", url, "store", store,
-                        "redis", redis, "agents", agents, "auth", auth, "env", cfg->env, "workers",
-                        cfg->workers, "version", AGENTOS_VERSION));
+              json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "url", url, "listen",
+                        listen, "store", store, "redis", redis, "agents", agents, "auth", auth,
+                        "env", cfg->env, "workers", cfg->workers, "version", AGENTOS_VERSION));
 }
