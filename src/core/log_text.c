@@ -27,6 +27,21 @@ static const char *level_colour(const char *level)
     }
 }
 
+/* Upper case, padded, so messages line up. */
+static const char *level_label(const char *level)
+{
+    switch (level[0]) {
+    case 'd':
+        return "DEBUG";
+    case 'w':
+        return "WARN ";
+    case 'e':
+        return "ERROR";
+    default:
+        return "INFO ";
+    }
+}
+
 /* One UTF-8 sequence at s (n bytes left): its length, 0 when invalid
  * (overlong, a surrogate, past U+10FFFF or cut short). */
 static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
@@ -165,13 +180,7 @@ static buf_rc_t render_field(buf_t *out, const char *key, const json_t *v, log_t
 static buf_rc_t render_head(buf_t *out, const char *ts, const char *level, const char *msg,
                             log_text_style_t st)
 {
-    char lv[8];
-    size_t i = 0;
-    for (; level[i] != '\0' && i < 5; i++)
-        lv[i] = (char)(level[i] - ('a' - 'A'));
-    for (; i < 5; i++)
-        lv[i] = ' ';
-    lv[5] = '\0';
+    const char *lv = level_label(level);
     buf_rc_t rc = st.colour ? buf_printf(out, SGR_DIM "%s" SGR_RESET " %s%s" SGR_RESET, ts,
                                          level_colour(level), lv)
                             : buf_printf(out, "%s %s", ts, lv);
