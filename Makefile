@@ -20,8 +20,19 @@ build: bootstrap
 	@printf 'AGENTOS_ENV=development\nBETTER_AUTH_SECRET=%s\n' "$$(openssl rand -hex 32)" > .env
 	@echo "make: wrote .env (development, random BETTER_AUTH_SECRET)"
 
-run: build .env
-	./$(BUILD)/agentos
+# Quiet: what bootstrap installs, the build's errors (only when it fails),
+# then the server's own start banner.
+run: bootstrap .env
+	@echo "make run: building $(BUILD)/agentos"
+	@log=$$(mktemp); \
+	if { cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTOS_TESTS=OFF && \
+	     cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory; } >"$$log" 2>&1; then \
+	  rm -f "$$log"; \
+	else \
+	  grep -vE '^\[ *[0-9]+%\]|^-- |^g?make(\[[0-9]+\])?: (Entering|Leaving)' "$$log" >&2; \
+	  rm -f "$$log"; echo "make run: the build failed" >&2; exit 1; \
+	fi
+	@exec "$(abspath $(BUILD))/agentos"
 
 test-build:
 	@scripts/bootstrap --test

@@ -15,6 +15,7 @@
 #include "api/routes.h"
 #include "api/middleware.h"
 #include "api/upkeep.h"
+#include "banner.h"
 #include "core/config.h"
 #include "core/counters.h"
 #include "cache/redis.h"
@@ -52,11 +53,20 @@ static int load_config(config_t *cfg)
         rc = config_load(cfg, src, err, sizeof(err));
     if (rc == 0 && config_source_export(src) != 0) {
         snprintf(err, sizeof err, ".env: could not export its values: %s", strerror(errno));
+        config_free(cfg);
+        rc = -1;
+    }
+    if (rc != 0)
+        fprintf(stderr, "agentos: configuration: %s\n", err[0] ? err : "out of memory");
+    /* NO_COLOR (no-color.org): set and not empty turns colour off. */
+    const char *no_color = rc == 0 ? config_source_get(src, "NO_COLOR") : NULL;
+    if (rc == 0 && log_set_format_name(config_source_get(src, "LOG_FORMAT"),
+                                       no_color != NULL && no_color[0] != '\0') != 0) {
+        fprintf(stderr, "agentos: configuration: LOG_FORMAT: must be text or json\n");
+        config_free(cfg);
         rc = -1;
     }
     config_source_free(src);
-    if (rc != 0)
-        fprintf(stderr, "agentos: configuration: %s\n", err[0] ? err : "out of memory");
     return rc;
 }
 
@@ -121,7 +131,7 @@ static store_t *open_store(const config_t *cfg)
     if (store == NULL)
         log_msg(LOG_LEVEL_ERROR, "store: %s", err);
     else
-        log_json(LOG_LEVEL_INFO, "store open",
+        log_json(LOG_LEVEL_DEBUG, "store open",
                  json_pack("{s:s}", "backend", store_backend_name(store)));
     return store;
 }
@@ -147,7 +157,7 @@ static int prepare_connect(app_t *app)
     if (static_dir == NULL || static_dir[0] == '\0')
         static_dir = static_default_dir(dir, sizeof(dir)) == 0 ? dir : "docs";
     api_statics_load(&app->statics, static_dir);
-    log_json(LOG_LEVEL_INFO, "connect ready",
+    log_json(LOG_LEVEL_DEBUG, "connect ready",
              json_pack("{s:s, s:s, s:b, s:b}", "os_id", app_os_id(app), "static_dir", static_dir,
                        "openapi", app->statics.openapi.data != NULL, "docs",
                        app->statics.docs_ready));
@@ -281,7 +291,7 @@ static int serve_load(app_t *app, const config_t *cfg)
         return 2;
     }
     log_json(
-        LOG_LEVEL_INFO, "agents loaded",
+        LOG_LEVEL_DEBUG, "agents loaded",
         json_pack("{s:s, s:I}", "dir", cfg->agents_dir, "agents", (json_int_t)app->agents.nagents));
     return 0;
 }
@@ -353,9 +363,7 @@ static int serve(const config_t *cfg)
         app_free(&app);
         return 1;
     }
-    log_json(LOG_LEVEL_INFO, "listening",
-             json_pack("{s:s, s:i, s:i, s:s, s:s}", "host", cfg->host, "port", cfg->port, "workers",
-                       cfg->workers, "env", cfg->env, "version", AGENTOS_VERSION));
+    banner_log(cfg, &app);
     uint64_t signal_us = run_main_loop(server, &app);
     int drained = http_server_wait(server) == 0;
     int lost = stop_finisher(&app, signal_us);

@@ -1,5 +1,6 @@
-/* JSON-lines logging. Each line is built whole and written with one write(2)
- * so lines from different loop threads never interleave. */
+/* Logging. Each line (or text block) is built whole and written with one
+ * write(2), so records from different loop threads never interleave. The
+ * format is set once at start, before any loop thread runs. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,9 +8,15 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/log_text.h"
 #include "core/timeutil.h"
 
+/* A text record past this is cut to a note: no field makes one unbounded. */
+#define LOG_TEXT_MAX (256u * 1024u)
+
 static log_level_t min_level = LOG_LEVEL_INFO;
+static log_format_t format = LOG_FORMAT_JSON;
+static int colour;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 int log_set_level_name(const char *name)
@@ -37,7 +44,67 @@ int log_enabled(log_level_t level)
     return level >= min_level;
 }
 
-void log_json(log_level_t level, const char *msg, json_t *fields)
+int log_set_format_name(const char *name, int no_color)
+{
+    int tty = isatty(STDERR_FILENO);
+    if (name == NULL || name[0] == '\0' || strcmp(name, "auto") == 0)
+        format = tty ? LOG_FORMAT_TEXT : LOG_FORMAT_JSON;
+    else if (strcmp(name, "text") == 0)
+        format = LOG_FORMAT_TEXT;
+    else if (strcmp(name, "json") == 0)
+        format = LOG_FORMAT_JSON;
+    else
+        return -1;
+    colour = format == LOG_FORMAT_TEXT && tty && !no_color;
+    return 0;
+}
+
+log_format_t log_format(void)
+{
+    return format;
+}
+
+static void write_all(const char *p, size_t n)
+{
+    ssize_t rc = write(STDERR_FILENO, p, n);
+    (void)rc; /* nowhere to report a failing stderr */
+}
+
+static void emit_json(const char *ts, log_level_t level, const char *msg, json_t *fields)
+{
+    json_t *line = json_object();
+    json_object_set_new(line, "ts", json_string(ts));
+    json_object_set_new(line, "level", json_string(level_names[level]));
+    if (msg != NULL)
+        json_object_set_new(line, "msg", json_string(msg));
+    if (fields != NULL)
+        json_object_update(line, fields);
+    char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(line);
+    if (text == NULL)
+        return;
+    size_t n = strlen(text);
+    text[n] = '\n'; /* json_dumps' terminator becomes the newline */
+    write_all(text, n + 1);
+    free(text);
+}
+
+static void emit_text(const char *ts, log_level_t level, const char *msg, const json_t *fields,
+                      int block)
+{
+    buf_t out;
+    buf_init(&out, LOG_TEXT_MAX);
+    log_text_style_t st = {.colour = colour, .block = block};
+    if (log_text_render(&out, ts, level_names[level], msg, fields, st) != BUF_OK &&
+        log_text_render(&out, ts, level_names[level], msg, NULL, st) != BUF_OK) {
+        buf_free(&out);
+        return;
+    }
+    write_all(buf_ptr(&out), buf_len(&out));
+    buf_free(&out);
+}
+
+static void emit(log_level_t level, const char *msg, json_t *fields, int block)
 {
     if (!log_enabled(level)) {
         json_decref(fields);
@@ -45,24 +112,21 @@ void log_json(log_level_t level, const char *msg, json_t *fields)
     }
     char ts[TIMEUTIL_ISO_LEN];
     timeutil_iso8601(timeutil_wall_us(), ts);
-    json_t *line = json_object();
-    json_object_set_new(line, "ts", json_string(ts));
-    json_object_set_new(line, "level", json_string(level_names[level]));
-    if (msg != NULL)
-        json_object_set_new(line, "msg", json_string(msg));
-    if (fields != NULL) {
-        json_object_update(line, fields);
-        json_decref(fields);
-    }
-    char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII);
-    json_decref(line);
-    if (text == NULL)
-        return;
-    size_t n = strlen(text);
-    text[n] = '\n'; /* json_dumps' terminator becomes the newline */
-    ssize_t rc = write(STDERR_FILENO, text, n + 1);
-    (void)rc;
-    free(text);
+    if (format == LOG_FORMAT_TEXT)
+        emit_text(ts, level, msg, fields, block);
+    else
+        emit_json(ts, level, msg, fields);
+    json_decref(fields);
+}
+
+void log_json(log_level_t level, const char *msg, json_t *fields)
+{
+    emit(level, msg, fields, 0);
+}
+
+void log_block(log_level_t level, const char *msg, json_t *fields)
+{
+    emit(level, msg, fields, 1);
 }
 
 void log_msg(log_level_t level, const char *fmt, ...)

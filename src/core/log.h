@@ -1,19 +1,30 @@
-/* Structured logs: one JSON object per line on stderr. Never pass a token,
- * a secret or a prompt body to these functions at info level. */
+/* Logs on stderr, one record per line: JSON objects (the default when
+ * stderr is not a terminal) or text for a person (core/log_text.h). Never
+ * pass a token, a secret or a prompt body to these functions at info level. */
 #ifndef AGENTOS_CORE_LOG_H
 #define AGENTOS_CORE_LOG_H
 
 #include <jansson.h>
 
 typedef enum { LOG_LEVEL_DEBUG = 0, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR } log_level_t;
+typedef enum { LOG_FORMAT_JSON = 0, LOG_FORMAT_TEXT } log_format_t;
 
 /* Returns -1 for an unknown level name. */
 int log_set_level_name(const char *name);
 void log_set_level(log_level_t level);
 int log_enabled(log_level_t level);
 
+/* LOG_FORMAT: "text", "json", or "auto" (also NULL/"") for text when stderr is a terminal
+ * and JSON otherwise. Colour only for text on a terminal, and never when
+ * no_color (NO_COLOR set and not empty). Returns -1 for an unknown name. */
+int log_set_format_name(const char *name, int no_color);
+log_format_t log_format(void);
+
 /* Writes {"ts","level","msg", ...fields}; takes ownership of fields (may be NULL). */
 void log_json(log_level_t level, const char *msg, json_t *fields);
+/* The same record; as text, a short block with one field per line (the
+ * start banner). */
+void log_block(log_level_t level, const char *msg, json_t *fields);
 /* printf-style message without extra fields. */
 void log_msg(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -1,13 +1,21 @@
 """The access log: one JSON line per request on stderr, tagged with the
-tenant, and never the token or the secret."""
+tenant, and never the token or the secret; LOG_FORMAT=text for a terminal."""
 
+import os
+import pty
 import re
+import select
+import signal
+import subprocess
+import time
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
-from conftest import SECRET, assert_error, make_token, post_body
+from conftest import (SECRET, agentos_bin, assert_error, base_env, free_port, make_token,
+                      merge_env, post_body, raw_request, run_to_exit, wait_until)
 
 LINE_FIELDS = {"ts", "level", "request_id", "method", "path", "status", "duration_us",
                "workspace_id", "user_id"}
@@ -118,3 +126,120 @@ def test_no_token_or_secret_in_output(server, used):
         assert tok.split(".")[2] not in text  # not even the signature
         assert tok.split(".")[1] not in text  # nor the payload
 
+
+
+# ---------------------------------------------------------------- LOG_FORMAT (issue 10, item 6)
+
+TEXT_HEAD = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO |WARN |ERROR) ")
+
+
+def text_records(text: str) -> list[str]:
+    """Every line is a record's head or one of a block's indented fields."""
+    lines = text.splitlines()
+    bad = [l for l in lines if l and not TEXT_HEAD.match(l) and not l.startswith("    ")]
+    assert not bad, bad
+    return [l for l in lines if TEXT_HEAD.match(l)]
+
+
+def test_text_format_is_one_readable_line_per_request(start_server):
+    s = start_server(env={"LOG_FORMAT": "text"})
+    request_id = rid()
+    assert s.get("/health", headers={"X-Request-ID": request_id}).status_code == 200
+    wait_until(lambda: request_id in s.stderr_text(), 3, what="the access log line")
+    text = s.stderr_text()
+    assert "\033" not in text  # no colour when stderr is not a terminal
+    lines = [l for l in text_records(text) if request_id in l]
+    assert len(lines) == 1, text
+    line = lines[0]
+    assert f" INFO  request request_id={request_id} " in line, line
+    for part in ("method=GET", "path=/health", "status=200", "duration_us="):
+        assert part in line, line
+    assert "user_id" not in line  # null fields are left out
+    assert not s.log_lines()  # and nothing is JSON
+
+
+def test_text_values_cannot_forge_a_line(start_server):
+    """The logged path is percent-decoded: CR, LF, ESC and a C1 CSI come out escaped."""
+    s = start_server(env={"LOG_FORMAT": "text"})
+    hostile = b"/x%0d%0a2026-01-01T00:00:00.000Z%20ERROR%20forged%1b%5b31m\xc2\x9b\""
+    raw_request(s.port, b"GET " + hostile + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    wait_until(lambda: "forged" in s.stderr_text(), 3, what="the access log line")
+    text = s.stderr_text()
+    assert "\033" not in text and "\x9b" not in text and "\r" not in text, repr(text)
+    assert not [l for l in text_records(text) if l.split(" ")[1] == "ERROR"], text
+    assert ('path="/x\\r\\n2026-01-01T00:00:00.000Z ERROR forged\\x1b[31m\\u009b\\"" '
+            'status=404') in text, text
+
+
+def test_default_format_follows_the_terminal(tmp_path):
+    """Text with colour on a terminal; NO_COLOR drops the colour; LOG_FORMAT=json wins."""
+    out = run_on_pty(tmp_path / "tty", {})
+    assert "\033[" in out and TEXT_HEAD.match(strip_sgr(out.splitlines()[0])), repr(out)
+    assert "listening" in out and "{" not in out.split("listening")[0]
+    plain = run_on_pty(tmp_path / "nocolor", {"NO_COLOR": "1"})
+    assert "\033" not in plain and TEXT_HEAD.match(plain.splitlines()[0]), repr(plain)
+    as_json = run_on_pty(tmp_path / "json", {"LOG_FORMAT": "json"})
+    assert all(l.startswith("{") for l in as_json.splitlines() if l.strip()), as_json
+
+
+def test_an_unknown_log_format_names_the_variable(tmp_path):
+    r = run_to_exit(tmp_path, env={"LOG_FORMAT": "xml"})
+    assert r.returncode == 2
+    assert "LOG_FORMAT" in r.stderr, r.stderr
+
+
+def test_start_banner_is_one_record(start_server, pg_url, redis_url):
+    """URL, store, Redis, agents and auth mode; no password from the URLs."""
+    pw_url = pg_url.replace("postgres://postgres@", "postgres://postgres:hunter2-pw@")
+    redis5 = redis_url.rsplit("/", 1)[0] + "/5"
+    s = start_server(env={"DATABASE_URL": pw_url, "REDIS_URL": redis5,
+                          "DATABASE_SCHEMA": f"t_banner_{uuid.uuid4().hex[:8]}"})
+    banner = [l for l in s.log_lines() if l.get("msg") == "listening"]
+    assert len(banner) == 1, s.stderr_text()
+    b = banner[0]
+    assert b["url"] == f"http://127.0.0.1:{s.port}"
+    assert b["store"].startswith("postgres 127.0.0.1:") and "/agentos_test" in b["store"], b
+    assert b["redis"].endswith("/5"), b
+    assert b["agents"] and b["auth"].startswith("jwt HS256"), b
+    assert "hunter2-pw" not in s.stderr_text()
+    infos = [l for l in s.log_lines() if l["level"] == "info"]
+    assert not [l for l in infos if l.get("msg") in ("store open", "connect ready",
+                                                     "agents loaded")], infos
+
+
+def strip_sgr(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def run_on_pty(tmp: Path, env: dict[str, str]) -> str:
+    """Starts agentos with stderr on a pseudo-terminal, waits for its banner,
+    stops it and returns what it wrote."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    full = merge_env(base_env(tmp, port), {"NO_COLOR": None, **env})
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([agentos_bin()], env=full, stdin=subprocess.DEVNULL,
+                            stdout=slave, stderr=slave, cwd=tmp)
+    os.close(slave)
+    out = b""
+    try:
+        deadline = time.monotonic() + 20
+        while b"listening" not in out or b"version" not in out.split(b"listening")[1]:
+            assert time.monotonic() < deadline, out
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                out += os.read(master, 65536)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        while select.select([master], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        os.close(master)
+    assert proc.returncode == 0, out
+    return out.decode(errors="replace").replace("\r\n", "\n")
