@@ -218,6 +218,17 @@ jwt_status_t jwt_verify(jwt_verifier_t *v, const char *token, size_t len, time_t
     return st;
 }
 
+jwt_status_t jwt_verify_claims(const jwt_verifier_t *v, const json_t *claims, time_t now,
+                               auth_tenant_t *out, time_t *exp)
+{
+    memset(out, 0, sizeof *out);
+    *exp = 0;
+    jwt_status_t st = v != NULL ? check_claims(v, claims, now, out, exp) : JWT_INVALID;
+    if (st != JWT_OK)
+        memset(out, 0, sizeof *out);
+    return st;
+}
+
 /* A random (version 4) UUID for the session id of a minted token. */
 static int random_uuid(char out[37])
 {

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "auth/tenant.h"
 
 #define JWT_MAX_TOKEN_BYTES 8192
@@ -44,6 +46,13 @@ void jwt_verifier_free(jwt_verifier_t *v);
  * and *exp with the token's exp (0 when it has none). */
 jwt_status_t jwt_verify(jwt_verifier_t *v, const char *token, size_t len, time_t now,
                         auth_tenant_t *out, time_t *exp);
+
+/* The claim rules of an end-user token, whatever signed it: the JWKS path
+ * (auth/jwks_verify.c) checks a better-auth JWT plugin token's claims here,
+ * so both kinds mean the same by "valid". claims: the verified payload. On
+ * JWT_OK fills *out and *exp as jwt_verify does; else *out is cleared. */
+jwt_status_t jwt_verify_claims(const jwt_verifier_t *v, const json_t *claims, time_t now,
+                               auth_tenant_t *out, time_t *exp);
 
 /* Signs an HS256 development token. Returns a malloc'd string or NULL. */
 char *jwt_mint_hs256(const unsigned char *secret, size_t secret_len, const char *sub,
