@@ -20,23 +20,41 @@ SCRIPT = REPO / "tests" / "support" / "better_auth_jwks.mjs"
 MODULES = REPO / "tests" / "support" / "better-auth" / "node_modules" / "better-auth"
 
 
-@pytest.fixture(scope="module")
-def better_auth():
+def start_better_auth(*args: str):
     if shutil.which("node") is None:
         pytest.skip("node is not installed: the real better-auth cannot run here")
     if not MODULES.is_dir():
         if shutil.which("npm") is None:
             pytest.skip("npm is not installed: better-auth could not be installed")
         pytest.fail("better-auth is not installed: run scripts/bootstrap --test")
-    proc = subprocess.Popen(["node", str(SCRIPT)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen(["node", str(SCRIPT), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     ready, _, _ = select.select([proc.stdout], [], [], 60)
     line = proc.stdout.readline() if ready else ""
     if not line.startswith("{"):
         proc.kill()
         raise RuntimeError(f"better_auth_jwks.mjs did not start: {line!r}\n{proc.stderr.read()}")
-    yield json.loads(line)
+    return proc, json.loads(line)
+
+
+@pytest.fixture(scope="module")
+def better_auth():
+    proc, info = start_better_auth()
+    yield info
     stop_process(proc)
+
+
+def test_better_auth_hs256_through_the_plugin(start_server):
+    proc, info = start_better_auth("--hs256")
+    try:
+        base = info["base_url"]
+        srv = start_server(env={"BETTER_AUTH_SECRET": info["secret"], "JWT_ISSUER": base,
+                                "JWT_AUDIENCE": base})
+        r = srv.request("GET", "/me", headers={"Authorization": f"Bearer {info['token']}"})
+        assert r.status_code == 200, r.text
+        assert r.json()["workspace_id"] == info["workspace_id"], r.json()
+    finally:
+        stop_process(proc)
 
 
 def test_better_auths_own_jwt_is_accepted(start_server, better_auth):

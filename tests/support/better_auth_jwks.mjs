@@ -5,7 +5,10 @@
 // so /api/auth/jwks is the plugin's own. Installed by scripts/bootstrap --test
 // into tests/support/better-auth/node_modules (pinned there).
 //
-//     node tests/support/better_auth_jwks.mjs
+//     node tests/support/better_auth_jwks.mjs [--hs256]
+//
+// --hs256: the other way the README shows, the same plugin signing HS256
+// with BETTER_AUTH_SECRET through its jwt.sign hook (no key set then).
 //
 // The first stdout line is JSON: {"port", "base_url", "token", "user_id",
 // "workspace_id", "session_id"}. It then serves until killed.
@@ -21,6 +24,10 @@ const { memoryAdapter } = await load("better-auth/adapters/memory");
 const { jwt } = await load("better-auth/plugins/jwt");
 const { organization } = await load("better-auth/plugins");
 const { toNodeHandler } = await load("better-auth/node");
+const { SignJWT } = await load("jose");
+
+const SECRET = "better-auth-test-secret-0123456789-abcdefghij";
+const hs256 = process.argv.includes("--hs256");
 
 let handler = (_req, res) => res.writeHead(503).end();
 const server = http.createServer((req, res) => handler(req, res));
@@ -32,13 +39,16 @@ const tables = ["user", "session", "account", "verification", "jwks", "organizat
   "invitation"];
 const auth = betterAuth({
   baseURL,
-  secret: "better-auth-test-secret-0123456789-abcdefghij",
+  secret: SECRET,
   database: memoryAdapter(Object.fromEntries(tables.map((t) => [t, []]))),
   emailAndPassword: { enabled: true },
   plugins: [
     organization(),
     // As the README's "Using better-auth" shows: the workspace is the active organization.
     jwt({
+      // jwt.sign needs a remoteUrl and an alg for the plugin's metadata only.
+      ...(hs256 ? { jwks: { remoteUrl: `${baseURL}/api/auth/jwks`, keyPairConfig: { alg: "EdDSA" } } }
+        : {}),
       jwt: {
         definePayload: ({ user, session }) => ({
           email: user.email,
@@ -46,6 +56,10 @@ const auth = betterAuth({
           sessionId: session.id,
           workspaceId: session.activeOrganizationId,
         }),
+        ...(hs256 ? {
+          sign: (payload) => new SignJWT(payload).setProtectedHeader({ alg: "HS256", typ: "JWT" })
+            .sign(new TextEncoder().encode(SECRET)),
+        } : {}),
       },
     }),
   ],
@@ -63,6 +77,6 @@ const session = await auth.api.getSession({ headers });
 const { token } = await auth.api.getToken({ headers });
 console.log(JSON.stringify({
   port, base_url: baseURL, token, user_id: session.user.id, workspace_id: org.id,
-  session_id: session.session.id,
+  session_id: session.session.id, secret: SECRET,
 }));
 process.on("SIGTERM", () => server.close(() => process.exit(0)));
