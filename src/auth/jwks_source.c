@@ -118,12 +118,15 @@ static jwks_set_t *record(jwks_source_t *s, jwks_set_t *set, const char *err, ui
     return old;
 }
 
+/* A reload that changes nothing is logged at debug: a refresh every few
+ * minutes would otherwise fill the log. */
 static void log_outcome(const jwks_source_t *s, const jwks_set_t *set, const char *err,
                         size_t had_keys)
 {
     if (set != NULL)
-        log_msg(LOG_LEVEL_INFO, "jwks: %zu keys loaded from %s (%zu skipped)", jwks_set_count(set),
-                where(s), jwks_set_skipped(set));
+        log_msg(s->ok && had_keys == jwks_set_count(set) ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
+                "jwks: %zu keys loaded from %s (%zu skipped)", jwks_set_count(set), where(s),
+                jwks_set_skipped(set));
     else if (had_keys > 0)
         log_msg(LOG_LEVEL_WARN, "jwks: %s: %s; the last good set of %zu keys stays in use",
                 where(s), err, had_keys);

@@ -17,6 +17,7 @@
 #include "auth/jwks_set.h"
 #include "auth/jwks_source.h"
 #include "auth/jwks_verify.h"
+#include "core/config.h"
 #include "test_cp_support.h"
 
 #define NOW 1700000000L
@@ -321,7 +322,7 @@ static jwt_status_t verify(fixture_t *f, char *tok)
 static void the_algorithm_comes_from_the_key(void **state)
 {
     (void)state;
-    fixture_t f;
+    fixture_t f = {.src = NULL};
     fixture_open(&f, 1, JWK_ALG_EDDSA | JWK_ALG_RS256 | JWK_ALG_PS256);
     assert_int_equal(
         verify(&f, test_sign(ed.priv_pem, NULL, R_JWA_ALG_EDDSA, "{\"kid\":\"k-ed\"}", PAYLOAD)),
@@ -356,7 +357,7 @@ static void the_algorithm_comes_from_the_key(void **state)
 static void jwt_algorithms_decide_what_is_taken(void **state)
 {
     (void)state;
-    fixture_t f;
+    fixture_t f = {.src = NULL};
     fixture_open(&f, 0, JWK_ALG_RS256); /* "RS256": no HS256, no EdDSA */
     assert_int_equal(
         verify(&f, test_sign(ed.priv_pem, NULL, R_JWA_ALG_EDDSA, "{\"kid\":\"k-ed\"}", PAYLOAD)),
@@ -379,6 +380,59 @@ static void jwt_algorithms_decide_what_is_taken(void **state)
     fixture_close(&f);
 }
 
+/* Loads the configuration from name=value pairs (the environment's
+ * JWKS variables are not set in the unit tests). 0 or -1 with err. */
+static int load_with(config_t *cfg, const char *const *pairs, size_t n, char *err)
+{
+    config_source_t *src = config_source_new();
+    config_source_set(src, "BETTER_AUTH_SECRET", SECRET);
+    for (size_t i = 0; i + 1 < n; i += 2)
+        config_source_set(src, pairs[i], pairs[i + 1]);
+    int rc = config_load(cfg, src, err, CONFIG_ERR_MAX);
+    config_source_free(src);
+    return rc;
+}
+
+static void jwks_configuration_is_bounded_and_named(void **state)
+{
+    (void)state;
+    config_t cfg;
+    char err[CONFIG_ERR_MAX] = "";
+    const char *url[] = {"BETTER_AUTH_JWKS_URL", "http://web:3000/api/auth/jwks"};
+    assert_int_equal(load_with(&cfg, url, 2, err), 0);
+    assert_string_equal(cfg.jwks_url, "http://web:3000/api/auth/jwks");
+    assert_string_equal(cfg.jwt_algorithms, "HS256,EdDSA,ES256,ES512,RS256,PS256");
+    assert_int_equal(cfg.jwks_max_bytes, 64 << 10);
+    assert_int_equal(cfg.jwks_max_keys, 32);
+    assert_int_equal(cfg.jwks_timeout_s, 5);
+    assert_int_equal(cfg.jwks_refetch_s, 60);
+    assert_int_equal(cfg.jwks_refresh_s, 300);
+    config_free(&cfg);
+    assert_int_equal(load_with(&cfg, NULL, 0, err), 0);
+    assert_string_equal(cfg.jwt_algorithms, "HS256"); /* no JWKS: the seed's default */
+    assert_null(cfg.jwks_url);
+    config_free(&cfg);
+    const char *explicit_algs[] = {"BETTER_AUTH_JWKS_FILE", "/x", "JWT_ALGORITHMS", "EdDSA"};
+    assert_int_equal(load_with(&cfg, explicit_algs, 4, err), 0);
+    assert_string_equal(cfg.jwt_algorithms, "EdDSA");
+    config_free(&cfg);
+
+    const char *bad[][4] = {
+        {"BETTER_AUTH_JWKS_URL", "file:///etc/jwks", NULL, NULL},
+        {"BETTER_AUTH_JWKS_URL", "http://a/jwks", "BETTER_AUTH_JWKS_FILE", "/x"},
+        {"JWKS_MAX_BYTES", "10", NULL, NULL},
+        {"JWKS_MAX_KEYS", "0", NULL, NULL},
+        {"JWKS_TIMEOUT_SECONDS", "121", NULL, NULL},
+        {"JWKS_REFETCH_MIN_SECONDS", "-1", NULL, NULL},
+        {"JWKS_REFRESH_SECONDS", "soon", NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t n = bad[i][2] != NULL ? 4 : 2;
+        assert_int_equal(load_with(&cfg, bad[i], n, err), -1);
+        assert_true(strncmp(err, bad[i][0], strlen(bad[i][0])) == 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +445,7 @@ int main(void)
         cmocka_unit_test(a_bad_file_stops_the_start),
         cmocka_unit_test(the_algorithm_comes_from_the_key),
         cmocka_unit_test(jwt_algorithms_decide_what_is_taken),
+        cmocka_unit_test(jwks_configuration_is_bounded_and_named),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
