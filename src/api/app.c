@@ -48,18 +48,70 @@ static int init_control_plane(app_t *app, const config_t *cfg, char *err, size_t
     return 0;
 }
 
+/* JWT_ALGORITHMS against the key sources: an asymmetric algorithm needs
+ * better-auth's JWKS, and a JWKS needs one of them. */
+static int init_algorithms(app_t *app, const config_t *cfg, char *err, size_t errlen)
+{
+    int has_jwks = cfg->jwks_url != NULL || cfg->jwks_file != NULL;
+    if (auth_algorithms_parse(cfg->jwt_algorithms, &app->jwt.algorithms, &app->jwks_algs) != 0) {
+        snprintf(err, errlen,
+                 "JWT_ALGORITHMS: must list names among HS256, HS384, HS512, EdDSA, "
+                 "ES256, ES384, ES512, RS256, RS384, RS512, PS256, PS384, PS512");
+        return -1;
+    }
+    if (app->jwks_algs != 0 && !has_jwks) {
+        snprintf(err, errlen,
+                 "JWT_ALGORITHMS: %s needs BETTER_AUTH_JWKS_URL or "
+                 "BETTER_AUTH_JWKS_FILE (the keys of better-auth's jwt plugin)",
+                 "an asymmetric algorithm (EdDSA, ES*, RS*, PS*)");
+        return -1;
+    }
+    if (has_jwks && app->jwks_algs == 0) {
+        snprintf(err, errlen,
+                 "JWT_ALGORITHMS: lists none of EdDSA, ES*, RS*, PS* while "
+                 "BETTER_AUTH_JWKS_URL or BETTER_AUTH_JWKS_FILE is set");
+        return -1;
+    }
+    app->hs_allowed = app->jwt.algorithms != 0;
+    if (!app->hs_allowed) /* the verifier still carries the claim rules; HS* is refused */
+        app->jwt.algorithms = JWT_ALG_HS256;
+    return 0;
+}
+
+/* better-auth's key set: loaded once now (a file that fails stops the
+ * start; a URL keeps trying), then by its own thread. */
+static int init_jwks(app_t *app, const config_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->jwks_url == NULL && cfg->jwks_file == NULL)
+        return 0;
+    jwks_source_config_t jc = {
+        .url = cfg->jwks_url,
+        .file = cfg->jwks_file,
+        .max_bytes = cfg->jwks_max_bytes,
+        .max_keys = (size_t)cfg->jwks_max_keys,
+        .timeout_ms = (long)cfg->jwks_timeout_s * 1000,
+        .refetch_min_s = cfg->jwks_refetch_s,
+        .refresh_s = cfg->jwks_refresh_s,
+        .retry_max_s = cfg->jwks_refetch_s > 0 ? cfg->jwks_refetch_s : 60,
+    };
+    app->jwks = jwks_source_new(&jc, err, errlen);
+    return app->jwks != NULL ? 0 : -1;
+}
+
 int app_init(app_t *app, const config_t *cfg, char *err, size_t errlen)
 {
     memset(app, 0, sizeof(*app));
     app->cfg = cfg;
     ids_uuid4(app->owner_id);
     timeutil_iso8601(timeutil_wall_us(), app->instantiated_at);
-    if (jwt_algorithms_parse(cfg->jwt_algorithms, &app->jwt.algorithms) != 0) {
-        snprintf(err, errlen, "JWT_ALGORITHMS: must list HS256, HS384 or HS512");
+    if (init_algorithms(app, cfg, err, errlen) != 0)
         return -1;
-    }
     if (init_control_plane(app, cfg, err, errlen) != 0)
         return -1; /* before anything else is allocated: nothing to free */
+    if (init_jwks(app, cfg, err, errlen) != 0) {
+        free_control_plane(app);
+        return -1;
+    }
     if (cfg->auth_secret != NULL) {
         app->jwt.secret = (const unsigned char *)cfg->auth_secret;
         app->jwt.secret_len = strlen(cfg->auth_secret);
@@ -137,6 +189,8 @@ void app_free(app_t *app)
     app->live = NULL;
     registry_free(&app->agents);
     free_control_plane(app);
+    jwks_source_free(app->jwks);
+    app->jwks = NULL;
     secret_wipe(app->fallback_secret, sizeof(app->fallback_secret));
 }
 
@@ -151,6 +205,9 @@ void *app_loop_init(int worker, uv_loop_t *loop, void *arg)
     char cp_err[256];
     if (app->has_cp && auth_ctx_enable_control_plane(l->auth, &app->cp, cp_err, sizeof cp_err) != 0)
         must(NULL, worker, "the Control Plane token verifier");
+    if (app->jwks != NULL &&
+        auth_ctx_enable_jwks(l->auth, app->jwks, app->jwks_algs, app->hs_allowed) != 0)
+        must(NULL, worker, "the JWKS token verifier");
     if (app->cfg->redis_url != NULL) {
         char err[256];
         l->redis = must(redis_client_new(loop, app->cfg->redis_url, NULL, err, sizeof(err)), worker,

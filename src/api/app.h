@@ -32,6 +32,9 @@ typedef struct app {
     int has_cp;
     char *cp_pem;                      /* JWT_VERIFICATION_KEY's key text, owned */
     char *cp_jwks;                     /* JWT_JWKS_FILE's text, owned */
+    jwks_source_t *jwks;               /* better-auth's key set, or NULL; owned */
+    unsigned jwks_algs;                /* JWT_ALGORITHMS' asymmetric ones (JWK_ALG_*) */
+    int hs_allowed;                    /* JWT_ALGORITHMS names an HS* */
     unsigned char fallback_secret[32]; /* development without a secret: nothing verifies */
     char owner_id[IDS_UUID_LEN + 1];   /* this process, in run_owners: never shared */
     char os_id[APP_OS_ID_MAX + 1];     /* AGENTOS_ID, else os_meta's: app_os_id */

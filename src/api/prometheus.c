@@ -145,6 +145,24 @@ static void counter(expo_t *b, const char *name, const char *help, uint64_t v)
     put(b, "%s %llu\n", name, (unsigned long long)v);
 }
 
+/* The hit ratio is there to read at a glance (EdDSA costs about 100 us a
+ * miss); rate() over the two counters gives it over a window. */
+static void jwks(expo_t *b, const counters_snapshot_t *s)
+{
+    uint64_t seen = s->token_cache_hits + s->token_cache_misses;
+    head(b, "agentos_token_cache_hit_ratio", "gauge",
+         "Verified-token cache hits over all lookups since start.");
+    put(b, "agentos_token_cache_hit_ratio %.4f\n",
+        seen > 0 ? (double)s->token_cache_hits / (double)seen : 0.0);
+    head(b, "agentos_jwks_loads_total", "counter",
+         "better-auth key set loads (BETTER_AUTH_JWKS_URL or _FILE), by result.");
+    put(b, "agentos_jwks_loads_total{result=\"ok\"} %llu\n", (unsigned long long)s->jwks_loads_ok);
+    put(b, "agentos_jwks_loads_total{result=\"error\"} %llu\n",
+        (unsigned long long)s->jwks_loads_failed);
+    head(b, "agentos_jwks_keys", "gauge", "Keys in the better-auth key set in use.");
+    put(b, "agentos_jwks_keys %llu\n", (unsigned long long)s->jwks_keys);
+}
+
 char *prometheus_render(const counters_snapshot_t *s, const http_route_t *routes, size_t nroutes,
                         size_t *len)
 {
@@ -163,6 +181,7 @@ char *prometheus_render(const counters_snapshot_t *s, const http_route_t *routes
     counter(&b, "agentos_token_cache_hits_total", "Tokens found in the verified-token cache.",
             s->token_cache_hits);
     counter(&b, "agentos_token_cache_misses_total", "Tokens verified anew.", s->token_cache_misses);
+    jwks(&b, s);
     if (b.failed)
         return NULL; /* the failed put freed the text */
     return buf_take(&b.text, len);

@@ -51,6 +51,21 @@ static json_t *redis_check(const app_loop_t *loop)
     return c;
 }
 
+/* better-auth's key set never makes the service unready either: the last
+ * good set stays in use, and HS256 tokens do not need it. The check says
+ * whether the last load worked and how old the set in use is. */
+static json_t *jwks_check(const app_t *app)
+{
+    jwks_status_t st;
+    jwks_source_status(app->jwks, &st);
+    json_t *c = json_pack("{s:s, s:b, s:s, s:I}", "status", st.ok ? "ok" : "error", "ok", st.ok,
+                          "source", st.source, "keys", (json_int_t)st.keys);
+    json_object_set_new(c, "age_s", st.age_s >= 0 ? json_integer(st.age_s) : json_null());
+    if (!st.ok)
+        json_object_set_new(c, "error", json_string(st.error));
+    return c;
+}
+
 static const char *store_status(store_rc_t rc)
 {
     return rc == STORE_OK ? "ok" : rc == STORE_BUSY ? "busy" : "unavailable";
@@ -65,6 +80,8 @@ static void ready_reply(http_request_t *r, store_rc_t rc)
     json_object_set_new(checks, "store",
                         json_pack("{s:s, s:s}", "status", store_status(rc), "backend",
                                   store_backend_name(app->store)));
+    if (app->jwks != NULL)
+        json_object_set_new(checks, "jwks", jwks_check(app));
     json_t *body =
         json_pack("{s:s, s:o}", "status", ok ? "ready" : "unavailable", "checks", checks);
     if (rc == STORE_BUSY) {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/jwk_alg.h"
+#include "auth/jwks_verify.h"
 #include "auth/token_cache.h"
 #include "core/counters.h"
 
@@ -17,6 +19,9 @@
 struct auth_ctx {
     jwt_verifier_t *verifier;
     cp_verifier_t *cp;    /* NULL: no Control Plane key configured */
+    jwks_source_t *jwks;  /* NULL: no better-auth JWKS; not ours */
+    unsigned jwks_algs;   /* JWK_ALG_* the JWKS verifier takes */
+    int hs_refused;       /* JWT_ALGORITHMS names no HS* */
     token_cache_t *cache; /* NULL when cache_capacity is 0 */
     long leeway_s;
     auth_ctx_stats_t stats;
@@ -58,6 +63,90 @@ int auth_ctx_enable_control_plane(auth_ctx_t *a, const cp_jwt_config_t *cp, char
     return 0;
 }
 
+static unsigned hs_bit(const char *name)
+{
+    unsigned m = 0;
+    return jwt_algorithms_parse(name, &m) == 0 ? m : 0;
+}
+
+int auth_algorithms_parse(const char *list, unsigned *hs, unsigned *jwks)
+{
+    if (list == NULL || hs == NULL || jwks == NULL)
+        return -1;
+    unsigned h = 0, j = 0;
+    for (const char *p = list;;) {
+        size_t n = strcspn(p, ",");
+        char name[16];
+        const char *b = p;
+        size_t k = n;
+        while (k > 0 && (*b == ' ' || *b == '\t'))
+            b++, k--;
+        while (k > 0 && (b[k - 1] == ' ' || b[k - 1] == '\t'))
+            k--;
+        if (k == 0 || k >= sizeof name)
+            return -1;
+        memcpy(name, b, k);
+        name[k] = '\0';
+        unsigned hb = hs_bit(name), jb = jwk_alg_bit(name, k);
+        if (hb == 0 && jb == 0)
+            return -1;
+        h |= hb;
+        j |= jb;
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    *hs = h;
+    *jwks = j;
+    return 0;
+}
+
+int auth_ctx_enable_jwks(auth_ctx_t *a, jwks_source_t *src, unsigned algs, int hs_allowed)
+{
+    if (a == NULL || src == NULL || algs == 0 || (algs & ~(unsigned)JWK_ALG_ALL) != 0)
+        return -1;
+    a->jwks = src;
+    a->jwks_algs = algs;
+    a->hs_refused = !hs_allowed;
+    return 0;
+}
+
+/* Which verifier judges the token. RS* and ES* are both the Control
+ * Plane's and better-auth's: then the kid decides, as the two never share
+ * one (a kid the set lacks goes to the Control Plane). */
+typedef enum { BY_USER, BY_CP, BY_JWKS, BY_NONE } judge_t;
+
+static judge_t judge_of(const auth_ctx_t *a, const char *token, size_t len)
+{
+    int cp = a->cp != NULL && cp_jwt_is_cp_alg(token, len);
+    if (a->jwks != NULL && jwks_token_alg_in(token, len, a->jwks_algs) &&
+        (!cp || jwks_token_kid_known(a->jwks, token, len)))
+        return BY_JWKS;
+    if (cp)
+        return BY_CP;
+    return a->hs_refused ? BY_NONE : BY_USER;
+}
+
+static jwt_status_t verify_by(auth_ctx_t *a, const char *token, size_t len, time_t now,
+                              auth_tenant_t *out, time_t *exp)
+{
+    switch (judge_of(a, token, len)) {
+    case BY_JWKS:
+        return jwks_verify(a->jwks, a->jwks_algs, a->verifier, token, len, now, out, exp);
+    case BY_CP: {
+        jwt_status_t st = cp_verify(a->cp, token, len, now, out, exp);
+        /* Maybe a better-auth key the set does not have yet. */
+        if (st == JWT_INVALID && a->jwks != NULL && jwks_token_alg_in(token, len, a->jwks_algs))
+            jwks_source_kid_missed(a->jwks);
+        return st;
+    }
+    case BY_USER:
+        return jwt_verify(a->verifier, token, len, now, out, exp);
+    default:
+        return JWT_INVALID;
+    }
+}
+
 /* The last second the verified token may be served from the cache. The
  * verifier clamps exp to 2^48; capping the leeway keeps the sum from wrapping. */
 static time_t valid_until(const auth_ctx_t *a, time_t exp, time_t now)
@@ -83,9 +172,7 @@ jwt_status_t auth_ctx_verify(auth_ctx_t *a, const char *token, size_t len, time_
     a->stats.misses++;
     counters_token_cache(0);
     time_t exp = 0;
-    jwt_status_t st = a->cp != NULL && cp_jwt_is_cp_alg(token, len)
-                          ? cp_verify(a->cp, token, len, now, out, &exp)
-                          : jwt_verify(a->verifier, token, len, now, out, &exp);
+    jwt_status_t st = verify_by(a, token, len, now, out, &exp);
     if (st == JWT_OK && a->cache != NULL)
         token_cache_put(a->cache, token, len, valid_until(a, exp, now), out);
     return st;

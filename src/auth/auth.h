@@ -3,6 +3,7 @@
 #define AGENTOS_AUTH_AUTH_H
 
 #include "auth/cp_jwt.h"
+#include "auth/jwks_source.h"
 #include "auth/jwt.h"
 
 typedef struct auth_ctx auth_ctx_t;
@@ -14,11 +15,22 @@ void auth_ctx_free(auth_ctx_t *a);
  * an RS* or ES* algorithm is judged by it, and only by it. -1 with err. */
 int auth_ctx_enable_control_plane(auth_ctx_t *a, const cp_jwt_config_t *cp, char *err,
                                   size_t errlen);
-/* Verifies a bearer token, from the cache when it can. A verified token is
- * cached until exp + leeway, or for 60 s when it has no exp. The header's alg
- * picks the one verifier that judges it: RS* and ES* the Control Plane's
- * (when enabled), anything else the end-user one (which takes only its
- * configured HS* algorithms); a failure is final. */
+/* Splits JWT_ALGORITHMS ("HS256,EdDSA,ES256") into the HS* mask of the
+ * shared-secret verifier (JWT_ALG_*) and the asymmetric mask of the JWKS one
+ * (JWK_ALG_*). -1 on an unknown or empty name. */
+int auth_algorithms_parse(const char *list, unsigned *hs, unsigned *jwks);
+/* Adds better-auth's JWKS (src stays the caller's, outliving a): a token
+ * whose header names one of algs (JWK_ALG_*) is judged by it. hs_allowed 0:
+ * every HS* token is refused (JWT_ALGORITHMS lists none). -1 on bad args. */
+int auth_ctx_enable_jwks(auth_ctx_t *a, jwks_source_t *src, unsigned algs, int hs_allowed);
+/* Verifies a bearer token, from the cache when it can (whatever its kind:
+ * one cache, one set of hit and miss counters). A verified token is cached
+ * until exp + leeway, or for 60 s when it has no exp. The header's alg picks
+ * the one verifier that judges it: one of the JWKS algorithms the JWKS one
+ * (when enabled; for RS* and ES* with the Control Plane enabled too, only
+ * when the kid is in the set), other RS* and ES* the Control Plane's (when
+ * enabled), anything else the end-user one (which takes only its configured
+ * HS* algorithms); a failure is final. */
 jwt_status_t auth_ctx_verify(auth_ctx_t *a, const char *token, size_t len, time_t now,
                              auth_tenant_t *out);
 

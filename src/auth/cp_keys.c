@@ -10,76 +10,28 @@
 
 #include <jansson.h>
 
-#define CP_RSA_MIN_BITS 2048
 #define CP_KID_MAX 256
-
-#define CP_ALG_RSA (CP_ALG_RS256 | CP_ALG_RS384 | CP_ALG_RS512)
-
-static const struct {
-    const char *name;
-    unsigned bit;
-    jwa_alg alg;
-} CP_ALGS[] = {
-    {"RS256", CP_ALG_RS256, R_JWA_ALG_RS256}, {"RS384", CP_ALG_RS384, R_JWA_ALG_RS384},
-    {"RS512", CP_ALG_RS512, R_JWA_ALG_RS512}, {"ES256", CP_ALG_ES256, R_JWA_ALG_ES256},
-    {"ES384", CP_ALG_ES384, R_JWA_ALG_ES384}, {"ES512", CP_ALG_ES512, R_JWA_ALG_ES512},
-};
-
-#define CP_ALGS_COUNT (sizeof CP_ALGS / sizeof CP_ALGS[0])
 
 unsigned cp_alg_bit(const char *name, size_t len)
 {
-    for (size_t i = 0; i < CP_ALGS_COUNT; i++) {
-        if (strlen(CP_ALGS[i].name) == len && memcmp(CP_ALGS[i].name, name, len) == 0)
-            return CP_ALGS[i].bit;
-    }
-    return 0;
+    return jwk_alg_bit(name, len) & CP_ALG_ALL;
 }
 
 unsigned cp_alg_bit_jwa(jwa_alg alg)
 {
-    for (size_t i = 0; i < CP_ALGS_COUNT; i++) {
-        if (CP_ALGS[i].alg == alg)
-            return CP_ALGS[i].bit;
-    }
-    return 0;
-}
-
-/* An EC key signs with exactly one algorithm: the one of its curve. */
-static unsigned ec_algs(jwk_t *jwk)
-{
-    const char *crv = r_jwk_get_property_str(jwk, "crv");
-    if (crv == NULL)
-        return 0;
-    if (strcmp(crv, "P-256") == 0)
-        return CP_ALG_ES256;
-    if (strcmp(crv, "P-384") == 0)
-        return CP_ALG_ES384;
-    if (strcmp(crv, "P-521") == 0)
-        return CP_ALG_ES512;
-    return 0;
+    return jwk_alg_bit_jwa(alg) & CP_ALG_ALL;
 }
 
 /* The algorithms jwk may verify, or 0 with err. */
 static unsigned key_algs(jwk_t *jwk, const char *what, char *err, size_t errlen)
 {
     unsigned bits = 0;
-    int type = r_jwk_key_type(jwk, &bits, R_FLAG_IGNORE_REMOTE);
+    unsigned type = (unsigned)r_jwk_key_type(jwk, &bits, R_FLAG_IGNORE_REMOTE);
     if (!(type & R_KEY_TYPE_PUBLIC) || (type & (R_KEY_TYPE_PRIVATE | R_KEY_TYPE_SYMMETRIC))) {
         snprintf(err, errlen, "%s: not a public key (RSA or EC)", what);
         return 0;
     }
-    unsigned algs = 0;
-    if ((type & R_KEY_TYPE_RSA) && bits >= CP_RSA_MIN_BITS)
-        algs = CP_ALG_RSA;
-    else if (type & R_KEY_TYPE_EC)
-        algs = ec_algs(jwk);
-    const char *use = r_jwk_get_property_str(jwk, "use");
-    const char *alg = r_jwk_get_property_str(jwk, "alg");
-    if (use != NULL && strcmp(use, "sig") != 0)
-        algs = 0;
-    if (alg != NULL)
-        algs &= cp_alg_bit(alg, strlen(alg));
+    unsigned algs = jwk_key_algs(jwk) & CP_ALG_ALL;
     if (algs == 0)
         snprintf(err, errlen,
                  "%s: must be an RSA key of 2048 bits or more or an EC P-256, P-384 "

@@ -8,15 +8,18 @@
 #include <rhonabwy.h>
 
 #include "auth/cp_jwt.h"
+#include "auth/jwk_alg.h"
 
+/* The Control Plane signs with RS* or ES* only: the shared table's bits. */
 enum {
-    CP_ALG_RS256 = 1 << 0,
-    CP_ALG_RS384 = 1 << 1,
-    CP_ALG_RS512 = 1 << 2,
-    CP_ALG_ES256 = 1 << 3,
-    CP_ALG_ES384 = 1 << 4,
-    CP_ALG_ES512 = 1 << 5,
+    CP_ALG_RS256 = JWK_ALG_RS256,
+    CP_ALG_RS384 = JWK_ALG_RS384,
+    CP_ALG_RS512 = JWK_ALG_RS512,
+    CP_ALG_ES256 = JWK_ALG_ES256,
+    CP_ALG_ES384 = JWK_ALG_ES384,
+    CP_ALG_ES512 = JWK_ALG_ES512,
 };
+#define CP_ALG_ALL (JWK_ALG_RS | JWK_ALG_ES)
 
 typedef struct cp_key {
     jwk_t *jwk;

@@ -23,9 +23,12 @@
 struct jwt_verifier {
     jwk_t *key;
     unsigned algorithms;
-    jwt_claim_rules_t rules; /* its strings are the copies below */
+    jwt_claim_rules_t rules;      /* an HS* token's; its strings are the copies below */
+    jwt_claim_rules_t jwks_rules; /* a JWKS token's (jwt_verify_claims): iss, aud default */
     char *issuer;
     char *audience;
+    char *jwks_issuer;
+    char *jwks_audience;
     char *session_claim;
     char *workspace_claim;
 };
@@ -124,6 +127,13 @@ static int copy_rules(jwt_verifier_t *v, const jwt_config_t *cfg)
     v->rules.audience = v->audience;
     v->rules.session_claim = v->session_claim;
     v->rules.workspace_claim = v->workspace_claim;
+    jwt_claim_rules_user(cfg, 1, &v->jwks_rules);
+    v->jwks_issuer = dup_opt(v->jwks_rules.issuer, &failed);
+    v->jwks_audience = dup_opt(v->jwks_rules.audience, &failed);
+    v->jwks_rules.issuer = v->jwks_issuer;
+    v->jwks_rules.audience = v->jwks_audience;
+    v->jwks_rules.session_claim = v->session_claim;
+    v->jwks_rules.workspace_claim = v->workspace_claim;
     return failed ? -1 : 0;
 }
 
@@ -153,6 +163,8 @@ void jwt_verifier_free(jwt_verifier_t *v)
     r_jwk_free(v->key);
     free(v->issuer);
     free(v->audience);
+    free(v->jwks_issuer);
+    free(v->jwks_audience);
     free(v->session_claim);
     free(v->workspace_claim);
     free(v);
@@ -234,6 +246,16 @@ jwt_status_t jwt_verify(jwt_verifier_t *v, const char *token, size_t len, time_t
     if (st != JWT_OK)
         jwt_refusal_log("user", token, len, &why);
     return st;
+}
+
+jwt_status_t jwt_verify_claims(const jwt_verifier_t *v, const json_t *header, const json_t *claims,
+                               time_t now, auth_tenant_t *out, time_t *exp, jwt_refusal_t *why)
+{
+    memset(out, 0, sizeof *out);
+    *exp = 0;
+    if (v == NULL)
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_INTERNAL, NULL);
+    return jwt_claims_check(header, claims, &v->jwks_rules, now, out, exp, why);
 }
 
 /* A random (version 4) UUID for the session id of a minted token. */

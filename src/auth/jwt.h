@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "auth/jwt_reason.h"
 #include "auth/tenant.h"
 
@@ -57,6 +59,14 @@ jwt_status_t jwt_verify(jwt_verifier_t *v, const char *token, size_t len, time_t
 /* jwt_verify without the log line: on a refusal, *why (may be NULL) says why. */
 jwt_status_t jwt_verify_why(jwt_verifier_t *v, const char *token, size_t len, time_t now,
                             auth_tenant_t *out, time_t *exp, jwt_refusal_t *why);
+
+/* The claim rules of a JWKS token (better-auth's jwt() plugin), on the
+ * same claim check as jwt_verify's (jwt_claims_check), with iss and aud
+ * defaulting to BETTER_AUTH_URL's origin (jwt_claim_rules_user). claims:
+ * the verified payload; header may be NULL. On JWT_OK fills *out and *exp
+ * as jwt_verify does; else *out is cleared and *why (may be NULL) says why. */
+jwt_status_t jwt_verify_claims(const jwt_verifier_t *v, const json_t *header, const json_t *claims,
+                               time_t now, auth_tenant_t *out, time_t *exp, jwt_refusal_t *why);
 
 /* Signs an HS256 development token. Returns a malloc'd string or NULL. */
 char *jwt_mint_hs256(const unsigned char *secret, size_t secret_len, const char *sub,

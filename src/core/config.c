@@ -185,6 +185,31 @@ static void load_control_plane(loader_t *l, config_t *cfg)
     cfg->metrics_public = get_bool(l, "METRICS_PUBLIC", 0);
 }
 
+#define JWKS_DEFAULT_ALGORITHMS "HS256,EdDSA,ES256,ES512,RS256,PS256"
+
+/* better-auth's JWKS: one source, a URL our fetch can speak, and bounds. */
+static void load_jwks(loader_t *l, config_t *cfg)
+{
+    cfg->jwks_url = get_str(l, "BETTER_AUTH_JWKS_URL", NULL);
+    cfg->jwks_file = get_str(l, "BETTER_AUTH_JWKS_FILE", NULL);
+    const char *u = cfg->jwks_url;
+    if (u != NULL && cfg->jwks_file != NULL)
+        fail(l, "BETTER_AUTH_JWKS_URL", "set it or BETTER_AUTH_JWKS_FILE, not both");
+    else if (u != NULL && strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+        fail(l, "BETTER_AUTH_JWKS_URL", "must start with http:// or https://");
+    const char *algs = config_source_get(l->src, "JWT_ALGORITHMS");
+    if ((u != NULL || cfg->jwks_file != NULL) && (algs == NULL || *algs == '\0')) {
+        /* Unset with a JWKS: the seed's HS256 and what better-auth's plugin signs with. */
+        free(cfg->jwt_algorithms);
+        cfg->jwt_algorithms = get_str(l, "JWT_ALGORITHMS", JWKS_DEFAULT_ALGORITHMS);
+    }
+    cfg->jwks_max_bytes = (size_t)get_int(l, "JWKS_MAX_BYTES", 64 << 10, 1024, 16 << 20);
+    cfg->jwks_max_keys = (int)get_int(l, "JWKS_MAX_KEYS", 32, 1, 1000);
+    cfg->jwks_timeout_s = (int)get_int(l, "JWKS_TIMEOUT_SECONDS", 5, 1, 120);
+    cfg->jwks_refetch_s = (int)get_int(l, "JWKS_REFETCH_MIN_SECONDS", 60, 0, 86400);
+    cfg->jwks_refresh_s = (int)get_int(l, "JWKS_REFRESH_SECONDS", 300, 0, 604800);
+}
+
 static void load_limits(loader_t *l, config_t *cfg)
 {
     cfg->max_header_bytes = (size_t)get_int(l, "MAX_HEADER_BYTES", 32 << 10, 1024, 1 << 20);
@@ -225,6 +250,7 @@ int config_load(config_t *cfg, const config_source_t *src, char *err, size_t err
     load_runs(&l, cfg);
     load_limits(&l, cfg);
     load_control_plane(&l, cfg);
+    load_jwks(&l, cfg);
     if (l.failed) {
         config_free(cfg);
         return -1;
@@ -258,7 +284,9 @@ void config_free(config_t *cfg)
                      &cfg->os_id,
                      &cfg->jwt_workspace_claim,
                      &cfg->jwt_session_claim,
-                     &cfg->better_auth_origin};
+                     &cfg->better_auth_origin,
+                     &cfg->jwks_url,
+                     &cfg->jwks_file};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);
         *strs[i] = NULL;

@@ -62,6 +62,13 @@ typedef struct config {
     int jwt_verify_audience;     /* JWT_VERIFY_AUDIENCE: Control Plane aud must be os_id */
     char *os_id;                 /* AGENTOS_ID, or NULL: stable per database */
     int metrics_public;          /* METRICS_PUBLIC: /metrics/prometheus without auth */
+    char *jwks_url;              /* BETTER_AUTH_JWKS_URL: better-auth's /api/auth/jwks, or NULL */
+    char *jwks_file;             /* BETTER_AUTH_JWKS_FILE: the same set from a file, or NULL */
+    size_t jwks_max_bytes;       /* JWKS_MAX_BYTES: the set's text at most */
+    int jwks_max_keys;           /* JWKS_MAX_KEYS */
+    int jwks_timeout_s;          /* JWKS_TIMEOUT_SECONDS: one fetch */
+    int jwks_refetch_s; /* JWKS_REFETCH_MIN_SECONDS: unknown kids reload at most this often */
+    int jwks_refresh_s; /* JWKS_REFRESH_SECONDS: reload anyway; 0: never */
 } config_t;
 
 /* Looks a name up: the process environment first, then the .env pairs. */

@@ -131,6 +131,19 @@ void counters_token_cache(int hit)
     add(hit ? AT(token_cache_hits) : AT(token_cache_misses), 1);
 }
 
+void counters_jwks_load(int ok)
+{
+    add(ok ? AT(jwks_loads_ok) : AT(jwks_loads_failed), 1);
+}
+
+/* A gauge in the shared slot: the other slots keep 0 there, so the sum
+ * counters_read makes is the value. */
+void counters_jwks_keys(size_t keys)
+{
+    if (slots != NULL)
+        atomic_store_explicit(&slots[0].w[AT(jwks_keys)], (uint64_t)keys, memory_order_relaxed);
+}
+
 void counters_read(counters_snapshot_t *out)
 {
     uint64_t *w = (uint64_t *)out;

@@ -41,6 +41,9 @@ typedef struct counters_snapshot {
     uint64_t redis_errors;
     uint64_t token_cache_hits;
     uint64_t token_cache_misses;
+    uint64_t jwks_loads_ok;     /* better-auth key set loads that succeeded */
+    uint64_t jwks_loads_failed; /* and that failed (the last good set stays) */
+    uint64_t jwks_keys;         /* a gauge: keys in the set in use */
 } counters_snapshot_t;
 
 /* Upper bounds of the latency buckets in seconds (the last is +Inf). */
@@ -66,6 +69,9 @@ void counters_model_call(int provider, long long input_tokens, long long output_
 void counters_store_error(void);
 void counters_redis_error(void);
 void counters_token_cache(int hit);
+void counters_jwks_load(int ok);
+/* Sets the gauge (one writer: the key set's loader). */
+void counters_jwks_keys(size_t keys);
 
 /* The sum of every slot, read with atomics while the loops run. */
 void counters_read(counters_snapshot_t *out);
