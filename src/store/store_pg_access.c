@@ -113,14 +113,14 @@ int store_pg_check_access(store_conn_t *c, char *err, size_t errlen)
     store_sql_init(&q, c->store);
     store_sql_add(&q, "SELECT current_user::text AS role, t.relname::text AS tbl, p.priv AS priv"
                       " FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace"
-                      " CROSS JOIN (VALUES ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE'))"
-                      " AS p (priv)"
+                      " CROSS JOIN (VALUES (1, 'SELECT'), (2, 'INSERT'), (3, 'UPDATE'),"
+                      " (4, 'DELETE')) AS p (n, priv)"
                       " WHERE n.nspname = ? AND t.relkind = 'r' AND t.relname IN"
                       " ('sessions', 'runs', 'usage_daily', 'usage_users', 'run_owners',"
                       " 'os_meta', 'schema_migrations')"
                       " AND (t.relname <> 'schema_migrations' OR p.priv = 'SELECT')"
                       " AND NOT has_table_privilege(t.oid, p.priv)"
-                      " ORDER BY t.relname, p.priv LIMIT 1");
+                      " ORDER BY t.relname, p.n LIMIT 1");
     store_sql_text(&q, schema);
     json_t *row = NULL;
     store_rc_t rc = one_row(c, &q, &row);
