@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from conftest import REPO, agentos_bin, api_for, base_env, free_port, merge_env, run_to_exit
+from conftest import REPO, agentos_bin, api_for, merge_env, run_to_exit
 
 # trust auth in the throw-away server: any password is accepted, and this
 # one must never reach the output.
@@ -241,3 +241,10 @@ def test_sessions_and_runs_tests_pass_as_the_least_privilege_role(scratch, tmp_p
     tail = "\n".join(p.stdout.splitlines()[-40:])
     assert p.returncode == 0, f"{tail}\n{p.stderr[-3000:]}"
     assert " passed" in tail and "failed" not in tail, tail
+    # The runs tests' services wrote their runs here, as the role.
+    with psycopg.connect(scratch.url(owner), autocommit=True, connect_timeout=5) as conn:
+        runs = conn.execute("SELECT count(*) FROM agentos.runs").fetchone()[0]
+        owners = conn.execute("SELECT tableowner FROM pg_tables WHERE schemaname = 'agentos' "
+                              "GROUP BY 1").fetchall()
+    assert runs > 0
+    assert owners == [(owner,)], owners
