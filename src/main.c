@@ -42,7 +42,9 @@ static http_server_t *volatile running_server; /* volatile: the store must not b
 static store_t *volatile busy_store;
 static store_finisher_t *volatile busy_finisher;
 
-static int load_config(config_t *cfg)
+typedef int (*config_loader_fn)(config_t *, const config_source_t *, char *, size_t);
+
+static int load_config(config_t *cfg, config_loader_fn load)
 {
     char err[CONFIG_ERR_MAX] = "";
     config_source_t *src = config_source_new();
@@ -50,7 +52,7 @@ static int load_config(config_t *cfg)
     int rc =
         src ? config_source_load_dotenv(src, env_file ? env_file : ".env", err, sizeof(err)) : -1;
     if (rc == 0)
-        rc = config_load(cfg, src, err, sizeof(err));
+        rc = load(cfg, src, err, sizeof(err));
     if (rc == 0 && config_source_export(src) != 0) {
         snprintf(err, sizeof err, ".env: could not export its values: %s", strerror(errno));
         config_free(cfg);
@@ -375,9 +377,32 @@ static int serve(const config_t *cfg)
     return lost ? 1 : 0;
 }
 
+/* `agentos migrate`: the migrations once, as the role in DATABASE_URL (one
+ * that may create tables), so that the service can run as a role that may
+ * not. Needs only the database's settings. */
+static int migrate(void)
+{
+    config_t cfg;
+    if (load_config(&cfg, config_load_database) != 0)
+        return 2;
+    if (log_set_level_name(cfg.log_level) != 0) {
+        fprintf(stderr, "agentos: configuration: LOG_LEVEL: must be debug, info, warn or error\n");
+        config_free(&cfg);
+        return 2;
+    }
+    store_t *store = open_store(&cfg);
+    if (store != NULL) {
+        printf("agentos: migrations current (%s)\n", store_backend_name(store));
+        store_close(store);
+    }
+    config_free(&cfg);
+    return store != NULL ? 0 : 1;
+}
+
 static int usage(FILE *out)
 {
     fprintf(out, "usage: agentos                 serve the API (configured by environment / .env)\n"
+                 "       agentos migrate         run the store's migrations once, then exit\n"
                  "       agentos token --sub USER [--workspace ID] [--email E] [--name N] "
                  "[--ttl SECONDS]\n"
                  "                               print a development token signed with "
@@ -441,11 +466,13 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
         return usage(stdout);
+    if (argc == 2 && strcmp(argv[1], "migrate") == 0)
+        return migrate();
     if (argc > 1 && strcmp(argv[1], "token") != 0)
         return usage(stderr);
     signal(SIGPIPE, SIG_IGN); /* a write to a closed socket must fail, not kill us */
     config_t cfg;
-    if (load_config(&cfg) != 0)
+    if (load_config(&cfg, config_load) != 0)
         return 2;
     if (log_set_level_name(cfg.log_level) != 0) {
         fprintf(stderr, "agentos: configuration: LOG_LEVEL: must be debug, info, warn or error\n");

@@ -123,6 +123,8 @@ static void load_env(loader_t *l, config_t *cfg)
         fail(l, "AGENTOS_ENV", "must be production, test or development");
 }
 
+static int get_bool(loader_t *l, const char *name, int def);
+
 static void load_store(loader_t *l, config_t *cfg)
 {
     const char *url = cfg->database_url;
@@ -130,6 +132,14 @@ static void load_store(loader_t *l, config_t *cfg)
         strncmp(url, "postgresql://", 13) != 0)
         fail(l, "DATABASE_URL", "must start with postgres:// or postgresql://");
     cfg->db_schema = get_str(l, "DATABASE_SCHEMA", "agentos");
+    /* public is where Prisma keeps its tables: ours beside them would show
+     * as drift to prisma migrate, and a reset would drop them. */
+    int shared_ok = get_bool(l, "DATABASE_SCHEMA_SHARED_OK", 0);
+    if (url != NULL && cfg->db_schema != NULL && strcmp(cfg->db_schema, "public") == 0 &&
+        !shared_ok)
+        fail(l, "DATABASE_SCHEMA",
+             "public is refused: our tables would mix with Prisma's and prisma migrate would "
+             "see drift (use agentos, or set DATABASE_SCHEMA_SHARED_OK=true)");
     cfg->db_pool = (int)get_int(l, "AGENTOS_DB_POOL", 4, 1, 128);
     cfg->db_connect_timeout_s = (int)get_int(l, "DATABASE_CONNECT_TIMEOUT_SECONDS", 3, 1, 60);
     cfg->db_statement_timeout_ms =
@@ -251,6 +261,21 @@ int config_load(config_t *cfg, const config_source_t *src, char *err, size_t err
     load_limits(&l, cfg);
     load_control_plane(&l, cfg);
     load_jwks(&l, cfg);
+    if (l.failed) {
+        config_free(cfg);
+        return -1;
+    }
+    return 0;
+}
+
+int config_load_database(config_t *cfg, const config_source_t *src, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    loader_t l = {src, err, errlen, 0};
+    cfg->log_level = get_str(&l, "LOG_LEVEL", "info");
+    cfg->database_url = get_str(&l, "DATABASE_URL", NULL);
+    cfg->data_dir = get_str(&l, "AGENTOS_DATA_DIR", "./data");
+    load_store(&l, cfg);
     if (l.failed) {
         config_free(cfg);
         return -1;

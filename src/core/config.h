@@ -90,6 +90,9 @@ int config_source_export(const config_source_t *src);
 
 /* Fills cfg from src. Returns 0, or -1 with one line naming the variable in err. */
 int config_load(config_t *cfg, const config_source_t *src, char *err, size_t errlen);
+/* Only the database's settings (DATABASE_*, AGENTOS_DATA_DIR, LOG_LEVEL),
+ * for `agentos migrate`, which runs without the service's secrets. */
+int config_load_database(config_t *cfg, const config_source_t *src, char *err, size_t errlen);
 void config_free(config_t *cfg);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/secret.h"
 #include "store/store_internal.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_S 5
@@ -90,7 +91,7 @@ void store_close(store_t *s)
         return;
     store_conn_close_all(s);
     uv_mutex_destroy(&s->mu);
-    free(s->url);
+    secret_free(s->url); /* it may hold a password */
     free(s->path);
     free(s);
 }

@@ -58,6 +58,14 @@ typedef struct store_backend {
     /* Serialises migrations across processes; ok says whether to keep them. */
     store_rc_t (*migrate_lock)(store_conn_t *c);
     store_rc_t (*migrate_unlock)(store_conn_t *c, int ok);
+    /* Under the lock: makes sure the schema exists; nocreate gets the line
+     * to give if a migration is pending and this role may not create
+     * tables ("" when it may). -1 and one line in err naming what is
+     * missing. NULL: nothing to check (SQLite). */
+    int (*migrate_prepare)(store_conn_t *c, char *nocreate, size_t nlen, char *err, size_t errlen);
+    /* Once the schema is current: the privileges the service's work needs,
+     * or -1 and one line naming the first one missing. NULL: none. */
+    int (*check_access)(store_conn_t *c, char *err, size_t errlen);
 } store_backend_t;
 
 struct store {
@@ -94,6 +102,11 @@ extern const store_backend_t store_pg_backend;
 extern const store_backend_t store_sqlite_backend;
 extern const store_migration_t store_pg_migrations[];
 extern const store_migration_t store_sqlite_migrations[];
+
+/* PostgreSQL's migrate_prepare and check_access (store_pg_access.c). */
+int store_pg_migrate_prepare(store_conn_t *c, char *nocreate, size_t nlen, char *err,
+                             size_t errlen);
+int store_pg_check_access(store_conn_t *c, char *err, size_t errlen);
 
 /* ---- connections (store_conn.c) ---- */
 

@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "store/store_internal.h"
+#include "store/store_pg_url.h"
 
 /* Type OIDs (pg_type.h is server-side): the integers come back as JSON
  * numbers. */
@@ -51,11 +52,14 @@ static int pg_init(store_t *s, const store_config_t *cfg, char *err, size_t errl
     snprintf(s->schema, sizeof s->schema, "%s", schema);
     /* The only identifier ever put into SQL text, validated above. */
     snprintf(s->prefix, sizeof s->prefix, "\"%s\".", schema);
-    s->url = strdup(cfg->database_url);
-    if (s->url == NULL) {
-        snprintf(err, errlen, "out of memory");
+    char note[256];
+    if (store_pg_url_clean(cfg->database_url, &s->url, note, sizeof note, err, errlen) != 0)
         return -1;
-    }
+    if (note[0])
+        log_msg(LOG_LEVEL_INFO,
+                "store: DATABASE_URL: Prisma's own parameters ignored (%s); our tables are in "
+                "DATABASE_SCHEMA (%s)",
+                note, schema);
     return 0;
 }
 
@@ -333,19 +337,12 @@ static store_rc_t advisory(store_conn_t *c, const char *fn)
     return pg_exec(c, sql, &key, 1, NULL, NULL);
 }
 
+/* Only the lock: the schema is made under it by store_pg_migrate_prepare,
+ * because two concurrent CREATE SCHEMA can fail with a unique violation on
+ * the catalog. */
 static store_rc_t pg_migrate_lock(store_conn_t *c)
 {
-    store_rc_t rc = advisory(c, "pg_advisory_lock");
-    if (rc != STORE_OK)
-        return rc;
-    /* Inside the lock, because two concurrent CREATE SCHEMA IF NOT EXISTS
-     * can fail with a unique violation on the catalog. */
-    char sql[STORE_SCHEMA_MAX + 64];
-    snprintf(sql, sizeof sql, "CREATE SCHEMA IF NOT EXISTS \"%s\"", c->store->schema);
-    rc = pg_exec(c, sql, NULL, 0, NULL, NULL);
-    if (rc != STORE_OK)
-        advisory(c, "pg_advisory_unlock");
-    return rc;
+    return advisory(c, "pg_advisory_lock");
 }
 
 static store_rc_t pg_migrate_unlock(store_conn_t *c, int ok)
@@ -373,4 +370,6 @@ const store_backend_t store_pg_backend = {
     .rollback = pg_rollback,
     .migrate_lock = pg_migrate_lock,
     .migrate_unlock = pg_migrate_unlock,
+    .migrate_prepare = store_pg_migrate_prepare,
+    .check_access = store_pg_check_access,
 };

@@ -41,6 +41,13 @@ REPO = Path(__file__).resolve().parents[2]
 SECRET = "e2e-secret-0123456789-abcdefghijklmnopqrstuvwxyz-XYZ"
 OTHER_SECRET = "some-other-secret-9876543210-zyxwvutsrqponmlkjihgf"
 
+# Role mode (test_db_roles.py runs test_sessions.py and test_runs.py so):
+# every service uses PostgreSQL as a role with only the documented
+# privileges (AGENTOS_E2E_PG_ROLE_URL, its schema AGENTOS_E2E_PG_ROLE_SCHEMA,
+# migrated by its owner), unless a test asks for SQLite (DATABASE_URL None);
+# the tests' own reads and resets go through AGENTOS_E2E_PG_OWNER_URL.
+ROLE_MODE = bool(os.environ.get("AGENTOS_E2E_PG_ROLE_URL"))
+
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 15.0
@@ -79,6 +86,9 @@ def base_env(tmp: Path, port: int | None) -> dict[str, str]:
     }
     if port is not None:
         env["PORT"] = str(port)
+    if ROLE_MODE:  # see role_mode below: every store is that role's schema
+        env["DATABASE_URL"] = os.environ["AGENTOS_E2E_PG_ROLE_URL"]
+        env["DATABASE_SCHEMA"] = os.environ["AGENTOS_E2E_PG_ROLE_SCHEMA"]
     return env
 
 
@@ -783,6 +793,8 @@ def backend(request, tmp_path) -> Backend:
     """A fresh, empty store on either back end: SQLite in its own data dir, or
     its own schema in the shared PostgreSQL. Services started with backend.env
     one after the other share it (a restart finds its rows)."""
+    if ROLE_MODE:
+        return role_backend(request.param)
     if request.param == "sqlite":
         data = tmp_path / "store"
         data.mkdir()
@@ -792,6 +804,21 @@ def backend(request, tmp_path) -> Backend:
     schema = request.getfixturevalue("pg_schema")
     return Backend("postgres", {"DATABASE_URL": url, "DATABASE_SCHEMA": schema},
                    PgDB(url, schema))
+
+
+ROLE_DATA_TABLES = ("runs", "sessions", "usage_daily", "usage_users")
+
+
+def role_backend(param: str) -> Backend:
+    """Role mode's store: the role's schema, emptied by its owner."""
+    if param == "sqlite":
+        pytest.skip("role mode: PostgreSQL only")
+    schema = os.environ["AGENTOS_E2E_PG_ROLE_SCHEMA"]
+    owner = os.environ["AGENTOS_E2E_PG_OWNER_URL"]
+    with psycopg.connect(owner, autocommit=True, connect_timeout=5) as conn:
+        conn.execute("TRUNCATE " + ", ".join(f'"{schema}".{t}' for t in ROLE_DATA_TABLES))
+    return Backend("postgres", {"DATABASE_URL": os.environ["AGENTOS_E2E_PG_ROLE_URL"],
+                                "DATABASE_SCHEMA": schema}, PgDB(owner, schema))
 
 
 @pytest.fixture
