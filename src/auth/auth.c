@@ -162,8 +162,14 @@ jwt_status_t auth_ctx_verify(auth_ctx_t *a, const char *token, size_t len, time_
 {
     if (out != NULL)
         memset(out, 0, sizeof *out);
-    if (a == NULL || token == NULL || out == NULL || len == 0 || len > JWT_MAX_TOKEN_BYTES)
+    if (a == NULL || token == NULL || out == NULL)
         return JWT_INVALID;
+    if (len == 0 || len > JWT_MAX_TOKEN_BYTES) {
+        /* Before any verifier: this is the line that says why. */
+        jwt_refusal_t why = {JWT_REASON_SIZE, NULL};
+        jwt_refusal_log("any", token, len, &why);
+        return JWT_INVALID;
+    }
     if (a->cache != NULL && token_cache_get(a->cache, token, len, now, out)) {
         a->stats.hits++;
         counters_token_cache(1);

@@ -438,6 +438,18 @@ def test_refusal_reason_logged_at_debug_without_the_token(start_server):
     assert "who-am-i" not in text
 
 
+def test_an_oversized_token_is_logged_with_its_reason(start_server):
+    """Refused before any verifier (auth_ctx_verify's size bound), it got no
+    line at all."""
+    s = start_server(env={"LOG_LEVEL": "debug"})
+    tok = make_token(name="x" * 9000)
+    assert len(tok) > 8192
+    assert s.me(tok).status_code == 403
+    lines = s.wait_log(lambda l: l.get("msg") == "token refused: token empty or too large")
+    assert lines[0]["token_sha256"] == hashlib.sha256(tok.encode()).hexdigest()[:8], lines
+    assert tok.split(".")[1] not in s.stderr_text()
+
+
 def test_refusals_are_not_logged_at_info(start_server):
     s = start_server(env={"LOG_LEVEL": "info"})
     assert s.me(_no_exp_token()).status_code == 403
