@@ -95,7 +95,7 @@ static void on_signal(uv_signal_t *sig, int signum)
 
 /* Returns once a signal came and the upkeep's last job is back: when the
  * signal came (monotonic). */
-static uint64_t run_main_loop(http_server_t *server, const app_t *app)
+static uint64_t run_main_loop(http_server_t *server, const app_t *app, const config_t *cfg)
 {
     main_loop_t m = {.server = server};
     uv_loop_init(&m.loop);
@@ -104,6 +104,8 @@ static uint64_t run_main_loop(http_server_t *server, const app_t *app)
     m.sigterm.data = m.sigint.data = &m;
     uv_signal_start(&m.sigterm, on_signal, SIGTERM);
     uv_signal_start(&m.sigint, on_signal, SIGINT);
+    /* The banner says "ready": only once a SIGTERM would drain, not kill. */
+    banner_log(cfg, app);
     m.upkeep = upkeep_start(app, &m.loop);
     uv_run(&m.loop, UV_RUN_DEFAULT);
     uv_loop_close(&m.loop);
@@ -365,8 +367,7 @@ static int serve(const config_t *cfg)
         app_free(&app);
         return 1;
     }
-    banner_log(cfg, &app);
-    uint64_t signal_us = run_main_loop(server, &app);
+    uint64_t signal_us = run_main_loop(server, &app, cfg);
     int drained = http_server_wait(server) == 0;
     int lost = stop_finisher(&app, signal_us);
     if (app.store != NULL)
