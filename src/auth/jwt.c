@@ -113,27 +113,30 @@ static int config_ok(const jwt_config_t *cfg)
            (cfg->algorithms & ~(unsigned)JWT_ALG_ALL) == 0 && cfg->leeway_s >= 0;
 }
 
-/* The rules of jwt_claim_rules_user for an HS* token, on the verifier's own
- * copies of the strings. */
+/* rules as jwt_claim_rules_user gives them, pointing at the verifier's
+ * own copies of iss and aud (*iss, *aud) and of the claim names. */
+static void own_rules(jwt_verifier_t *v, jwt_claim_rules_t *rules, char **iss, char **aud,
+                      int *failed)
+{
+    *iss = dup_opt(rules->issuer, failed);
+    *aud = dup_opt(rules->audience, failed);
+    rules->issuer = *iss;
+    rules->audience = *aud;
+    rules->session_claim = v->session_claim;
+    rules->workspace_claim = v->workspace_claim;
+}
+
+/* An HS* token's rules, and a JWKS token's (jwt_verify_claims), whose iss
+ * and aud default to BETTER_AUTH_URL's origin. */
 static int copy_rules(jwt_verifier_t *v, const jwt_config_t *cfg)
 {
     int failed = 0;
     jwt_claim_rules_user(cfg, 0, &v->rules);
-    v->issuer = dup_opt(v->rules.issuer, &failed);
-    v->audience = dup_opt(v->rules.audience, &failed);
+    jwt_claim_rules_user(cfg, 1, &v->jwks_rules);
     v->session_claim = dup_opt(v->rules.session_claim, &failed);
     v->workspace_claim = dup_opt(v->rules.workspace_claim, &failed);
-    v->rules.issuer = v->issuer;
-    v->rules.audience = v->audience;
-    v->rules.session_claim = v->session_claim;
-    v->rules.workspace_claim = v->workspace_claim;
-    jwt_claim_rules_user(cfg, 1, &v->jwks_rules);
-    v->jwks_issuer = dup_opt(v->jwks_rules.issuer, &failed);
-    v->jwks_audience = dup_opt(v->jwks_rules.audience, &failed);
-    v->jwks_rules.issuer = v->jwks_issuer;
-    v->jwks_rules.audience = v->jwks_audience;
-    v->jwks_rules.session_claim = v->session_claim;
-    v->jwks_rules.workspace_claim = v->workspace_claim;
+    own_rules(v, &v->rules, &v->issuer, &v->audience, &failed);
+    own_rules(v, &v->jwks_rules, &v->jwks_issuer, &v->jwks_audience, &failed);
     return failed ? -1 : 0;
 }
 

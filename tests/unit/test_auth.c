@@ -10,23 +10,11 @@
 #include <rhonabwy.h>
 
 #include "auth/auth.h"
+#include "test_jwt_support.h"
 
 #define SECRET "0123456789abcdef0123456789abcdef-test"
 #define NOW 1700000000L
 #define LEEWAY 30L
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return r_global_init() == RHN_OK ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    r_global_close();
-    return 0;
-}
 
 static jwt_config_t config(void)
 {
@@ -227,5 +215,5 @@ int main(void)
         cmocka_unit_test(test_zero_capacity_disables_cache),
         cmocka_unit_test(test_oversized_and_null),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, test_jwt_group_setup, test_jwt_group_teardown);
 }

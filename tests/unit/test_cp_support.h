@@ -27,10 +27,9 @@ static inline char *bio_text(BIO *b)
     return out;
 }
 
-/* curve NULL: RSA of rsa_bits. */
-static inline test_keypair_t test_keypair(const char *curve, unsigned rsa_bits)
+/* The PEM texts of a key made by the caller (freed here; NULL gives none). */
+static inline test_keypair_t test_keypair_of(EVP_PKEY *k)
 {
-    EVP_PKEY *k = curve != NULL ? EVP_EC_gen(curve) : EVP_RSA_gen(rsa_bits);
     BIO *pub = BIO_new(BIO_s_mem()), *priv = BIO_new(BIO_s_mem());
     test_keypair_t kp = {NULL, NULL};
     if (k != NULL && PEM_write_bio_PUBKEY(pub, k) == 1 &&
@@ -42,6 +41,12 @@ static inline test_keypair_t test_keypair(const char *curve, unsigned rsa_bits)
     BIO_free(priv);
     EVP_PKEY_free(k);
     return kp;
+}
+
+/* curve NULL: RSA of rsa_bits. */
+static inline test_keypair_t test_keypair(const char *curve, unsigned rsa_bits)
+{
+    return test_keypair_of(curve != NULL ? EVP_EC_gen(curve) : EVP_RSA_gen(rsa_bits));
 }
 
 static inline void test_keypair_free(test_keypair_t *kp)

@@ -29,18 +29,7 @@ static test_keypair_t ed, p256, p521, rsa, rsa_small;
 /* OpenSSL names Ed25519 as a key type, not an EC curve. */
 static test_keypair_t ed25519_keypair(void)
 {
-    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-    BIO *pub = BIO_new(BIO_s_mem()), *priv = BIO_new(BIO_s_mem());
-    test_keypair_t kp = {NULL, NULL};
-    if (k != NULL && PEM_write_bio_PUBKEY(pub, k) == 1 &&
-        PEM_write_bio_PrivateKey(priv, k, NULL, NULL, 0, NULL, NULL) == 1) {
-        kp.pub_pem = bio_text(pub);
-        kp.priv_pem = bio_text(priv);
-    }
-    BIO_free(pub);
-    BIO_free(priv);
-    EVP_PKEY_free(k);
-    return kp;
+    return test_keypair_of(EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"));
 }
 
 static int group_setup(void **state)

@@ -13,6 +13,7 @@
 #include <rhonabwy.h>
 
 #include "auth/jwt.h"
+#include "test_jwt_support.h"
 
 #define SECRET "0123456789abcdef0123456789abcdef-test"
 #define OTHER_SECRET "another-secret-another-secret-0000"
@@ -20,19 +21,6 @@
 #define LEEWAY 30L
 #define IDENT                                                                                      \
     "\"sub\":\"user-1\",\"sessionId\":\"sess-1\",\"email\":\"ann@example.com\",\"name\":\"Ann\""
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return r_global_init() == RHN_OK ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    r_global_close();
-    return 0;
-}
 
 static jwt_config_t config(unsigned algorithms)
 {
@@ -43,34 +31,9 @@ static jwt_config_t config(unsigned algorithms)
     return cfg;
 }
 
-/* A compact JWS over an arbitrary payload; header_json (may be NULL) gives
- * extra header fields, alg is set last so it wins. */
-static char *sign_raw(const char *header_json, const char *payload, jwa_alg alg, const char *secret)
-{
-    jws_t *jws = NULL;
-    jwk_t *key = NULL;
-    assert_int_equal(r_jws_init(&jws), RHN_OK);
-    assert_int_equal(r_jwk_init(&key), RHN_OK);
-    assert_int_equal(
-        r_jwk_import_from_symmetric_key(key, (const unsigned char *)secret, strlen(secret)),
-        RHN_OK);
-    if (header_json != NULL)
-        assert_int_equal(r_jws_set_full_header_json_str(jws, header_json), RHN_OK);
-    assert_int_equal(r_jws_set_alg(jws, alg), RHN_OK);
-    assert_int_equal(r_jws_set_payload(jws, (const unsigned char *)payload, strlen(payload)),
-                     RHN_OK);
-    char *out = r_jws_serialize(jws, key, 0);
-    assert_non_null(out);
-    char *copy = strdup(out);
-    r_free(out);
-    r_jwk_free(key);
-    r_jws_free(jws);
-    return copy;
-}
-
 static char *sign_claims(const char *claims_json, jwa_alg alg)
 {
-    return sign_raw(NULL, claims_json, alg, SECRET);
+    return test_jwt_sign(NULL, claims_json, alg, SECRET);
 }
 
 static char *b64url(const char *s)
@@ -446,7 +409,8 @@ static void test_rs256_rejected(void **state)
 static void test_wrong_secret(void **state)
 {
     (void)state;
-    char *tok = sign_raw(NULL, "{" IDENT ",\"exp\":1700000900}", R_JWA_ALG_HS256, OTHER_SECRET);
+    char *tok =
+        test_jwt_sign(NULL, "{" IDENT ",\"exp\":1700000900}", R_JWA_ALG_HS256, OTHER_SECRET);
     assert_int_equal(verify_token(tok, NOW), JWT_INVALID);
     free(tok);
 }
@@ -475,17 +439,17 @@ static void test_header_key_material_ignored(void **state)
     char *k = b64url(OTHER_SECRET);
     char hdr[512];
     snprintf(hdr, sizeof hdr, "{\"jwk\":{\"kty\":\"oct\",\"k\":\"%s\"},\"kid\":\"evil\"}", k);
-    char *tok = sign_raw(hdr, claims, R_JWA_ALG_HS256, OTHER_SECRET);
+    char *tok = test_jwt_sign(hdr, claims, R_JWA_ALG_HS256, OTHER_SECRET);
     assert_int_equal(verify_token(tok, NOW), JWT_INVALID);
     free(tok);
     /* jku and x5u name URLs that are never fetched: with our secret the token
      * verifies; with another secret it fails. */
     const char *remote = "{\"jku\":\"http://127.0.0.1:9/jwks\",\"x5u\":\"http://127.0.0.1:9/c\","
                          "\"kid\":\"k\"}";
-    tok = sign_raw(remote, claims, R_JWA_ALG_HS256, SECRET);
+    tok = test_jwt_sign(remote, claims, R_JWA_ALG_HS256, SECRET);
     assert_int_equal(verify_token(tok, NOW), JWT_OK);
     free(tok);
-    tok = sign_raw(remote, claims, R_JWA_ALG_HS256, OTHER_SECRET);
+    tok = test_jwt_sign(remote, claims, R_JWA_ALG_HS256, OTHER_SECRET);
     assert_int_equal(verify_token(tok, NOW), JWT_INVALID);
     free(tok);
     free(k);
@@ -495,10 +459,10 @@ static void test_zip_and_crit_headers_rejected(void **state)
 {
     (void)state;
     const char *claims = "{" IDENT ",\"exp\":1700000900}";
-    char *tok = sign_raw("{\"zip\":\"DEF\"}", claims, R_JWA_ALG_HS256, SECRET);
+    char *tok = test_jwt_sign("{\"zip\":\"DEF\"}", claims, R_JWA_ALG_HS256, SECRET);
     assert_int_equal(verify_token(tok, NOW), JWT_INVALID);
     free(tok);
-    tok = sign_raw("{\"crit\":[\"exp\"]}", claims, R_JWA_ALG_HS256, SECRET);
+    tok = test_jwt_sign("{\"crit\":[\"exp\"]}", claims, R_JWA_ALG_HS256, SECRET);
     assert_int_equal(verify_token(tok, NOW), JWT_INVALID);
     free(tok);
 }
@@ -567,7 +531,7 @@ static void test_expired_and_invalid_prefers_invalid(void **state)
     assert_int_equal(verify_token(tok, NOW), JWT_INVALID);
     free(tok);
     /* Expired and signed with another key: INVALID. */
-    tok = sign_raw(NULL, "{\"sub\":\"u\",\"exp\":1600000000}", R_JWA_ALG_HS256, OTHER_SECRET);
+    tok = test_jwt_sign(NULL, "{\"sub\":\"u\",\"exp\":1600000000}", R_JWA_ALG_HS256, OTHER_SECRET);
     assert_int_equal(verify_token(tok, NOW), JWT_INVALID);
     free(tok);
 }
@@ -773,7 +737,7 @@ static void test_id_claims_follow_the_id_rule(void **state)
 static void test_failure_clears_output(void **state)
 {
     (void)state;
-    char *tok = sign_raw(NULL, "{\"sub\":\"u\"}", R_JWA_ALG_HS256, OTHER_SECRET);
+    char *tok = test_jwt_sign(NULL, "{\"sub\":\"u\"}", R_JWA_ALG_HS256, OTHER_SECRET);
     jwt_config_t cfg = config(JWT_ALG_HS256);
     auth_tenant_t t;
     memset(&t, 'Z', sizeof t);
@@ -930,5 +894,5 @@ int main(void)
         cmocka_unit_test(test_mint_session_ids_differ),
         cmocka_unit_test(test_mint_rejects_bad_arguments),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, test_jwt_group_setup, test_jwt_group_teardown);
 }

@@ -17,6 +17,7 @@
 #include "auth/jwt.h"
 #include "auth/jwt_claims.h"
 #include "core/log.h"
+#include "test_jwt_support.h"
 
 #define SECRET "0123456789abcdef0123456789abcdef-test"
 #define OTHER_SECRET "another-secret-another-secret-0000"
@@ -24,19 +25,6 @@
 #define LEEWAY 30L
 #define EXP ",\"exp\":1700000900"
 #define ORIGIN "https://app.example.com"
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return r_global_init() == RHN_OK ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    r_global_close();
-    return 0;
-}
 
 static jwt_config_t config(int require_exp)
 {
@@ -46,31 +34,6 @@ static jwt_config_t config(int require_exp)
                         .leeway_s = LEEWAY,
                         .require_exp = require_exp};
     return cfg;
-}
-
-/* A compact JWS (HS256 under secret) over payload; header_json (may be
- * NULL) gives extra header fields. */
-static char *sign_with(const char *header_json, const char *payload, const char *secret)
-{
-    jws_t *jws = NULL;
-    jwk_t *key = NULL;
-    assert_int_equal(r_jws_init(&jws), RHN_OK);
-    assert_int_equal(r_jwk_init(&key), RHN_OK);
-    assert_int_equal(
-        r_jwk_import_from_symmetric_key(key, (const unsigned char *)secret, strlen(secret)),
-        RHN_OK);
-    if (header_json != NULL)
-        assert_int_equal(r_jws_set_full_header_json_str(jws, header_json), RHN_OK);
-    assert_int_equal(r_jws_set_alg(jws, R_JWA_ALG_HS256), RHN_OK);
-    assert_int_equal(r_jws_set_payload(jws, (const unsigned char *)payload, strlen(payload)),
-                     RHN_OK);
-    char *out = r_jws_serialize(jws, key, 0);
-    assert_non_null(out);
-    char *copy = strdup(out);
-    r_free(out);
-    r_jwk_free(key);
-    r_jws_free(jws);
-    return copy;
 }
 
 typedef struct outcome {
@@ -85,7 +48,7 @@ static outcome_t verify_with(const jwt_config_t *cfg, const char *header, const 
 {
     outcome_t o;
     memset(&o, 0, sizeof o);
-    char *tok = sign_with(header, payload, SECRET);
+    char *tok = test_jwt_sign(header, payload, R_JWA_ALG_HS256, SECRET);
     jwt_verifier_t *v = jwt_verifier_new(cfg);
     assert_non_null(v);
     o.st = jwt_verify_why(v, tok, strlen(tok), NOW, &o.t, &o.exp, &o.why);
@@ -163,7 +126,7 @@ static void test_header_and_signature_refusals_are_named(void **state)
     auth_tenant_t t;
     jwt_refusal_t why;
     char text[128];
-    char *other = sign_with(NULL, "{\"sub\":\"u\"" EXP "}", OTHER_SECRET);
+    char *other = test_jwt_sign(NULL, "{\"sub\":\"u\"" EXP "}", R_JWA_ALG_HS256, OTHER_SECRET);
     assert_int_equal(jwt_verify_why(v, other, strlen(other), NOW, &t, NULL, &why), JWT_INVALID);
     jwt_refusal_text(&why, text, sizeof text);
     assert_string_equal(text, "bad signature");
@@ -175,7 +138,8 @@ static void test_header_and_signature_refusals_are_named(void **state)
     assert_int_equal(why.reason, JWT_REASON_SHAPE);
     assert_int_equal(jwt_verify_why(v, "", 0, NOW, &t, NULL, &why), JWT_INVALID);
     assert_int_equal(why.reason, JWT_REASON_SIZE);
-    char *zip = sign_with("{\"zip\":\"DEF\"}", "{\"sub\":\"u\"" EXP "}", SECRET);
+    char *zip =
+        test_jwt_sign("{\"zip\":\"DEF\"}", "{\"sub\":\"u\"" EXP "}", R_JWA_ALG_HS256, SECRET);
     assert_int_equal(jwt_verify_why(v, zip, strlen(zip), NOW, &t, NULL, &why), JWT_INVALID);
     assert_int_equal(why.reason, JWT_REASON_HEADER);
     free(zip);
@@ -380,7 +344,8 @@ static void verify_logged(void *arg)
 static void test_refusal_logged_at_debug_without_the_token(void **state)
 {
     (void)state;
-    char *tok = sign_with(NULL, "{\"sub\":\"user-secret-id\"}", SECRET); /* no exp */
+    char *tok =
+        test_jwt_sign(NULL, "{\"sub\":\"user-secret-id\"}", R_JWA_ALG_HS256, SECRET); /* no exp */
     log_set_level(LOG_LEVEL_DEBUG);
     char *out = capture_stderr(verify_logged, tok);
     log_set_level(LOG_LEVEL_INFO);
@@ -437,5 +402,5 @@ int main(void)
         cmocka_unit_test(test_refusal_logged_at_debug_without_the_token),
         cmocka_unit_test(test_fingerprint),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, test_jwt_group_setup, test_jwt_group_teardown);
 }
