@@ -11,9 +11,13 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "store/store_internal.h"
+#include "store/store_sqlite_stmt.h"
 
 #define BUSY_TIMEOUT_MS 5000
 #define MODE_LEN 16
+/* Checkpoints run every this many commits of the store (all its threads),
+ * not when a commit finds the WAL past 1000 pages: see sqlite_commit. */
+#define CHECKPOINT_EVERY 256
 
 /* mkdir -p: the data dir may be a fresh path several levels deep. */
 static int make_dirs(const char *dir, char *err, size_t errlen)
@@ -88,8 +92,10 @@ static int configure(sqlite3 *db, char *err, size_t errlen)
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
     if (exec_retry(db, "PRAGMA journal_mode=WAL", first_text, mode) != SQLITE_OK ||
-        exec_retry(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", NULL, NULL) !=
-            SQLITE_OK) {
+        exec_retry(db,
+                   "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                   "PRAGMA wal_autocheckpoint=0",
+                   NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s", sqlite3_errmsg(db));
         return -1;
     }
@@ -113,23 +119,31 @@ static void *sqlite_connect(const store_t *s, int statement_timeout_ms, char *er
         sqlite3_close(db);
         return NULL;
     }
-    return db;
+    store_sqlite_conn_t *sc = store_sqlite_conn_wrap(db);
+    if (sc == NULL)
+        snprintf(err, errlen, "out of memory");
+    return sc;
 }
 
 static void sqlite_disconnect(void *db)
 {
-    sqlite3_close(db);
+    store_sqlite_conn_close(db);
+}
+
+static sqlite3 *native(const store_conn_t *c)
+{
+    return ((const store_sqlite_conn_t *)c->db)->db;
 }
 
 /* A connection left inside a transaction is not handed out again. */
 static int sqlite_alive(store_conn_t *c)
 {
-    return sqlite3_get_autocommit(c->db);
+    return sqlite3_get_autocommit(native(c));
 }
 
 static store_rc_t sqlite_fail(store_conn_t *c, int code)
 {
-    snprintf(c->last_error, sizeof c->last_error, "%s", sqlite3_errmsg(c->db));
+    snprintf(c->last_error, sizeof c->last_error, "%s", sqlite3_errmsg(native(c)));
     log_msg(LOG_LEVEL_DEBUG, "store: sqlite error %d: %s", code, c->last_error);
     switch (code) {
     case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -202,7 +216,7 @@ static store_rc_t sqlite_exec(store_conn_t *c, const char *sql, const store_para
                               json_t *rows, long long *changes)
 {
     sqlite3_stmt *st = NULL;
-    int code = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    int code = store_stmt_get(c->db, sql, &st);
     if (code == SQLITE_OK)
         code = bind_all(st, p, n);
     while (code == SQLITE_OK && (code = sqlite3_step(st)) == SQLITE_ROW) {
@@ -210,8 +224,8 @@ static store_rc_t sqlite_exec(store_conn_t *c, const char *sql, const store_para
     }
     store_rc_t rc = code == SQLITE_DONE ? STORE_OK : sqlite_fail(c, code);
     if (rc == STORE_OK && changes != NULL)
-        *changes = sqlite3_stmt_readonly(st) ? 0 : sqlite3_changes64(c->db);
-    sqlite3_finalize(st);
+        *changes = sqlite3_stmt_readonly(st) ? 0 : sqlite3_changes64(native(c));
+    store_stmt_put(c->db, st);
     return rc;
 }
 
@@ -222,14 +236,35 @@ static store_rc_t sqlite_begin(store_conn_t *c)
     return sqlite_exec(c, "BEGIN IMMEDIATE", NULL, 0, NULL, NULL);
 }
 
+/* With wal_autocheckpoint off, the WAL is copied back here, by one commit
+ * in CHECKPOINT_EVERY of the whole store rather than by whichever commit
+ * crosses the page limit, and PASSIVE: it copies what no reader still
+ * needs and never waits on one. So the WAL holds at most the frames of
+ * CHECKPOINT_EVERY commits plus those a reader still open pins; any
+ * failure is left to the next turn. */
+static void maybe_checkpoint(store_conn_t *c)
+{
+    if (atomic_fetch_add(&c->store->sqlite_commits, 1) % CHECKPOINT_EVERY != CHECKPOINT_EVERY - 1)
+        return;
+    int frames = 0, copied = 0;
+    int rc =
+        sqlite3_wal_checkpoint_v2(native(c), NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+    if (rc != SQLITE_OK)
+        log_msg(LOG_LEVEL_DEBUG, "store: sqlite checkpoint %d (%d of %d frames)", rc, copied,
+                frames);
+}
+
 static store_rc_t sqlite_commit(store_conn_t *c)
 {
-    return sqlite_exec(c, "COMMIT", NULL, 0, NULL, NULL);
+    store_rc_t rc = sqlite_exec(c, "COMMIT", NULL, 0, NULL, NULL);
+    if (rc == STORE_OK)
+        maybe_checkpoint(c);
+    return rc;
 }
 
 static void sqlite_rollback(store_conn_t *c)
 {
-    if (!sqlite3_get_autocommit(c->db))
+    if (!sqlite3_get_autocommit(native(c)))
         sqlite_exec(c, "ROLLBACK", NULL, 0, NULL, NULL);
 }
 
@@ -238,12 +273,16 @@ static store_rc_t sqlite_migrate_lock(store_conn_t *c)
     return store_tx_begin(c);
 }
 
+/* The migrations' DDL is one-off: its statements leave the cache. */
 static store_rc_t sqlite_migrate_unlock(store_conn_t *c, int ok)
 {
+    store_rc_t rc = STORE_OK;
     if (ok)
-        return store_tx_commit(c);
-    store_tx_rollback(c);
-    return STORE_OK;
+        rc = store_tx_commit(c);
+    else
+        store_tx_rollback(c);
+    store_stmt_clear(c->db);
+    return rc;
 }
 
 const store_backend_t store_sqlite_backend = {
