@@ -3,7 +3,7 @@ BUILD      ?= build
 TEST_BUILD ?= build-test
 JOBS       ?= $(shell nproc)
 
-.PHONY: all build run test test-build release-check unit e2e fuzz bootstrap format check clean
+.PHONY: all build run test test-build release-check unit e2e fuzz bootstrap format check clean bench
 
 all: build
 
@@ -75,6 +75,11 @@ check: test-build
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h')
+
+# Ours beside nginx (and the other anchors) on this machine; prints one table and
+# writes bench/RESULTS.md. Not part of `make test`: it measures, it asserts nothing.
+bench: build
+	@bench/run
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) build-release
