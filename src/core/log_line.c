@@ -110,8 +110,20 @@ buf_rc_t log_line_field_str(buf_t *b, const char *k, const char *s)
     return rc == BUF_OK ? log_line_string(b, s, s != NULL ? strlen(s) : 0) : rc;
 }
 
+/* By hand: vsnprintf was a tenth of an access line's instructions. */
 buf_rc_t log_line_field_int(buf_t *b, const char *k, long long v)
 {
     buf_rc_t rc = key(b, k);
-    return rc == BUF_OK ? buf_printf(b, "%lld", v) : rc;
+    if (rc != BUF_OK)
+        return rc;
+    char digits[24];
+    size_t at = sizeof(digits);
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        digits[--at] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        digits[--at] = '-';
+    return buf_append(b, digits + at, sizeof(digits) - at);
 }

@@ -3,6 +3,7 @@
  * as a JSON string that cannot break the line, and buffered lines reach
  * stderr whole, on a flush, when the buffer fills and when buffering ends. */
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,6 +61,26 @@ static void same_as_jansson(void **state)
         string_is(in[i], strlen(in[i]), want);
         free(want);
         json_decref(s);
+    }
+}
+
+static void integers_in_full(void **state)
+{
+    (void)state;
+    const long long in[] = {0, 7, -1, 404, 1234567890123LL, LLONG_MIN, LLONG_MAX};
+    const char *want[] = {",\"n\":0",
+                          ",\"n\":7",
+                          ",\"n\":-1",
+                          ",\"n\":404",
+                          ",\"n\":1234567890123",
+                          ",\"n\":-9223372036854775808",
+                          ",\"n\":9223372036854775807"};
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        buf_t b;
+        buf_init(&b, 64);
+        assert_int_equal(log_line_field_int(&b, "n", in[i]), BUF_OK);
+        assert_string_equal(buf_ptr(&b), want[i]);
+        buf_free(&b);
     }
 }
 
@@ -161,6 +182,7 @@ int main(void)
         cmocka_unit_test(quotes_and_controls_are_escaped),
         cmocka_unit_test(utf8_is_escaped_to_ascii),
         cmocka_unit_test(same_as_jansson),
+        cmocka_unit_test(integers_in_full),
         cmocka_unit_test(fields_follow_the_head),
         cmocka_unit_test(buffered_lines_wait_for_a_flush),
     };
