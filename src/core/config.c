@@ -227,6 +227,8 @@ static void load_limits(loader_t *l, config_t *cfg)
     if (cfg->max_request_line > cfg->max_header_bytes)
         fail(l, "MAX_REQUEST_LINE_BYTES", "must not exceed MAX_HEADER_BYTES");
     cfg->max_connections = (int)get_int(l, "MAX_CONNECTIONS", 10000, 1, 1000000);
+    cfg->listen_backlog = (int)get_int(l, "LISTEN_BACKLOG", 4096, 16, 65535);
+    cfg->access_log_flush_ms = (int)get_int(l, "ACCESS_LOG_FLUSH_MS", 100, 1, 10000);
     cfg->max_reply_bytes = (size_t)get_int(l, "MAX_REPLY_BYTES", 8 << 20, 4096, 1LL << 31);
     cfg->store_queue_max = (int)get_int(l, "STORE_QUEUE_MAX", 1024, 1, 1000000);
     char *h2 = get_str(l, "HTTP2", "off");

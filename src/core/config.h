@@ -50,6 +50,8 @@ typedef struct config {
     size_t max_header_bytes;     /* MAX_HEADER_BYTES: a request head, 431 past it */
     size_t max_request_line;     /* MAX_REQUEST_LINE_BYTES: 414 past it */
     int max_connections;         /* MAX_CONNECTIONS: open connections per process */
+    int listen_backlog;          /* LISTEN_BACKLOG: listen(2) queue per loop */
+    int access_log_flush_ms;     /* ACCESS_LOG_FLUSH_MS: buffered access lines' flush period */
     int http2;                   /* HTTP2=on: cleartext HTTP/2 (h2c) accepted */
     size_t max_reply_bytes;      /* MAX_REPLY_BYTES: one JSON reply, 413 past it */
     int store_queue_max;         /* STORE_QUEUE_MAX: store jobs waiting, 503 past it */

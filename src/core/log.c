@@ -1,6 +1,7 @@
 /* Logging. Each line (or text block) is built whole and written with one
  * write(2), so records from different loop threads never interleave. The
  * format is set once at start, before any loop thread runs. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/log_line.h"
 #include "core/log_text.h"
 #include "core/timeutil.h"
 
@@ -68,6 +70,73 @@ static void write_all(const char *p, size_t n)
 {
     ssize_t rc = write(STDERR_FILENO, p, n);
     (void)rc; /* nowhere to report a failing stderr */
+}
+
+/* A loop thread's buffered lines (log_thread_buffer): written when this
+ * much is held, on the loop's flush timer and when the loop ends. */
+#define LOG_THREAD_FLUSH_AT (16u * 1024u)
+#define LOG_THREAD_MAX (64u * 1024u)
+static _Thread_local buf_t thread_buf;
+static _Thread_local int thread_buffered;
+
+/* Writes of at most PIPE_BUF bytes to a pipe are atomic: each write ends at
+ * a line's end so that other threads' lines never land inside one. */
+static void write_lines(const char *p, size_t n)
+{
+    while (n > 0) {
+        size_t take = n;
+        if (take > PIPE_BUF) {
+            const char *nl = memrchr(p, '\n', PIPE_BUF);
+            take = nl != NULL ? (size_t)(nl - p) + 1 : n;
+        }
+        write_all(p, take);
+        p += take;
+        n -= take;
+    }
+}
+
+void log_thread_buffer(int on)
+{
+    if (!on)
+        log_thread_flush();
+    if (!on && thread_buffered)
+        buf_free(&thread_buf);
+    else if (on && !thread_buffered)
+        buf_init(&thread_buf, LOG_THREAD_MAX);
+    thread_buffered = on;
+}
+
+void log_thread_flush(void)
+{
+    if (!thread_buffered || buf_len(&thread_buf) == 0)
+        return;
+    write_lines(buf_ptr(&thread_buf), buf_len(&thread_buf));
+    buf_reset(&thread_buf);
+}
+
+buf_rc_t log_line_begin(buf_t *b, log_level_t level, const char *msg)
+{
+    char ts[TIMEUTIL_ISO_LEN];
+    timeutil_iso8601(timeutil_wall_us(), ts);
+    buf_rc_t rc = buf_append(b, "{\"ts\":", 6);
+    if (rc == BUF_OK)
+        rc = log_line_string(b, ts, strlen(ts));
+    if (rc == BUF_OK)
+        rc = log_line_field_str(b, "level", level_names[level]);
+    return rc == BUF_OK ? log_line_field_str(b, "msg", msg) : rc;
+}
+
+void log_line_end(buf_t *b)
+{
+    if (buf_append(b, "}\n", 2) != BUF_OK)
+        return; /* a line cut short is not written */
+    if (thread_buffered && buf_append(&thread_buf, buf_ptr(b), buf_len(b)) == BUF_OK) {
+        if (buf_len(&thread_buf) >= LOG_THREAD_FLUSH_AT)
+            log_thread_flush();
+        return;
+    }
+    log_thread_flush(); /* keeps this thread's lines in order */
+    write_all(buf_ptr(b), buf_len(b));
 }
 
 static void emit_json(const char *ts, log_level_t level, const char *msg, json_t *fields)

@@ -6,6 +6,8 @@
 
 #include <jansson.h>
 
+#include "core/buf.h"
+
 typedef enum { LOG_LEVEL_DEBUG = 0, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR } log_level_t;
 typedef enum { LOG_FORMAT_JSON = 0, LOG_FORMAT_TEXT } log_format_t;
 
@@ -27,5 +29,16 @@ void log_json(log_level_t level, const char *msg, json_t *fields);
 void log_block(log_level_t level, const char *msg, json_t *fields);
 /* printf-style message without extra fields. */
 void log_msg(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* JSON lines built without jansson (core/log_line.h), for the access log:
+ * begin writes {"ts","level","msg" into b (the caller adds fields), end
+ * closes the line and writes it, or holds it when the thread buffers. */
+BUF_WUR buf_rc_t log_line_begin(buf_t *b, log_level_t level, const char *msg);
+void log_line_end(buf_t *b);
+/* A loop thread holds its log_line_end lines and writes them in a few
+ * writes: it must call log_thread_flush on a timer, and
+ * log_thread_buffer(0) (which flushes) before it ends. */
+void log_thread_buffer(int on);
+void log_thread_flush(void);
 
 #endif

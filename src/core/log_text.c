@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log_line.h"
 #include "core/log_text.h"
 
 #define SGR_RESET "\033[0m"
@@ -40,26 +41,6 @@ static const char *level_label(const char *level)
     default:
         return "INFO ";
     }
-}
-
-/* One UTF-8 sequence at s (n bytes left): its length, 0 when invalid
- * (overlong, a surrogate, past U+10FFFF or cut short). */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
-    if (len == 0 || s[0] > 0xf4 || len > n)
-        return 0;
-    uint32_t c = s[0] & (0x7fu >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3fu);
-    }
-    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return len;
 }
 
 /* Characters a terminal would act on rather than show as they are. */
@@ -119,7 +100,7 @@ buf_rc_t log_text_value(buf_t *out, const char *str, size_t n, int quote)
             continue;
         }
         uint32_t cp = 0;
-        size_t len = utf8_decode(s + i, n - i, &cp);
+        size_t len = log_utf8_decode(s + i, n - i, &cp);
         if (len == 0) {
             rc = buf_printf(out, "\\x%02x", s[i]);
             i++;

@@ -46,6 +46,7 @@ struct worker {
     pthread_t thread;
     uv_loop_t loop;
     uv_tcp_t listener;
+    uv_timer_t log_flush_timer;
     uv_async_t stop_async;
     uv_timer_t drain_timer;
     h2o_context_t ctx;
@@ -277,6 +278,7 @@ static void on_stop_timer(uv_timer_t *t)
 static void finish_loop(worker_t *w)
 {
     uv_timer_stop(&w->drain_timer);
+    log_thread_flush();
     if (!w->drained)
         log_json(LOG_LEVEL_WARN, "shutdown grace period over",
                  json_pack("{s:i, s:I, s:I}", "worker", w->index, "open_connections",
@@ -338,6 +340,31 @@ static void on_stop(uv_async_t *a)
 
 /* ---- threads ---- */
 
+/* The kernel caps it at net.core.somaxconn; a burst of connects past the
+ * queue waits for SYN retries (seconds), hence a deep default. */
+static int backlog_of(const http_server_config_t *cfg)
+{
+    return cfg->listen_backlog > 0 ? cfg->listen_backlog : 4096;
+}
+
+static void on_log_flush(uv_timer_t *t)
+{
+    (void)t;
+    log_thread_flush();
+}
+
+/* Unreferenced: the timer never keeps a stopping loop alive; what it holds
+ * is written when the loop ends. */
+static void start_log_flush(worker_t *w, int ms)
+{
+    uv_timer_init(&w->loop, &w->log_flush_timer);
+    if (ms <= 0)
+        return;
+    log_thread_buffer(1);
+    uv_timer_start(&w->log_flush_timer, on_log_flush, (uint64_t)ms, (uint64_t)ms);
+    uv_unref((uv_handle_t *)&w->log_flush_timer);
+}
+
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
@@ -351,17 +378,19 @@ static void *worker_main(void *arg)
     counters_attach(w->index);
     if (cfg->loop_init != NULL)
         w->loop_data = cfg->loop_init(w->index, &w->loop, cfg->loop_arg);
+    start_log_flush(w, cfg->log_flush_ms);
     uv_tcp_init(&w->loop, &w->listener);
     int rc = uv_tcp_open(&w->listener, w->fd);
     if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&w->listener, 1024, on_connection);
+        rc = uv_listen((uv_stream_t *)&w->listener, backlog_of(cfg), on_connection);
     if (rc != 0)
         log_msg(LOG_LEVEL_ERROR, "worker %d: listen: %s", w->index, uv_strerror(rc));
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    log_thread_buffer(0);
     return NULL;
 }
 
-static int listen_socket(const char *host, int port)
+static int listen_socket(const char *host, int port, int backlog)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
@@ -378,7 +407,7 @@ static int listen_socket(const char *host, int port)
     int on = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
-        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
         log_msg(LOG_LEVEL_ERROR, "listen on %s:%d: %s", host, port, strerror(errno));
         if (fd >= 0)
             close(fd);
@@ -442,7 +471,7 @@ http_server_t *http_server_start(const http_server_config_t *cfg)
     for (int i = 0; i < s->nworkers; i++)
         s->workers[i].fd = -1;
     for (int i = 0; i < s->nworkers; i++) {
-        if ((s->workers[i].fd = listen_socket(cfg->host, cfg->port)) < 0) {
+        if ((s->workers[i].fd = listen_socket(cfg->host, cfg->port, backlog_of(cfg))) < 0) {
             server_free(s);
             return NULL;
         }

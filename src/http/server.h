@@ -29,6 +29,8 @@ typedef struct http_server_config {
     size_t max_header_bytes; /* a request head: 431 past it (0: h2o's own ~408 KB) */
     size_t max_request_line; /* the request line: 414 past it (0: max_header_bytes) */
     int max_connections;     /* open connections, all loops together; 0: no cap */
+    int listen_backlog;      /* listen(2) queue per loop socket; 0: 4096 */
+    int log_flush_ms;        /* loop threads buffer log lines this long; 0: unbuffered */
     int http2;               /* cleartext HTTP/2 accepted */
     int request_timeout_ms;
     int shutdown_grace_s;

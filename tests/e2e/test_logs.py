@@ -188,6 +188,26 @@ def test_an_unknown_log_format_names_the_variable(tmp_path):
     assert "LOG_FORMAT" in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize("name,value", [("LISTEN_BACKLOG", "8"), ("LISTEN_BACKLOG", "many"),
+                                        ("ACCESS_LOG_FLUSH_MS", "0")])
+def test_a_bad_backlog_or_flush_period_names_the_variable(tmp_path, name, value):
+    r = run_to_exit(tmp_path, env={name: value})
+    assert r.returncode == 2
+    assert name in r.stderr, r.stderr
+
+
+def test_sigterm_right_after_requests_keeps_every_access_line(start_server):
+    """The loops hold access lines for ACCESS_LOG_FLUSH_MS; a drain writes
+    them, however long the period."""
+    s = start_server(env={"ACCESS_LOG_FLUSH_MS": "10000", "AGENTOS_WORKERS": "2"})
+    sent = [rid() for _ in range(200)]
+    for request_id in sent:
+        assert s.get("/health", headers={"X-Request-ID": request_id}).status_code == 200
+    assert s.stop() == 0
+    logged = [l["request_id"] for l in s.log_lines() if l.get("request_id", "").startswith("log-")]
+    assert sorted(logged) == sorted(sent), s.stderr_text()[-2000:]
+
+
 def test_start_banner_is_one_record(start_server, pg_url, redis_url):
     """URL, store, Redis, agents and auth mode; no password from the URLs."""
     pw_url = pg_url.replace("postgres://postgres@", "postgres://postgres:hunter2-pw@")
