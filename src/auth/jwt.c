@@ -23,8 +23,7 @@
 #define JWT_X5U_FLAGS R_FLAG_IGNORE_REMOTE
 
 struct jwt_verifier {
-    unsigned char *secret; /* our copy, wiped on free */
-    size_t secret_len;
+    jwt_hs_keys_t *keys; /* keyed once here, never per token */
     unsigned algorithms;
     jwt_claim_rules_t rules;      /* an HS* token's; its strings are the copies below */
     jwt_claim_rules_t jwks_rules; /* a JWKS token's (jwt_verify_claims): iss, aud default */
@@ -142,12 +141,9 @@ jwt_verifier_t *jwt_verifier_new(const jwt_config_t *cfg)
         return NULL;
     int failed = copy_rules(v, cfg) != 0;
     v->algorithms = cfg->algorithms;
-    v->secret = malloc(cfg->secret_len);
-    if (v->secret == NULL)
+    v->keys = jwt_hs_keys_new(cfg->secret, cfg->secret_len, cfg->algorithms);
+    if (v->keys == NULL)
         failed = 1;
-    else
-        memcpy(v->secret, cfg->secret, cfg->secret_len);
-    v->secret_len = cfg->secret_len;
     if (failed) {
         jwt_verifier_free(v);
         return NULL;
@@ -159,7 +155,7 @@ void jwt_verifier_free(jwt_verifier_t *v)
 {
     if (v == NULL)
         return;
-    secret_free_n(v->secret, v->secret_len);
+    jwt_hs_keys_free(v->keys);
     free(v->issuer);
     free(v->audience);
     free(v->jwks_issuer);
@@ -199,7 +195,7 @@ jwt_status_t jwt_verify_why(jwt_verifier_t *v, const char *token, size_t len, ti
     if (header == NULL)
         return JWT_INVALID;
     json_t *claims = NULL;
-    jwt_status_t st = jwt_hs_verify(v->secret, v->secret_len, alg, token, len, &claims, why);
+    jwt_status_t st = jwt_hs_verify(v->keys, alg, token, len, &claims, why);
     if (st == JWT_OK)
         st = jwt_claims_check(header, claims, &v->rules, now, out, exp, why);
     json_decref(claims);

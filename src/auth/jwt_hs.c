@@ -5,11 +5,14 @@
  * jwt_claims_check; this file only authenticates bytes. */
 #include "auth/jwt_hs.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 
 #include "auth/jwt_claims.h"
 
@@ -57,32 +60,81 @@ int jwt_b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap, 
     return 0;
 }
 
-static const EVP_MD *hs_md(unsigned alg)
+/* The HS* digests, by JWT_ALG_* bit order. */
+static const char *const HS_DIGESTS[3] = {"SHA256", "SHA384", "SHA512"};
+
+struct jwt_hs_keys {
+    EVP_MAC *mac;
+    EVP_MAC_CTX *ctx[3]; /* NULL: that algorithm is not configured */
+};
+
+void jwt_hs_keys_free(jwt_hs_keys_t *k)
 {
-    switch (alg) {
-    case JWT_ALG_HS256:
-        return EVP_sha256();
-    case JWT_ALG_HS384:
-        return EVP_sha384();
-    case JWT_ALG_HS512:
-        return EVP_sha512();
-    default:
+    if (k == NULL)
+        return;
+    for (size_t i = 0; i < 3; i++)
+        EVP_MAC_CTX_free(k->ctx[i]); /* cleanses the key */
+    EVP_MAC_free(k->mac);
+    free(k);
+}
+
+static EVP_MAC_CTX *hs_ctx_new(EVP_MAC *mac, const char *digest, const unsigned char *key,
+                               size_t key_len)
+{
+    OSSL_PARAM params[2] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)(uintptr_t)digest, 0),
+        OSSL_PARAM_construct_end()};
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
+    if (ctx != NULL && EVP_MAC_init(ctx, key, key_len, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
+
+jwt_hs_keys_t *jwt_hs_keys_new(const unsigned char *key, size_t key_len, unsigned algs)
+{
+    jwt_hs_keys_t *k = calloc(1, sizeof *k);
+    if (k == NULL)
+        return NULL;
+    k->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    int failed = k->mac == NULL;
+    for (size_t i = 0; i < 3 && !failed; i++) {
+        if ((algs & (1u << i)) == 0)
+            continue;
+        k->ctx[i] = hs_ctx_new(k->mac, HS_DIGESTS[i], key, key_len);
+        failed = k->ctx[i] == NULL;
+    }
+    if (failed) {
+        jwt_hs_keys_free(k);
         return NULL;
     }
+    return k;
+}
+
+static EVP_MAC_CTX *hs_ctx(jwt_hs_keys_t *k, unsigned alg)
+{
+    for (size_t i = 0; i < 3; i++) {
+        if (alg == (1u << i))
+            return k->ctx[i];
+    }
+    return NULL;
 }
 
 /* 1: the signature over token[0..signed_len) ("header.payload") is sig;
  * 0: it is not; -1: sig is not base64url (rhonabwy's parse refused that). */
-static int hs_signature_ok(const unsigned char *key, size_t key_len, const EVP_MD *md,
-                           const char *token, size_t signed_len, const char *sig, size_t sig_len)
+static int hs_signature_ok(EVP_MAC_CTX *ctx, const char *token, size_t signed_len, const char *sig,
+                           size_t sig_len)
 {
     unsigned char want[EVP_MAX_MD_SIZE], got[EVP_MAX_MD_SIZE];
-    unsigned want_len = 0;
-    size_t got_len = 0;
+    size_t want_len = 0, got_len = 0;
     if (jwt_b64url_decode(sig, sig_len, got, sizeof got, &got_len) != 0)
         return -1;
-    if (HMAC(md, key, (int)key_len, (const unsigned char *)token, signed_len, want, &want_len) ==
-        NULL)
+    /* A NULL key re-initialises from the key set at start (OpenSSL keeps
+     * the padded key's state), so no key schedule per token. */
+    if (EVP_MAC_init(ctx, NULL, 0, NULL) != 1 ||
+        EVP_MAC_update(ctx, (const unsigned char *)token, signed_len) != 1 ||
+        EVP_MAC_final(ctx, want, &want_len, sizeof want) != 1)
         return 0;
     /* The length is public (it follows from alg); the bytes are compared in
      * constant time. */
@@ -105,20 +157,20 @@ static json_t *hs_payload(const char *seg, size_t n)
     return j;
 }
 
-jwt_status_t jwt_hs_verify(const unsigned char *key, size_t key_len, unsigned alg,
-                           const char *token, size_t len, json_t **claims, jwt_refusal_t *why)
+jwt_status_t jwt_hs_verify(jwt_hs_keys_t *k, unsigned alg, const char *token, size_t len,
+                           json_t **claims, jwt_refusal_t *why)
 {
     *claims = NULL;
-    const EVP_MD *md = hs_md(alg);
+    EVP_MAC_CTX *ctx = k != NULL ? hs_ctx(k, alg) : NULL;
     const char *dot1 = memchr(token, '.', len);
     const char *dot2 =
         dot1 != NULL ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
-    if (md == NULL || key_len > (size_t)0x7fffffff || dot2 == NULL)
+    if (ctx == NULL || dot2 == NULL)
         return jwt_refuse(why, JWT_INVALID, JWT_REASON_INTERNAL, NULL);
     size_t signed_len = (size_t)(dot2 - token);
     /* The signature first: nothing an unauthenticated sender chose is
      * parsed as JSON beyond the header pre-screen. */
-    int sig = hs_signature_ok(key, key_len, md, token, signed_len, dot2 + 1, len - signed_len - 1);
+    int sig = hs_signature_ok(ctx, token, signed_len, dot2 + 1, len - signed_len - 1);
     if (sig <= 0)
         return jwt_refuse(why, JWT_INVALID, sig < 0 ? JWT_REASON_PARSE : JWT_REASON_SIGNATURE,
                           NULL);
