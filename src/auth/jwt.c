@@ -1,8 +1,9 @@
-/* JWT verification and development minting on top of rhonabwy.
+/* JWT verification (the HS* fast path, jwt_hs.c) and development minting
+ * (rhonabwy).
  *
  * Order of checks, cheapest and most hostile-input-safe first: size, shape,
  * a header pre-screen (algorithm pinned by configuration, no compression),
- * then rhonabwy's parse and signature check with our key only, then claims.
+ * then the HMAC with our key only, then the payload and its claims.
  * Time is judged here against the caller's `now`, not rhonabwy's clock. */
 #include "auth/jwt.h"
 
@@ -15,13 +16,14 @@
 #include <rhonabwy.h>
 
 #include "auth/jwt_claims.h"
+#include "auth/jwt_hs.h"
 #include "core/secret.h"
 
 /* Never follow a URL named in a token (jku, x5u). */
 #define JWT_X5U_FLAGS R_FLAG_IGNORE_REMOTE
 
 struct jwt_verifier {
-    jwk_t *key;
+    jwt_hs_keys_t *keys; /* keyed once here, never per token */
     unsigned algorithms;
     jwt_claim_rules_t rules;      /* an HS* token's; its strings are the copies below */
     jwt_claim_rules_t jwks_rules; /* a JWKS token's (jwt_verify_claims): iss, aud default */
@@ -36,11 +38,10 @@ struct jwt_verifier {
 static const struct {
     const char *name;
     unsigned bit;
-    jwa_alg alg;
 } JWT_ALGS[] = {
-    {"HS256", JWT_ALG_HS256, R_JWA_ALG_HS256},
-    {"HS384", JWT_ALG_HS384, R_JWA_ALG_HS384},
-    {"HS512", JWT_ALG_HS512, R_JWA_ALG_HS512},
+    {"HS256", JWT_ALG_HS256},
+    {"HS384", JWT_ALG_HS384},
+    {"HS512", JWT_ALG_HS512},
 };
 
 #define JWT_ALGS_COUNT (sizeof JWT_ALGS / sizeof JWT_ALGS[0])
@@ -51,15 +52,6 @@ static unsigned alg_bit_by_name(const char *s, size_t n)
 {
     for (size_t i = 0; i < JWT_ALGS_COUNT; i++) {
         if (strlen(JWT_ALGS[i].name) == n && memcmp(JWT_ALGS[i].name, s, n) == 0)
-            return JWT_ALGS[i].bit;
-    }
-    return 0;
-}
-
-static unsigned alg_bit_by_jwa(jwa_alg alg)
-{
-    for (size_t i = 0; i < JWT_ALGS_COUNT; i++) {
-        if (JWT_ALGS[i].alg == alg)
             return JWT_ALGS[i].bit;
     }
     return 0;
@@ -149,8 +141,8 @@ jwt_verifier_t *jwt_verifier_new(const jwt_config_t *cfg)
         return NULL;
     int failed = copy_rules(v, cfg) != 0;
     v->algorithms = cfg->algorithms;
-    if (r_jwk_init(&v->key) != RHN_OK ||
-        r_jwk_import_from_symmetric_key(v->key, cfg->secret, cfg->secret_len) != RHN_OK)
+    v->keys = jwt_hs_keys_new(cfg->secret, cfg->secret_len, cfg->algorithms);
+    if (v->keys == NULL)
         failed = 1;
     if (failed) {
         jwt_verifier_free(v);
@@ -163,7 +155,7 @@ void jwt_verifier_free(jwt_verifier_t *v)
 {
     if (v == NULL)
         return;
-    r_jwk_free(v->key);
+    jwt_hs_keys_free(v->keys);
     free(v->issuer);
     free(v->audience);
     free(v->jwks_issuer);
@@ -173,51 +165,22 @@ void jwt_verifier_free(jwt_verifier_t *v)
     free(v);
 }
 
-/* Reads the header ourselves before rhonabwy parses the token, so the pinned
- * algorithm and the refusal of compressed payloads act before any work an
- * attacker could choose. The header (the caller decrefs), or NULL. */
+/* Reads the header ourselves before anything else, so the pinned algorithm
+ * (which also refuses none) and the refusal of crit and zip act before any
+ * work an attacker could choose. The header (the caller decrefs) and in
+ * *alg its JWT_ALG_* bit, or NULL. */
 static json_t *header_prescreen(const jwt_verifier_t *v, const char *token, size_t len,
-                                jwt_refusal_t *why)
+                                unsigned *alg, jwt_refusal_t *why)
 {
     json_t *h = jwt_header_decode_why(token, len, why);
-    const json_t *alg = json_object_get(h, "alg");
-    if (h != NULL &&
-        (!json_is_string(alg) ||
-         (alg_bit_by_name(json_string_value(alg), json_string_length(alg)) & v->algorithms) == 0)) {
+    const json_t *a = json_object_get(h, "alg");
+    *alg = json_is_string(a) ? alg_bit_by_name(json_string_value(a), json_string_length(a)) : 0;
+    if (h != NULL && (*alg & v->algorithms) == 0) {
         jwt_refusal_set(why, JWT_REASON_ALG, NULL);
         json_decref(h);
         return NULL;
     }
     return h;
-}
-
-/* R_PARSE_NONE: no alg none, no keys from jwk/jku/x5c/x5u in the header. */
-static jwt_status_t parse_and_check_signature(const jwt_verifier_t *v, jwt_t *jwt,
-                                              const char *token, size_t len, jwt_refusal_t *why)
-{
-    if (r_jwt_advanced_parsen(jwt, token, len, R_PARSE_NONE, JWT_X5U_FLAGS) != RHN_OK)
-        return jwt_refuse(why, JWT_INVALID, JWT_REASON_PARSE, NULL);
-    if (r_jwt_get_type(jwt) != R_JWT_TYPE_SIGN)
-        return jwt_refuse(why, JWT_INVALID, JWT_REASON_SHAPE, NULL);
-    /* Re-check on what rhonabwy will actually verify with. */
-    if ((alg_bit_by_jwa(r_jwt_get_sign_alg(jwt)) & v->algorithms) == 0)
-        return jwt_refuse(why, JWT_INVALID, JWT_REASON_ALG, NULL);
-    if (r_jwt_verify_signature(jwt, v->key, JWT_X5U_FLAGS) != RHN_OK)
-        return jwt_refuse(why, JWT_INVALID, JWT_REASON_SIGNATURE, NULL);
-    return JWT_OK;
-}
-
-static jwt_status_t verify_parsed(const jwt_verifier_t *v, jwt_t *jwt, const json_t *header,
-                                  const char *token, size_t len, time_t now, auth_tenant_t *out,
-                                  time_t *exp, jwt_refusal_t *why)
-{
-    jwt_status_t st = parse_and_check_signature(v, jwt, token, len, why);
-    if (st != JWT_OK)
-        return st;
-    json_t *claims = r_jwt_get_full_claims_json_t(jwt);
-    st = jwt_claims_check(header, claims, &v->rules, now, out, exp, why);
-    json_decref(claims);
-    return st;
 }
 
 jwt_status_t jwt_verify_why(jwt_verifier_t *v, const char *token, size_t len, time_t now,
@@ -227,14 +190,15 @@ jwt_status_t jwt_verify_why(jwt_verifier_t *v, const char *token, size_t len, ti
     if (!jwt_input_ok(token, len, out, exp) || v == NULL)
         return jwt_refuse(why, JWT_INVALID,
                           v == NULL || out == NULL ? JWT_REASON_INTERNAL : JWT_REASON_SIZE, NULL);
-    json_t *header = header_prescreen(v, token, len, why);
+    unsigned alg = 0;
+    json_t *header = header_prescreen(v, token, len, &alg, why);
     if (header == NULL)
         return JWT_INVALID;
-    jwt_t *jwt = NULL;
-    jwt_status_t st = jwt_refuse(why, JWT_INVALID, JWT_REASON_INTERNAL, NULL);
-    if (r_jwt_init(&jwt) == RHN_OK)
-        st = verify_parsed(v, jwt, header, token, len, now, out, exp, why);
-    r_jwt_free(jwt);
+    json_t *claims = NULL;
+    jwt_status_t st = jwt_hs_verify(v->keys, alg, token, len, &claims, why);
+    if (st == JWT_OK)
+        st = jwt_claims_check(header, claims, &v->rules, now, out, exp, why);
+    json_decref(claims);
     json_decref(header);
     if (st != JWT_OK)
         memset(out, 0, sizeof *out);
