@@ -73,6 +73,9 @@ static jwt_status_t check_parsed(const jwks_key_t *key, unsigned bit, const jwt_
         jwt_refusal_set(why, JWT_REASON_PARSE, NULL);
         return JWT_INVALID;
     }
+    /* Always verified, with the set's key for this kid: "none" never gets
+     * here (jwk_alg_bit knows no such alg, R_PARSE_NONE refuses it, and the
+     * parsed alg must be the header's allowed bit, checked just above). */
     if (r_jwt_verify_signature(jwt, key->jwk, JWKS_X5U_FLAGS) != RHN_OK) {
         jwt_refusal_set(why, JWT_REASON_SIGNATURE, NULL);
         return JWT_INVALID;

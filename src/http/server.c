@@ -2,12 +2,10 @@
  * listener, and shares nothing with the others but read-only config. */
 #include <errno.h>
 #include <limits.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/ids.h"
@@ -20,6 +18,7 @@
 #include "http/cors_filter.h"
 #include "http/error_filter.h"
 #include "http/head_guard.h"
+#include "http/listen_socket.h"
 #include "http/reply.h"
 #include "http/server.h"
 
@@ -340,13 +339,6 @@ static void on_stop(uv_async_t *a)
 
 /* ---- threads ---- */
 
-/* The kernel caps it at net.core.somaxconn; a burst of connects past the
- * queue waits for SYN retries (seconds), hence a deep default. */
-static int backlog_of(const http_server_config_t *cfg)
-{
-    return cfg->listen_backlog > 0 ? cfg->listen_backlog : 4096;
-}
-
 static void on_log_flush(uv_timer_t *t)
 {
     (void)t;
@@ -382,39 +374,13 @@ static void *worker_main(void *arg)
     uv_tcp_init(&w->loop, &w->listener);
     int rc = uv_tcp_open(&w->listener, w->fd);
     if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&w->listener, backlog_of(cfg), on_connection);
+        rc = uv_listen((uv_stream_t *)&w->listener, http_listen_backlog(cfg->listen_backlog),
+                       on_connection);
     if (rc != 0)
         log_msg(LOG_LEVEL_ERROR, "worker %d: listen: %s", w->index, uv_strerror(rc));
     uv_run(&w->loop, UV_RUN_DEFAULT);
     log_thread_buffer(0);
     return NULL;
-}
-
-static int listen_socket(const char *host, int port, int backlog)
-{
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    char portstr[8];
-    snprintf(portstr, sizeof(portstr), "%d", port);
-    int rc = getaddrinfo(host, portstr, &hints, &res);
-    if (rc != 0) {
-        log_msg(LOG_LEVEL_ERROR, "HOST %s: %s", host, gai_strerror(rc));
-        return -1;
-    }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int on = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
-        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
-        log_msg(LOG_LEVEL_ERROR, "listen on %s:%d: %s", host, port, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    return fd;
 }
 
 static void init_globalconf(http_server_t *s)
@@ -471,7 +437,8 @@ http_server_t *http_server_start(const http_server_config_t *cfg)
     for (int i = 0; i < s->nworkers; i++)
         s->workers[i].fd = -1;
     for (int i = 0; i < s->nworkers; i++) {
-        if ((s->workers[i].fd = listen_socket(cfg->host, cfg->port, backlog_of(cfg))) < 0) {
+        if ((s->workers[i].fd = http_listen_socket(cfg->host, cfg->port,
+                                                   http_listen_backlog(cfg->listen_backlog))) < 0) {
             server_free(s);
             return NULL;
         }

@@ -210,6 +210,9 @@ def test_alg_swapped_in_the_header_is_refused(srv, keys):
     for alg in ("EdDSA", "ES512", "RS256", "none"):
         header = b64url(json.dumps({"alg": alg, "kid": "kid-es256", "typ": "JWT"}).encode())
         refused(srv, f"{header}.{payload}.{sig}")
+    # An unsigned token (alg none, no signature) under a known kid.
+    none = b64url(json.dumps({"alg": "none", "kid": "kid-es256", "typ": "JWT"}).encode())
+    refused(srv, f"{none}.{payload}.")
     # PyJWT signs PS256 with the RSA key while the JWK says RS256: the key's alg wins.
     refused(srv, keys["RS256"].token(alg="PS256"))
 
