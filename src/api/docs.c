@@ -1,4 +1,4 @@
-/* GET /openapi.json, GET /docs and its Swagger UI assets: files read at
+/* GET /openapi.json, GET /docs and its Swagger UI assets: files mapped at
  * start (api/static_files.c), sent as they are. The assets are a fixed
  * list, one route each: no request ever names a file. */
 #include <string.h>

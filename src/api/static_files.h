@@ -1,6 +1,6 @@
 /* The files the service serves as they are: its OpenAPI document and the
- * Swagger UI assets behind /docs. Read once at start from the static dir,
- * bounded, then read-only: handlers only send the bytes. */
+ * Swagger UI assets behind /docs. Mapped once at start from the static
+ * dir, bounded, read-only: handlers only send the bytes. */
 #ifndef AGENTOS_API_STATIC_FILES_H
 #define AGENTOS_API_STATIC_FILES_H
 
@@ -15,7 +15,8 @@
 typedef enum { STATIC_ASSET_BUNDLE = 0, STATIC_ASSET_CSS, STATIC_ASSET_COUNT } static_asset_t;
 
 typedef struct static_blob {
-    char *data; /* NULL: not loaded */
+    const char *data; /* NULL: not loaded */
+    void *mapping;    /* data's read-only mapping, for munmap */
     size_t len;
 } static_blob_t;
 
