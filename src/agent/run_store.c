@@ -129,14 +129,26 @@ static store_rc_t insert_row(store_conn_t *c, run_t *run)
     return rc;
 }
 
-static store_rc_t setup_work(store_conn_t *c, void *data)
+static store_rc_t setup_unit(store_conn_t *c, void *data)
 {
-    run_t *run = ((setup_job_t *)data)->run;
+    run_t *run = data;
     store_rc_t rc = ensure_session(c, run);
     if (rc == STORE_OK && run->agent->add_history_to_context && run->agent->num_history_runs > 0)
         rc = load_history(c, run);
     if (rc == STORE_OK && (rc = insert_row(c, run)) == STORE_OK)
         run->row_written = 1;
+    return rc;
+}
+
+/* The session, its state and the row in one transaction: one commit (one
+ * WAL sync point) per setup instead of one per statement, and a setup that
+ * fails half way leaves nothing behind. */
+static store_rc_t setup_work(store_conn_t *c, void *data)
+{
+    run_t *run = ((setup_job_t *)data)->run;
+    store_rc_t rc = store_in_tx(c, setup_unit, run);
+    if (rc != STORE_OK)
+        run->row_written = 0; /* rolled back with the rest */
     return rc;
 }
 

@@ -51,6 +51,13 @@ store_conn_t *store_conn_get(store_t *s);
 typedef store_rc_t (*store_work_fn)(store_conn_t *c, void *data);
 typedef void (*store_done_fn)(store_rc_t rc, void *data);
 
+/* Runs work(c, data) in one transaction: committed when it returns
+ * STORE_OK, rolled back otherwise, so several statements cost one commit.
+ * Inside a transaction already (a batch, store_submit_batch), work runs
+ * under a savepoint instead: its failure undoes only its own writes, and
+ * the enclosing transaction's commit makes them durable. */
+store_rc_t store_in_tx(store_conn_t *c, store_work_fn work, void *data);
+
 /* Runs work(conn, data) on a pool thread, then done(rc, data) on loop.
  * While the database is down, work is not called and rc is
  * STORE_UNAVAILABLE. Returns 0, or -1 when it could not be queued (done is

@@ -107,6 +107,20 @@ static store_rc_t write_all(store_conn_t *c, const json_t *rec)
     return rc;
 }
 
+typedef struct finish_arg {
+    const json_t *rec;
+} finish_arg_t;
+
+static store_rc_t finish_unit(store_conn_t *c, void *data)
+{
+    const json_t *rec = ((finish_arg_t *)data)->rec;
+    int open = 0;
+    store_rc_t rc = row_open(c, str_of(rec, "workspace_id"), str_of(rec, "run_id"), &open);
+    if (rc == STORE_OK && open)
+        rc = write_all(c, rec);
+    return rc;
+}
+
 store_rc_t store_finish_write(store_conn_t *c, const json_t *rec)
 {
     if (store_finish_check(rec) != 0)
@@ -114,14 +128,7 @@ store_rc_t store_finish_write(store_conn_t *c, const json_t *rec)
     store_rc_t rc = store_check(c, str_of(rec, "workspace_id"));
     if (rc != STORE_OK)
         return rc;
-    if ((rc = store_tx_begin(c)) != STORE_OK)
-        return rc;
-    int open = 0;
-    rc = row_open(c, str_of(rec, "workspace_id"), str_of(rec, "run_id"), &open);
-    if (rc == STORE_OK && open)
-        rc = write_all(c, rec);
-    if (rc == STORE_OK)
-        return store_tx_commit(c);
-    store_tx_rollback(c);
-    return rc;
+    /* Its own transaction, or a savepoint in a batch of finishes. */
+    finish_arg_t arg = {rec};
+    return store_in_tx(c, finish_unit, &arg);
 }

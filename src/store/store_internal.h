@@ -81,7 +81,7 @@ struct store {
     _Atomic int queued;                 /* jobs submitted, done not yet run (store_submit.c) */
     _Atomic int queue_max;              /* store_submit_bounded refuses at this many; <= 0: none */
     _Atomic uint64_t unavailable_at_us; /* monotonic: the last job that met no database */
-    _Atomic uint64_t sqlite_commits;    /* paces WAL checkpoints (store_sqlite.c) */
+    _Atomic uint64_t commits;           /* store_tx_commit's; paces WAL checkpoints */
     uv_mutex_t mu;                      /* guards conns */
     list_t conns;                       /* the threads' store_conn_t, by their link */
 };

@@ -193,6 +193,8 @@ store_rc_t store_tx_begin(store_conn_t *c)
 store_rc_t store_tx_commit(store_conn_t *c)
 {
     store_rc_t rc = c->store->be->commit(c);
+    if (rc == STORE_OK)
+        atomic_fetch_add(&c->store->commits, 1);
     /* A failed COMMIT may leave the transaction open (SQLite, busy). */
     if (rc != STORE_OK)
         c->store->be->rollback(c);
@@ -206,4 +208,34 @@ void store_tx_rollback(store_conn_t *c)
         return;
     c->store->be->rollback(c);
     c->in_tx = 0;
+}
+
+/* A failed statement leaves a PostgreSQL transaction unusable until it is
+ * rolled back to a savepoint, so each nested unit gets one. */
+static store_rc_t in_savepoint(store_conn_t *c, store_work_fn work, void *data)
+{
+    store_rc_t rc = store_sql_run(c, "SAVEPOINT store_unit");
+    if (rc != STORE_OK)
+        return rc;
+    rc = work(c, data);
+    if (rc != STORE_OK && store_sql_run(c, "ROLLBACK TO SAVEPOINT store_unit") != STORE_OK)
+        return STORE_UNAVAILABLE; /* the transaction is lost: the batch fails */
+    store_rc_t released = store_sql_run(c, "RELEASE SAVEPOINT store_unit");
+    return rc != STORE_OK ? rc : released;
+}
+
+store_rc_t store_in_tx(store_conn_t *c, store_work_fn work, void *data)
+{
+    if (c == NULL || c->db == NULL || c->broken)
+        return STORE_UNAVAILABLE;
+    if (c->in_tx)
+        return in_savepoint(c, work, data);
+    store_rc_t rc = store_tx_begin(c);
+    if (rc != STORE_OK)
+        return rc;
+    rc = work(c, data);
+    if (rc == STORE_OK)
+        return store_tx_commit(c);
+    store_tx_rollback(c);
+    return rc;
 }

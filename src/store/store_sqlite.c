@@ -244,7 +244,7 @@ static store_rc_t sqlite_begin(store_conn_t *c)
  * failure is left to the next turn. */
 static void maybe_checkpoint(store_conn_t *c)
 {
-    if (atomic_fetch_add(&c->store->sqlite_commits, 1) % CHECKPOINT_EVERY != CHECKPOINT_EVERY - 1)
+    if ((atomic_load(&c->store->commits) + 1) % CHECKPOINT_EVERY != 0)
         return;
     int frames = 0, copied = 0;
     int rc =
