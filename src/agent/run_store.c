@@ -293,6 +293,7 @@ void run_store_finish(run_t *run, void (*done)(run_t *run))
     job->run = run;
     job->done = done;
     job->ticket = finish_ticket(job->rec);
-    if (store_submit(run->env.store, run->env.loop, finish_work, finish_done, job) != 0)
+    /* Batchable: finishes queued together share one commit. */
+    if (store_submit_batch(run->env.store, run->env.loop, finish_work, finish_done, job) != 0)
         finish_done(STORE_UNAVAILABLE, job);
 }

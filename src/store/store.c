@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/secret.h"
 #include "store/store_internal.h"
+#include "store/store_lane.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_S 5
 #define DEFAULT_STATEMENT_TIMEOUT_MS 5000
@@ -36,6 +37,11 @@ static store_t *store_alloc(const store_backend_t *be, const store_config_t *cfg
     if (s == NULL)
         return NULL;
     if (uv_mutex_init(&s->mu) != 0) {
+        free(s);
+        return NULL;
+    }
+    if (store_lanes_init(s) != 0) {
+        uv_mutex_destroy(&s->mu);
         free(s);
         return NULL;
     }
@@ -91,6 +97,7 @@ void store_close(store_t *s)
         return;
     store_conn_close_all(s);
     uv_mutex_destroy(&s->mu);
+    store_lanes_free(s);
     secret_free(s->url); /* it may hold a password */
     free(s->path);
     free(s);

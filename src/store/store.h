@@ -61,7 +61,8 @@ store_rc_t store_in_tx(store_conn_t *c, store_work_fn work, void *data);
 /* Runs work(conn, data) on a pool thread, then done(rc, data) on loop.
  * While the database is down, work is not called and rc is
  * STORE_UNAVAILABLE. Returns 0, or -1 when it could not be queued (done is
- * then not called). */
+ * then not called). It goes in the bulk lane, which waits while
+ * store_submit_bounded's run-critical lane has work (store_lane.h). */
 int store_submit(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn done, void *data);
 /* store_submit for work a request starts: refused (STORE_SUBMIT_BUSY, done
  * not called) while the queue holds queue_max jobs or more. Internal writes
@@ -70,6 +71,13 @@ int store_submit(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn 
 #define STORE_SUBMIT_BUSY (-2)
 int store_submit_bounded(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn done,
                          void *data);
+/* store_submit for a write that may share one transaction with the
+ * batchable jobs queued beside it (run finishes): work runs inside that
+ * transaction and must make its writes through store_in_tx, so that its
+ * failure undoes only its own. done sees STORE_OK only once the shared
+ * transaction committed. */
+int store_submit_batch(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn done,
+                       void *data);
 /* The bound for store_submit_bounded (<= 0: none). Set at start-up. */
 void store_set_queue_max(store_t *s, int queue_max);
 /* 1 while store_submit_bounded would refuse: a handler can answer 503
