@@ -129,6 +129,7 @@ static store_t *open_store(const config_t *cfg)
         .schema = cfg->db_schema,
         .connect_timeout_s = cfg->db_connect_timeout_s,
         .statement_timeout_ms = cfg->db_statement_timeout_ms,
+        .wal_checkpoint_ms = cfg->wal_checkpoint_ms,
     };
     char err[CONFIG_ERR_MAX] = "";
     store_t *store = store_open(&scfg, err, sizeof(err));

@@ -144,6 +144,9 @@ static void load_store(loader_t *l, config_t *cfg)
     cfg->db_connect_timeout_s = (int)get_int(l, "DATABASE_CONNECT_TIMEOUT_SECONDS", 3, 1, 60);
     cfg->db_statement_timeout_ms =
         (int)get_int(l, "DATABASE_STATEMENT_TIMEOUT_MS", 5000, 100, 600000);
+    /* Bounded: too short wastes a thread on empty checkpoints, too long
+     * lets the WAL grow (it is also checkpointed every 512 commits). */
+    cfg->wal_checkpoint_ms = (int)get_int(l, "AGENTOS_WAL_CHECKPOINT_MS", 200, 10, 60000);
 }
 
 static void load_runs(loader_t *l, config_t *cfg)

@@ -34,6 +34,7 @@ typedef struct config {
     int db_pool;      /* AGENTOS_DB_POOL: store threads */
     int db_connect_timeout_s;    /* DATABASE_CONNECT_TIMEOUT_SECONDS */
     int db_statement_timeout_ms; /* DATABASE_STATEMENT_TIMEOUT_MS */
+    int wal_checkpoint_ms;       /* AGENTOS_WAL_CHECKPOINT_MS: SQLite's checkpoint timer */
     char *redis_url;             /* NULL: single-replica mode */
     int rate_limit_per_minute;   /* per workspace; 0: off */
     char *agents_dir;            /* AGENTS_DIR */

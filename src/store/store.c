@@ -9,6 +9,7 @@
 #include "core/secret.h"
 #include "store/store_internal.h"
 #include "store/store_lane.h"
+#include "store/store_sqlite_ckpt.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_S 5
 #define DEFAULT_STATEMENT_TIMEOUT_MS 5000
@@ -95,6 +96,7 @@ void store_close(store_t *s)
 {
     if (s == NULL)
         return;
+    store_ckpt_stop(s->ckpt);
     store_conn_close_all(s);
     uv_mutex_destroy(&s->mu);
     store_lanes_free(s);

@@ -23,11 +23,13 @@ typedef enum {
 } store_rc_t;
 
 typedef struct store_config {
-    const char *database_url; /* NULL or "": SQLite in data_dir; else postgres(ql):// */
-    const char *data_dir;     /* NULL: "data"; created when missing */
-    const char *schema;       /* PostgreSQL schema, [a-z_][a-z0-9_]*; NULL: "agentos" */
-    int connect_timeout_s;    /* <= 0: 5 (libpq's minimum is 2) */
-    int statement_timeout_ms; /* <= 0: 5000 (SQLite waits up to 5 s for a lock) */
+    const char *database_url;   /* NULL or "": SQLite in data_dir; else postgres(ql):// */
+    const char *data_dir;       /* NULL: "data"; created when missing */
+    const char *schema;         /* PostgreSQL schema, [a-z_][a-z0-9_]*; NULL: "agentos" */
+    int connect_timeout_s;      /* <= 0: 5 (libpq's minimum is 2) */
+    int statement_timeout_ms;   /* <= 0: 5000 (SQLite waits up to 5 s for a lock) */
+    int wal_checkpoint_ms;      /* SQLite: WAL checkpoint interval; <= 0: 200 */
+    int wal_checkpoint_commits; /* SQLite: ...or after this many commits; <= 0: 512 */
 } store_config_t;
 
 typedef struct store store_t;           /* shared, read-only once opened */

@@ -11,13 +11,11 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "store/store_internal.h"
+#include "store/store_sqlite_ckpt.h"
 #include "store/store_sqlite_stmt.h"
 
 #define BUSY_TIMEOUT_MS 5000
 #define MODE_LEN 16
-/* Checkpoints run every this many commits of the store (all its threads),
- * not when a commit finds the WAL past 1000 pages: see sqlite_commit. */
-#define CHECKPOINT_EVERY 256
 
 /* mkdir -p: the data dir may be a fresh path several levels deep. */
 static int make_dirs(const char *dir, char *err, size_t errlen)
@@ -60,6 +58,14 @@ static int sqlite_init(store_t *s, const store_config_t *cfg, char *err, size_t 
         return -1;
     }
     snprintf(s->path, n, "%s/agentos.db", dir);
+    /* wal_autocheckpoint is off on every connection: this thread does it. */
+    s->ckpt = store_ckpt_start(
+        s, cfg->wal_checkpoint_ms > 0 ? (unsigned)cfg->wal_checkpoint_ms : 0,
+        cfg->wal_checkpoint_commits > 0 ? (unsigned)cfg->wal_checkpoint_commits : 0);
+    if (s->ckpt == NULL) {
+        snprintf(err, errlen, "cannot start the WAL checkpoint thread");
+        return -1;
+    }
     return 0;
 }
 
@@ -236,29 +242,13 @@ static store_rc_t sqlite_begin(store_conn_t *c)
     return sqlite_exec(c, "BEGIN IMMEDIATE", NULL, 0, NULL, NULL);
 }
 
-/* With wal_autocheckpoint off, the WAL is copied back here, by one commit
- * in CHECKPOINT_EVERY of the whole store rather than by whichever commit
- * crosses the page limit, and PASSIVE: it copies what no reader still
- * needs and never waits on one. So the WAL holds at most the frames of
- * CHECKPOINT_EVERY commits plus those a reader still open pins; any
- * failure is left to the next turn. */
-static void maybe_checkpoint(store_conn_t *c)
-{
-    if ((atomic_load(&c->store->commits) + 1) % CHECKPOINT_EVERY != 0)
-        return;
-    int frames = 0, copied = 0;
-    int rc =
-        sqlite3_wal_checkpoint_v2(native(c), NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
-    if (rc != SQLITE_OK)
-        log_msg(LOG_LEVEL_DEBUG, "store: sqlite checkpoint %d (%d of %d frames)", rc, copied,
-                frames);
-}
-
 static store_rc_t sqlite_commit(store_conn_t *c)
 {
     store_rc_t rc = sqlite_exec(c, "COMMIT", NULL, 0, NULL, NULL);
+    /* The checkpoint is the checkpoint thread's (store_sqlite_ckpt.c): a
+     * commit at most wakes it. store_tx_commit counts this one next. */
     if (rc == STORE_OK)
-        maybe_checkpoint(c);
+        store_ckpt_committed(c->store->ckpt, atomic_load(&c->store->commits) + 1);
     return rc;
 }
 

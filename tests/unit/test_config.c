@@ -21,7 +21,8 @@ static const char *const vars[] = {"PORT",
                                    "MAX_BODY_BYTES",
                                    "LOG_LEVEL",
                                    "DATABASE_URL",
-                                   "REDIS_URL"};
+                                   "REDIS_URL",
+                                   "AGENTOS_WAL_CHECKPOINT_MS"};
 
 static int clear_env(void **state)
 {
@@ -58,6 +59,7 @@ static void test_defaults(void **state)
     assert_null(cfg.database_url);
     assert_string_equal(cfg.data_dir, "./data");
     assert_false(cfg.development);
+    assert_int_equal(cfg.wal_checkpoint_ms, 200);
     config_free(&cfg);
     config_source_free(src);
 }
@@ -102,6 +104,9 @@ static void test_bad_values_name_the_variable(void **state)
     setenv("AGENTOS_WORKERS", "0", 1);
     expect_error(src, "AGENTOS_WORKERS");
     unsetenv("AGENTOS_WORKERS");
+    setenv("AGENTOS_WAL_CHECKPOINT_MS", "5", 1); /* bounded: 10..60000 */
+    expect_error(src, "AGENTOS_WAL_CHECKPOINT_MS");
+    unsetenv("AGENTOS_WAL_CHECKPOINT_MS");
     setenv("AGENTOS_ENV", "staging", 1);
     expect_error(src, "AGENTOS_ENV");
     config_source_free(src);

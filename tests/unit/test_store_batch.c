@@ -17,6 +17,8 @@
 
 #include "agent/registry.h"
 #include "agent/run_internal.h"
+#include "store/store_sqlite_ckpt.h"
+#include "store/store_sqlite_stmt.h"
 #include "test_store_support.h"
 
 typedef struct setup_case {
@@ -198,12 +200,119 @@ static void test_setup_before_finish_backlog(void **state)
     assert_int_equal(store_queue_depth(F->store), 0);
 }
 
+/* ---- WAL checkpoints off the commit path ---- */
+
+typedef struct wal_watch {
+    int last, restarts, commits;
+} wal_watch_t;
+
+/* Called by SQLite after each commit with the WAL's size: it shrinks only
+ * when a checkpoint let the WAL start over. */
+static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    wal_watch_t *w = arg;
+    w->restarts += pages < w->last;
+    w->last = pages;
+    w->commits++;
+    return SQLITE_OK;
+}
+
+typedef struct ckpt_store {
+    fx_location_t loc;
+    store_t *store;
+    store_conn_t *conn;
+    wal_watch_t watch;
+} ckpt_store_t;
+
+static void ckpt_open(ckpt_store_t *k, int interval_ms, int every)
+{
+    memset(k, 0, sizeof *k);
+    store_config_t cfg = fx_fresh_location(&k->loc);
+    cfg.wal_checkpoint_ms = interval_ms;
+    cfg.wal_checkpoint_commits = every;
+    char err[256] = "";
+    k->store = store_open(&cfg, err, sizeof err);
+    assert_non_null(k->store);
+    k->conn = store_conn_get(k->store);
+    assert_non_null(k->conn);
+    sqlite3_wal_hook(((store_sqlite_conn_t *)k->conn->db)->db, on_wal, &k->watch);
+}
+
+static void ckpt_close(ckpt_store_t *k)
+{
+    store_close(k->store);
+    fx_drop_location(&k->loc);
+}
+
+static void ckpt_commits(ckpt_store_t *k, int n)
+{
+    char id[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "c%d", k->watch.commits);
+        json_t *s = json_pack("{s:s}", "session_id", id);
+        assert_int_equal(store_session_create(k->conn, "ws", s, NULL), STORE_OK);
+        json_decref(s);
+    }
+}
+
+/* Polls, never times: fails only if the thread never gets to it. */
+static void wait_runs(ckpt_store_t *k, uint64_t n)
+{
+    for (int i = 0; i < 2000 && store_ckpt_runs(k->store->ckpt) < n; i++)
+        uv_sleep(10);
+    assert_true(store_ckpt_runs(k->store->ckpt) >= n);
+}
+
+/* With the thread's timer and commit count out of reach, 600 commits never
+ * checkpoint: the WAL only grows (it used to start over after 256). */
+static void test_commit_never_checkpoints(void **state)
+{
+    (void)state;
+    if (F->loc.postgres)
+        return;
+    ckpt_store_t k;
+    ckpt_open(&k, 60000, 1 << 30);
+    ckpt_commits(&k, 600);
+    assert_int_equal(k.watch.commits, 600);
+    assert_int_equal(k.watch.restarts, 0);
+    assert_int_equal(store_ckpt_runs(k.store->ckpt), 0);
+    ckpt_close(&k);
+}
+
+/* The thread checkpoints after every_commits commits, and then the WAL
+ * starts over; and on its timer when commits are few. */
+static void test_thread_checkpoints(void **state)
+{
+    (void)state;
+    if (F->loc.postgres)
+        return;
+    ckpt_store_t k;
+    ckpt_open(&k, 60000, 50);
+    /* A checkpoint that ran while commits went on copied only part of
+     * the WAL: a few rounds give one that found it still. */
+    for (uint64_t round = 1; round <= 20 && k.watch.restarts == 0; round++) {
+        ckpt_commits(&k, 50); /* wakes the thread once */
+        wait_runs(&k, round);
+        ckpt_commits(&k, 1);
+    }
+    assert_true(k.watch.restarts >= 1);
+    ckpt_close(&k);
+    ckpt_open(&k, 10, 1 << 30);
+    ckpt_commits(&k, 1);
+    wait_runs(&k, 1);
+    ckpt_close(&k);
+}
+
 #define CASE(fn) cmocka_unit_test(fn)
 
 static const struct CMUnitTest cases[] = {
     CASE(test_setup_one_commit),
     CASE(test_setup_failure_rolls_back),
     CASE(test_setup_before_finish_backlog),
+    CASE(test_commit_never_checkpoints),
+    CASE(test_thread_checkpoints),
 };
 
 int main(void)
