@@ -6,6 +6,7 @@
 
 #include "agent/model.h"
 #include "agent/model_internal.h"
+#include "agent/model_scan.h"
 
 #define ANTHROPIC_DEFAULT_MAX_TOKENS 4096
 
@@ -347,6 +348,10 @@ static int anthropic_event(model_stream_t *s, const char *event, const char *dat
 {
     if (s->done)
         return 0;
+    /* Most events are a text delta: read without a jansson tree. */
+    model_scan_t sc;
+    if (model_scan_anthropic(data, len, &s->scan, &sc))
+        return model_stream_scanned(s, &sc);
     json_t *root = json_loadb(data, len, 0, NULL);
     if (!json_is_object(root)) {
         json_decref(root);

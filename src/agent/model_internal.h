@@ -59,6 +59,7 @@ struct model_stream {
     size_t max_reply; /* MODEL_MAX_REPLY_BYTES */
     size_t progress;  /* text and tool-call bytes ever assembled, +1 at the stop reason */
     buf_t content;    /* bounded by max_reply */
+    buf_t scan;       /* the fast path's unescaped delta (model_scan.h), one event at most */
     model_slot_t *slots;
     size_t nslots;
     long long input_tokens, output_tokens;
@@ -73,6 +74,11 @@ struct model_stream {
 /* Keeps the reply's id the first time the provider names it (bounded like
  * a tool call's id; a longer one is not kept). */
 void model_stream_set_response_id(model_stream_t *s, const char *id);
+
+struct model_scan;
+/* The fast path's plain text delta (model_scan.h): the reply's id, then
+ * the text, as the jansson path would have applied them. */
+int model_stream_scanned(model_stream_t *s, const struct model_scan *sc);
 
 /* Records the first error; always returns -1 so callers can return it. */
 int model_stream_fail(model_stream_t *s, const char *msg);

@@ -7,6 +7,7 @@
 
 #include "agent/model.h"
 #include "agent/model_internal.h"
+#include "agent/model_scan.h"
 
 /* ---- request ---- */
 
@@ -270,6 +271,10 @@ static int openai_event(model_stream_t *s, const char *event, const char *data, 
         s->done = 1;
         return 0;
     }
+    /* Most events are a plain text delta: read without a jansson tree. */
+    model_scan_t sc;
+    if (strcmp(event, "error") != 0 && model_scan_openai(data, len, &s->scan, &sc))
+        return model_stream_scanned(s, &sc);
     json_t *root = json_loadb(data, len, 0, NULL);
     if (!json_is_object(root)) {
         json_decref(root);

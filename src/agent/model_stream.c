@@ -9,6 +9,7 @@
 
 #include "agent/model.h"
 #include "agent/model_internal.h"
+#include "agent/model_scan.h"
 
 #define MODEL_DEFAULT_EVENT_BYTES ((size_t)1 << 20)
 
@@ -32,8 +33,9 @@ model_stream_t *model_stream_new(const model_provider_t *provider, const model_e
     buf_init(&s->content, s->max_reply);
     if (ev)
         s->ev = *ev;
-    s->sse = sse_parser_new(max_event_bytes ? max_event_bytes : MODEL_DEFAULT_EVENT_BYTES,
-                            model_stream_on_event, s);
+    size_t max_event = max_event_bytes ? max_event_bytes : MODEL_DEFAULT_EVENT_BYTES;
+    buf_init(&s->scan, max_event); /* unescaped text is never longer than its event */
+    s->sse = sse_parser_new(max_event, model_stream_on_event, s);
     if (!s->sse) {
         free(s);
         return NULL;
@@ -71,6 +73,7 @@ void model_stream_free(model_stream_t *s)
         return;
     sse_parser_free(s->sse);
     buf_free(&s->content);
+    buf_free(&s->scan);
     model_stream_clear_slots(s);
     free(s->stop_reason);
     free(s->error);
@@ -150,6 +153,17 @@ int model_stream_text(model_stream_t *s, const char *text, size_t len)
     if (s->ev.on_text)
         s->ev.on_text(s->ev.ud, text, len);
     return 0;
+}
+
+int model_stream_scanned(model_stream_t *s, const model_scan_t *sc)
+{
+    if (sc->id != NULL && s->response_id == NULL && sc->id_len <= MODEL_MAX_TOOL_ID) {
+        char id[MODEL_MAX_TOOL_ID + 1]; /* as it was in the event: it had no escape */
+        memcpy(id, sc->id, sc->id_len);
+        id[sc->id_len] = '\0';
+        model_stream_set_response_id(s, id);
+    }
+    return sc->text != NULL ? model_stream_text(s, sc->text, sc->text_len) : 0;
 }
 
 model_slot_t *model_stream_slot(model_stream_t *s, long index, int create)

@@ -76,6 +76,7 @@ static void run_free(run_t *run)
     free(run->content);
     buf_free(&run->streamed);
     free(run->reply_id);
+    run_frame_free(&run->frame);
     json_decref(run->messages);
     json_decref(run->run_messages);
     json_decref(run->session_state);

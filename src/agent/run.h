@@ -54,6 +54,11 @@ typedef struct run_sink {
      * RunCompleted then goes again without its content (the client had it
      * in RunContent), any other event ends the run with RunError. */
     int (*on_event)(void *ud, const char *name, const json_t *event);
+    /* Optional: the same for an event already serialised as compact JSON
+     * (len bytes, one line), with the same answer. RunContent goes this
+     * way when it is set (agent/run_frame.h: no jansson tree per delta),
+     * and to on_event as a tree when it is not. */
+    int (*on_frame)(void *ud, const char *name, const char *json, size_t len);
     /* Once, after the final event and after the run row was written (or
      * could not be). The run is freed right after. */
     void (*on_end)(void *ud, run_t *run);

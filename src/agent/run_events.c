@@ -44,6 +44,15 @@ void run_emit(run_t *run, const char *name, json_t *fields)
     }
 }
 
+void run_emit_frame(run_t *run, const char *name, const char *json, size_t len)
+{
+    if (run->sink.on_frame(run->sink.ud, name, json, len) == RUN_SINK_TOO_LARGE) {
+        char text[160];
+        snprintf(text, sizeof(text), "event_too_large: a %s event was too large to stream", name);
+        run_fail_soon(run, "event_too_large", text);
+    }
+}
+
 const char *run_provider_name(const run_t *run)
 {
     const char *p = model_provider_agno_name(run->agent->provider);

@@ -9,6 +9,7 @@
 
 #include "agent/model.h"
 #include "agent/run.h"
+#include "agent/run_frame.h"
 #include "core/buf.h"
 
 /* Where a run is. Every change goes through run_enter (run.c), which
@@ -83,6 +84,7 @@ struct run {
     uint64_t turn_first_us;  /* the model call's first body byte (mono us), 0 before */
     int model_results;       /* model calls that answered */
     char *reply_id;          /* the provider's id of the last reply: model_provider_data */
+    run_frame_t frame;       /* RunContent's pre-serialised fields (run_frame.h) */
 };
 
 /* run.c: the state machine */
@@ -106,6 +108,9 @@ json_t *run_message(const char *role, const char *content);
 /* A refused event (RUN_SINK_TOO_LARGE) fails the run soon. */
 void run_emit(run_t *run, const char *name, json_t *fields);
 json_t *run_metrics(const run_t *run);
+/* An event as JSON text, to the sink's on_frame: a refused one fails the
+ * run soon, as in run_emit. */
+void run_emit_frame(run_t *run, const char *name, const char *json, size_t len);
 /* The final event for run->status. */
 void run_events_final(run_t *run);
 /* The provider as Agno names it in events and run objects ("OpenAI"). */
@@ -119,6 +124,9 @@ json_t *run_provider_data(const char *reply_id);
 void run_model_turn(run_t *run);
 void run_model_cancel(run_t *run);
 void run_model_resume(run_t *run);
+/* The model stream's on_text (ud is the run): the delta as RunContent
+ * events, in pieces of at most env.content_chunk bytes. */
+void run_model_text(void *ud, const char *text, size_t len);
 
 /* run_tools.c */
 json_t *run_tool_schemas(const agent_def_t *agent);

@@ -34,9 +34,48 @@ static void keep_streamed(run_t *run, const char *text, size_t len)
         return; /* out of memory emptied it: the cancel event says less; the run goes on */
 }
 
+/* RunContent as a tree, for a sink without on_frame: 0, or -1 for text
+ * jansson refuses (not valid UTF-8). */
+static int content_event(run_t *run, const char *text, size_t n)
+{
+    json_t *delta = json_stringn(text, n);
+    if (delta == NULL)
+        return -1;
+    keep_streamed(run, text, n);
+    /* reasoning_content "": what Agno sends for a model that does not reason */
+    json_t *f = json_pack("{s:o, s:b, s:s, s:s}", "content", delta, "workflow_agent", 0,
+                          "content_type", "str", "reasoning_content", "");
+    json_t *pd = run_provider_data(model_stream_response_id(run->stream));
+    if (f != NULL && pd != NULL)
+        json_object_set_new(f, "model_provider_data", pd);
+    else
+        json_decref(pd);
+    run_emit(run, "RunContent", f);
+    return 0;
+}
+
+/* The same event as JSON text from the run's pre-serialised fields
+ * (run_frame.h): the hot path, no jansson tree per delta. */
+static int content_frame(run_t *run, const char *text, size_t n)
+{
+    const run_frame_ids_t ids = {
+        .agent_id = run->agent->id,
+        .agent_name = run->agent->name ? run->agent->name : run->agent->id,
+        .run_id = run->run_id,
+        .session_id = run->session_id,
+    };
+    if (run_frame_content(&run->frame, &ids, (long long)run_now(),
+                          model_stream_response_id(run->stream), text, n) != 0)
+        return -1;
+    keep_streamed(run, text, n);
+    run_emit_frame(run, "RunContent", run_frame_data(&run->frame), run_frame_len(&run->frame));
+    run_frame_sent(&run->frame);
+    return 0;
+}
+
 /* One delta may be as large as a model event (1 MiB): it goes out in
  * pieces, so that no RunContent frame comes near the client's SSE cap. */
-static void on_text(void *ud, const char *text, size_t len)
+void run_model_text(void *ud, const char *text, size_t len)
 {
     run_t *run = ud;
     if (run->first_token_us == 0)
@@ -44,19 +83,10 @@ static void on_text(void *ud, const char *text, size_t len)
     size_t chunk = run->env.content_chunk > 0 ? run->env.content_chunk : RUN_CONTENT_CHUNK;
     while (len > 0 && run->fail_text == NULL) {
         size_t n = utf8_cut(text, len, chunk);
-        json_t *delta = json_stringn(text, n);
-        if (delta == NULL)
+        int rc =
+            run->sink.on_frame != NULL ? content_frame(run, text, n) : content_event(run, text, n);
+        if (rc != 0)
             return; /* a broken UTF-8 sequence is the provider's bug; skip the rest */
-        keep_streamed(run, text, n);
-        /* reasoning_content "": what Agno sends for a model that does not reason */
-        json_t *f = json_pack("{s:o, s:b, s:s, s:s}", "content", delta, "workflow_agent", 0,
-                              "content_type", "str", "reasoning_content", "");
-        json_t *pd = run_provider_data(model_stream_response_id(run->stream));
-        if (f != NULL && pd != NULL)
-            json_object_set_new(f, "model_provider_data", pd);
-        else
-            json_decref(pd);
-        run_emit(run, "RunContent", f);
         text += n;
         len -= n;
     }
@@ -301,7 +331,7 @@ static void turn_call(run_t *run, char *text, struct curl_slist *headers)
 {
     const run_env_t *env = &run->env;
     char *url = model_request_url(&run->agent->model);
-    model_events_t ev = {.on_text = on_text, .ud = run};
+    model_events_t ev = {.on_text = run_model_text, .ud = run};
     run->stream = model_stream_new(run->agent->model.provider, &ev, env->max_event_bytes);
     model_stream_set_max_reply(run->stream, env->model_max_reply);
     http_call_opts_t opts = {

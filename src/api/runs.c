@@ -92,6 +92,20 @@ static size_t frame_len(const char *name, size_t data_len)
  * over the cap, or a large one (a quarter of the cap and more) that would
  * overflow what is queued, so that a reader who keeps up is never cut off
  * as too slow because of one frame's size. The run splits or reports it. */
+static int on_frame(void *ud, const char *name, const char *data, size_t len)
+{
+    api_run_t *ar = ud;
+    if (ar->sse == NULL || !ar->sse_open)
+        return 0;
+    size_t frame = frame_len(name, len);
+    size_t max = http_sse_max_frame(ar->sse);
+    /* Too large to try, or refused as too large when tried. */
+    if (frame > max || (frame > max / 4 && frame > http_sse_room(ar->sse)) ||
+        http_sse_event(ar->sse, name, data, len) == HTTP_SSE_ERR_TOO_LARGE)
+        return RUN_SINK_TOO_LARGE;
+    return 0;
+}
+
 static int on_event(void *ud, const char *name, const json_t *event)
 {
     api_run_t *ar = ud;
@@ -100,13 +114,7 @@ static int on_event(void *ud, const char *name, const json_t *event)
     char *data = json_dumps(event, JSON_COMPACT | JSON_REAL_PRECISION(15));
     if (data == NULL)
         return 0;
-    size_t len = strlen(data), frame = frame_len(name, len);
-    size_t max = http_sse_max_frame(ar->sse);
-    int rc = 0;
-    /* Too large to try, or refused as too large when tried. */
-    if (frame > max || (frame > max / 4 && frame > http_sse_room(ar->sse)) ||
-        http_sse_event(ar->sse, name, data, len) == HTTP_SSE_ERR_TOO_LARGE)
-        rc = RUN_SINK_TOO_LARGE;
+    int rc = on_frame(ud, name, data, strlen(data));
     free(data);
     return rc;
 }
@@ -301,8 +309,11 @@ static void start_run(http_request_t *r, const agent_def_t *agent, const run_inp
                       .message = in->message,
                       .session_state = in->session_state,
                       .metadata = in->metadata};
-    run_sink_t sink = {
-        .on_event = on_event, .on_end = on_end, .backlogged = is_backlogged, .ud = ar};
+    run_sink_t sink = {.on_event = on_event,
+                       .on_frame = on_frame,
+                       .on_end = on_end,
+                       .backlogged = is_backlogged,
+                       .ud = ar};
     ar->run = run_start(&env, &p, &sink);
     if (ar->run == NULL) /* out of memory: end what was attached */
         on_end(ar, NULL);
