@@ -215,9 +215,19 @@ void *app_loop_init(int worker, uv_loop_t *loop, void *arg)
     }
     ratelimit_config_t rl = {.limit = app->cfg->rate_limit_per_minute, .local = app->rl_local};
     l->ratelimit = must(ratelimit_new(l->redis, &rl), worker, "the rate limiter");
-    l->http = must(http_client_new(loop), worker, "the HTTP client");
+    l->uv = loop;
+    l->worker = worker;
     l->inbox = must(live_inbox_new(loop, runs_on_cancel, l), worker, "the run inbox");
     return l;
+}
+
+/* Made at the loop's first model or tool call, not at start: an idle
+ * service holds no curl multi handle (issue 11, idle footprint). */
+http_client_t *app_loop_http(app_loop_t *l)
+{
+    if (l->http == NULL)
+        l->http = must(http_client_new(l->uv), l->worker, "the HTTP client");
+    return l->http;
 }
 
 void app_loop_free(void *loop_data)

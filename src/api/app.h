@@ -49,7 +49,9 @@ typedef struct app_loop {
     auth_ctx_t *auth;
     redis_client_t *redis; /* NULL without REDIS_URL */
     ratelimit_t *ratelimit;
-    http_client_t *http; /* model and tool calls */
+    uv_loop_t *uv;       /* the loop this state lives on */
+    int worker;          /* its index, for the logs */
+    http_client_t *http; /* model and tool calls: NULL until app_loop_http */
     live_inbox_t *inbox; /* cancels sent from other loops */
     list_t runs;         /* the runs this loop is running (api/runs.c's api_run_t) */
     size_t nruns;
@@ -67,6 +69,9 @@ void app_free(app_t *app);
 /* http_server_config_t's loop_init / loop_free. */
 void *app_loop_init(int worker, uv_loop_t *loop, void *arg);
 void app_loop_free(void *loop_data);
+/* The loop's HTTP client for model and tool calls, made at first use; a
+ * loop that cannot make it aborts, as one that cannot start. */
+http_client_t *app_loop_http(app_loop_t *l);
 /* http_server_config_t's loop_busy: the runs this loop still runs. */
 size_t app_loop_busy(void *loop_data);
 /* http_server_config_t's loop_grace_over: the runs still going end

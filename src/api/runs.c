@@ -217,7 +217,7 @@ static run_env_t run_env(app_loop_t *loop, uv_loop_t *uvloop)
     return (run_env_t){
         .loop = uvloop,
         .store = loop->app->store,
-        .http = loop->http,
+        .http = app_loop_http(loop),
         .owner = loop->app->owner_id,
         .max_event_bytes = 1 << 20,
         .model_connect_timeout_ms = (long)cfg->model_connect_timeout_s * 1000,
