@@ -9,8 +9,9 @@
  * every interval, then the finish chunk, the usage chunk (when stream_options asks)
  * and `data: [DONE]`, chunked, keep-alive. Without stream it answers the whole
  * chat.completion at once. A path /c/<chunks>/<interval_ms>/v1/chat/completions
- * overrides the defaults, so each agent's base_url picks its own script. The first
- * line on stdout is "PORT <n>". */
+ * overrides the defaults, so each agent's base_url picks its own script, and a
+ * message "bench-script <chunks> <interval_ms>" overrides that (warm-up runs). The
+ * first line on stdout is "PORT <n>". */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -116,8 +117,6 @@ static void heap_remove(conn *c)
     heap_up(i);
     heap_down((size_t)last->heap_at);
 }
-
-/* ---- connections and writes ---- */
 
 static void conn_close(conn *c)
 {
@@ -320,6 +319,9 @@ static int parse_request(conn *c, const char *head, size_t head_len, const char 
     c->chunks = def_chunks;
     c->interval = def_interval;
     sscanf(head, "POST /c/%u/%u/", &c->chunks, &c->interval);
+    const char *own = memmem(body, body_len, "bench-script ", 13); /* a user message's own */
+    if (own != NULL)
+        sscanf(own + 13, "%u %u", &c->chunks, &c->interval);
     const char *conn_hdr = header(head, head_len, "connection");
     c->close_after =
         conn_hdr != NULL && strncasecmp(conn_hdr + strspn(conn_hdr, " "), "close", 5) == 0;
@@ -379,8 +381,6 @@ static int read_input(conn *c)
         c->in_len += (size_t)n;
     }
 }
-
-/* ---- the loop ---- */
 
 static void accept_all(int lfd)
 {
