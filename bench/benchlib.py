@@ -108,10 +108,16 @@ class Server:
         self.log = open(log, "ab")
         t0 = time.monotonic()
         self.proc = subprocess.Popen(argv, env=env, stdout=self.log, stderr=self.log, cwd=ROOT)
-        while get(port, "/health")[0] != 200:
+        try:
+            self._wait_ready(argv[0], log, t0, timeout)
+        except BaseException:  # Ctrl-C or SIGTERM before a `with` holds it
+            self.stop()
+            raise
+
+    def _wait_ready(self, name: str, log: str, t0: float, timeout: float) -> None:
+        while get(self.port, "/health")[0] != 200:
             if self.proc.poll() is not None or time.monotonic() - t0 > timeout:
-                self.stop()
-                sys.exit(f"bench: {argv[0]} did not answer /health (see {log})")
+                sys.exit(f"bench: {name} did not answer /health (see {log})")
             time.sleep(0.0005)
         self.start_ms = (time.monotonic() - t0) * 1000
         time.sleep(0.3)  # let workers settle before the idle RSS
@@ -122,6 +128,8 @@ class Server:
         return self.proc.pid
 
     def stop(self) -> None:
+        if self.log.closed:
+            return
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
