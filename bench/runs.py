@@ -185,7 +185,9 @@ def ratio(o, a) -> str:
     """ours/Agno: "45.2x" when ours is the larger, "1/34x" when it is the smaller."""
     if o is None or a is None or o <= 0 or a <= 0:
         return "-"
-    return f"{o / a:.1f}x" if o >= a else f"1/{a / o:.0f}x"
+    if o >= a:
+        return f"{o / a:.1f}x"
+    return f"1/{a / o:.1f}x" if a / o < 10 else f"1/{a / o:.0f}x"
 
 
 def reached(r: dict) -> str:
