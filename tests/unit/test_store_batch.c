@@ -98,6 +98,42 @@ static void test_setup_failure_rolls_back(void **state)
     assert_int_equal(store_session_get(F->conn, ws, "s2", NULL), STORE_NOT_FOUND);
 }
 
+/* The widest column count among this connection's cached statements
+ * that start with prefix (SQLite). */
+static int cached_columns(const char *prefix)
+{
+    store_sqlite_conn_t *sc = F->conn->db;
+    int most = -1;
+    for (int i = 0; i < sc->n; i++) {
+        sqlite3_stmt *st = sc->e[i].st;
+        if (strncmp(sqlite3_sql(st), prefix, strlen(prefix)) == 0 &&
+            sqlite3_column_count(st) > most)
+            most = sqlite3_column_count(st);
+    }
+    return most;
+}
+
+/* A create whose caller wants no row returns only the key: the row's JSON
+ * columns are not decoded for nothing. */
+static void test_create_returns_key_only(void **state)
+{
+    (void)state;
+    if (F->loc.postgres)
+        return;
+    char ws[64];
+    fx_new_ws(ws);
+    store_stmt_clear(F->conn->db);
+    json_t *s = json_pack("{s:s}", "session_id", "s");
+    json_t *r = json_pack("{s:s, s:s, s:[]}", "run_id", "r", "session_id", "s", "messages");
+    assert_int_equal(store_session_create(F->conn, ws, s, NULL), STORE_OK);
+    assert_int_equal(store_run_create(F->conn, ws, r, NULL), STORE_OK);
+    assert_int_equal(store_run_create(F->conn, ws, r, NULL), STORE_CONFLICT);
+    assert_int_equal(cached_columns("INSERT INTO sessions"), 1);
+    assert_int_equal(cached_columns("INSERT INTO runs"), 1);
+    json_decref(s);
+    json_decref(r);
+}
+
 /* ---- lanes and batches ---- */
 
 typedef struct lane_state {
@@ -308,11 +344,9 @@ static void test_thread_checkpoints(void **state)
 #define CASE(fn) cmocka_unit_test(fn)
 
 static const struct CMUnitTest cases[] = {
-    CASE(test_setup_one_commit),
-    CASE(test_setup_failure_rolls_back),
-    CASE(test_setup_before_finish_backlog),
-    CASE(test_commit_never_checkpoints),
-    CASE(test_thread_checkpoints),
+    CASE(test_setup_one_commit),         CASE(test_setup_failure_rolls_back),
+    CASE(test_create_returns_key_only),  CASE(test_setup_before_finish_backlog),
+    CASE(test_commit_never_checkpoints), CASE(test_thread_checkpoints),
 };
 
 int main(void)
