@@ -236,6 +236,56 @@ static void test_setup_before_finish_backlog(void **state)
     assert_int_equal(store_queue_depth(F->store), 0);
 }
 
+/* ---- one writer at a time, queued in the process ---- */
+
+typedef struct writer {
+    atomic_int busy_calls;
+    store_rc_t rc;
+    const char *ws;
+} writer_t;
+
+static int count_busy(void *arg, int tries)
+{
+    (void)tries;
+    atomic_fetch_add(&((writer_t *)arg)->busy_calls, 1);
+    uv_sleep(1);
+    return 1; /* keep waiting */
+}
+
+static void writer_main(void *arg)
+{
+    writer_t *w = arg;
+    store_conn_t *c = store_conn_get(F->store);
+    sqlite3_busy_handler(((store_sqlite_conn_t *)c->db)->db, count_busy, w);
+    json_t *s = json_pack("{s:s}", "session_id", "second");
+    w->rc = store_session_create(c, w->ws, s, NULL);
+    json_decref(s);
+    sqlite3_busy_timeout(((store_sqlite_conn_t *)c->db)->db, 5000);
+}
+
+/* A write while another thread's write transaction is open waits for it
+ * in the process, never in SQLite's sleeping busy handler. */
+static void test_writers_queue_in_process(void **state)
+{
+    (void)state;
+    if (F->loc.postgres)
+        return;
+    char ws[64];
+    fx_new_ws(ws);
+    writer_t w = {.ws = ws};
+    assert_int_equal(store_tx_begin(F->conn), STORE_OK);
+    uv_thread_t t;
+    assert_int_equal(uv_thread_create(&t, writer_main, &w), 0);
+    uv_sleep(200); /* room for the writer to reach its BEGIN: not a bound */
+    json_t *s = json_pack("{s:s}", "session_id", "first");
+    assert_int_equal(store_session_create(F->conn, ws, s, NULL), STORE_OK);
+    json_decref(s);
+    assert_int_equal(store_tx_commit(F->conn), STORE_OK);
+    uv_thread_join(&t);
+    assert_int_equal(w.rc, STORE_OK);
+    assert_int_equal(atomic_load(&w.busy_calls), 0);
+}
+
 /* ---- WAL checkpoints off the commit path ---- */
 
 typedef struct wal_watch {
@@ -346,7 +396,8 @@ static void test_thread_checkpoints(void **state)
 static const struct CMUnitTest cases[] = {
     CASE(test_setup_one_commit),         CASE(test_setup_failure_rolls_back),
     CASE(test_create_returns_key_only),  CASE(test_setup_before_finish_backlog),
-    CASE(test_commit_never_checkpoints), CASE(test_thread_checkpoints),
+    CASE(test_writers_queue_in_process), CASE(test_commit_never_checkpoints),
+    CASE(test_thread_checkpoints),
 };
 
 int main(void)
