@@ -80,6 +80,10 @@ int store_submit_bounded(store_t *s, uv_loop_t *loop, store_work_fn work, store_
  * transaction committed. */
 int store_submit_batch(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn done,
                        void *data);
+/* store_submit_bounded for a batchable write (a run's setup): setups queued
+ * together share one transaction, as store_submit_batch's jobs do. */
+int store_submit_bounded_batch(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn done,
+                               void *data);
 /* The bound for store_submit_bounded (<= 0: none). Set at start-up. */
 void store_set_queue_max(store_t *s, int queue_max);
 /* 1 while store_submit_bounded would refuse: a handler can answer 503

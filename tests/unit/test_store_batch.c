@@ -236,6 +236,53 @@ static void test_setup_before_finish_backlog(void **state)
     assert_int_equal(store_queue_depth(F->store), 0);
 }
 
+#define SETUPS 5
+
+/* Setups queued together behind a busy thread share one commit, and each
+ * still gets its rows. */
+static void test_setups_batched(void **state)
+{
+    (void)state;
+    char ws[64];
+    fx_new_ws(ws);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    lane_state_t st = {.ws = ws, .fail_at = -1};
+    assert_int_equal(uv_sem_init(&st.gate, 0), 0);
+    lane_job_t gate = {.st = &st};
+    assert_int_equal(store_submit(F->store, &loop, gate_work, lane_done, &gate), 0);
+    setup_case_t *sc = calloc(SETUPS, sizeof *sc);
+    char sid[SETUPS][16], rid[SETUPS][16];
+    for (int i = 0; i < SETUPS; i++) {
+        snprintf(sid[i], sizeof sid[i], "s%d", i);
+        snprintf(rid[i], sizeof rid[i], "r%d", i);
+        sc[i].agent = (agent_def_t){.id = "agent", .provider = "openai"};
+        sc[i].agent.model.id = "m";
+        sc[i].run = (run_t){.agent = &sc[i].agent,
+                            .ws = ws,
+                            .user = "u",
+                            .session_id = sid[i],
+                            .run_id = rid[i],
+                            .message = "hello"};
+        sc[i].run.env = (run_env_t){.loop = &loop, .store = F->store, .owner = "test"};
+        run_store_setup(&sc[i].run, on_setup);
+    }
+    uint64_t before = commits();
+    uv_sem_post(&st.gate);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    uv_sem_destroy(&st.gate);
+    assert_int_equal(commits() - before, 1);
+    for (int i = 0; i < SETUPS; i++) {
+        assert_int_equal(sc[i].done, 1);
+        assert_int_equal(sc[i].rc, STORE_OK);
+        assert_true(sc[i].run.row_written);
+        assert_int_equal(store_run_get(F->conn, ws, rid[i], NULL), STORE_OK);
+        json_decref(sc[i].run.session_state);
+    }
+    free(sc);
+}
+
 /* ---- one writer at a time, queued in the process ---- */
 
 typedef struct writer {
@@ -396,8 +443,8 @@ static void test_thread_checkpoints(void **state)
 static const struct CMUnitTest cases[] = {
     CASE(test_setup_one_commit),         CASE(test_setup_failure_rolls_back),
     CASE(test_create_returns_key_only),  CASE(test_setup_before_finish_backlog),
-    CASE(test_writers_queue_in_process), CASE(test_commit_never_checkpoints),
-    CASE(test_thread_checkpoints),
+    CASE(test_setups_batched),           CASE(test_writers_queue_in_process),
+    CASE(test_commit_never_checkpoints), CASE(test_thread_checkpoints),
 };
 
 int main(void)
