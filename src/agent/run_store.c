@@ -158,6 +158,8 @@ static void setup_done(store_rc_t rc, void *data)
     run_t *run = job->run;
     void (*done)(run_t *, store_rc_t) = job->done;
     free(job);
+    if (rc != STORE_OK)
+        run->row_written = 0; /* its batch did not commit */
     done(run, rc);
 }
 
@@ -182,8 +184,9 @@ void run_store_setup(run_t *run, void (*done)(run_t *run, store_rc_t rc))
     }
     job->run = run;
     job->done = done;
-    /* Bounded: a run's setup is work a request starts (its finish is not). */
-    int rc = store_submit_bounded(run->env.store, run->env.loop, setup_work, setup_done, job);
+    /* Bounded: a run's setup is work a request starts (its finish is not).
+     * Batchable: setups queued together share one commit. */
+    int rc = store_submit_bounded_batch(run->env.store, run->env.loop, setup_work, setup_done, job);
     if (rc == 0)
         return;
     /* Never done inside run_start: its caller has not seen the run yet. */

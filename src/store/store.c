@@ -46,6 +46,12 @@ static store_t *store_alloc(const store_backend_t *be, const store_config_t *cfg
         free(s);
         return NULL;
     }
+    if (uv_mutex_init(&s->write_mu) != 0) {
+        store_lanes_free(s);
+        uv_mutex_destroy(&s->mu);
+        free(s);
+        return NULL;
+    }
     list_init(&s->conns);
     s->be = be;
     s->id = atomic_fetch_add(&next_store_id, 1);
@@ -100,6 +106,7 @@ void store_close(store_t *s)
     store_conn_close_all(s);
     uv_mutex_destroy(&s->mu);
     store_lanes_free(s);
+    uv_mutex_destroy(&s->write_mu);
     secret_free(s->url); /* it may hold a password */
     free(s->path);
     free(s);

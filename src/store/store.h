@@ -67,9 +67,10 @@ store_rc_t store_in_tx(store_conn_t *c, store_work_fn work, void *data);
  * store_submit_bounded's run-critical lane has work (store_lane.h). */
 int store_submit(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn done, void *data);
 /* store_submit for work a request starts: refused (STORE_SUBMIT_BUSY, done
- * not called) while the queue holds queue_max jobs or more. Internal writes
- * that must not be lost (a run's finish, heartbeats, the sweep) use
- * store_submit, which the bound never refuses but which still counts. */
+ * not called) while the queue holds queue_max jobs or more; it goes in the
+ * run-critical lane. Internal writes that must not be lost (a run's
+ * finish: store_submit_batch; heartbeats, the sweep: store_submit) are
+ * never refused by the bound but still count. */
 #define STORE_SUBMIT_BUSY (-2)
 int store_submit_bounded(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn done,
                          void *data);
@@ -80,6 +81,10 @@ int store_submit_bounded(store_t *s, uv_loop_t *loop, store_work_fn work, store_
  * transaction committed. */
 int store_submit_batch(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn done,
                        void *data);
+/* store_submit_bounded for a batchable write (a run's setup): setups queued
+ * together share one transaction, as store_submit_batch's jobs do. */
+int store_submit_bounded_batch(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn done,
+                               void *data);
 /* The bound for store_submit_bounded (<= 0: none). Set at start-up. */
 void store_set_queue_max(store_t *s, int queue_max);
 /* 1 while store_submit_bounded would refuse: a handler can answer 503

@@ -83,6 +83,7 @@ struct store {
     _Atomic uint64_t unavailable_at_us; /* monotonic: the last job that met no database */
     _Atomic uint64_t commits;           /* store_tx_commit's; paces WAL checkpoints */
     struct store_ckpt *ckpt;            /* SQLite: the checkpoint thread */
+    uv_mutex_t write_mu;                /* SQLite: held by the one write transaction */
     uv_mutex_t lane_mu;                 /* guards lanes (store_lane.c) */
     list_t lanes;                       /* per loop: the jobs waiting for a pump */
     uv_mutex_t mu;                      /* guards conns */

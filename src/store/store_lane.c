@@ -56,7 +56,7 @@ int store_lanes_push(store_t *s, store_job_t *job)
     uv_mutex_lock(&s->lane_mu);
     loop_lanes_t *l = lanes_of(s, job->loop, 1);
     if (l != NULL)
-        list_insert_tail(job->kind == STORE_LANE_FAST ? &l->fast : &l->bulk, &job->link);
+        list_insert_tail(job->kind <= STORE_LANE_FAST_BATCH ? &l->fast : &l->bulk, &job->link);
     uv_mutex_unlock(&s->lane_mu);
     return l != NULL ? 0 : -1;
 }
@@ -83,18 +83,22 @@ static store_job_t *first_job(const list_t *lane)
     return list_is_empty(lane) ? NULL : LIST_ENTRY(list_first(lane), store_job_t, link);
 }
 
-/* The bulk lane's head, and the batchable jobs right behind a batchable
- * head. */
-static int take_bulk(loop_lanes_t *l, list_t *out)
+static int batchable(const store_job_t *job)
+{
+    return job->kind == STORE_LANE_FAST_BATCH || job->kind == STORE_LANE_BATCH;
+}
+
+/* A lane's head, and the batchable jobs right behind a batchable head. */
+static int take_run(list_t *lane, list_t *out)
 {
     int n = 0;
     store_job_t *job;
-    while (n < STORE_BATCH_MAX && (job = first_job(&l->bulk)) != NULL) {
-        if (n > 0 && job->kind != STORE_LANE_BATCH)
+    while (n < STORE_BATCH_MAX && (job = first_job(lane)) != NULL) {
+        if (n > 0 && !batchable(job))
             break;
         take(job, out);
         n++;
-        if (job->kind != STORE_LANE_BATCH)
+        if (!batchable(job))
             break;
     }
     return n;
@@ -109,11 +113,10 @@ int store_lanes_take(store_t *s, uv_loop_t *loop, list_t *out)
         store_job_t *fast = first_job(&l->fast);
         int bulk_waits = !list_is_empty(&l->bulk);
         if (fast != NULL && (!bulk_waits || l->fast_run < STORE_FAST_BURST)) {
-            take(fast, out);
+            n = take_run(&l->fast, out);
             l->fast_run += bulk_waits;
-            n = 1;
         } else {
-            n = take_bulk(l, out);
+            n = take_run(&l->bulk, out);
             l->fast_run = 0;
         }
     }

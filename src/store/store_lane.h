@@ -5,8 +5,9 @@
  * setup never waits behind a backlog of finishes. Each job submitted
  * queues one pump on the pool; a pump takes the best job of its own loop
  * when it runs, so the job's done still runs on the loop that asked.
- * Batchable bulk jobs (run finishes) next to each other are taken
- * together and share one transaction. */
+ * Batchable jobs (run setups in the front lane, run finishes in the bulk
+ * lane) next to each other in a lane are taken together and share one
+ * transaction. */
 #ifndef AGENTOS_STORE_STORE_LANE_H
 #define AGENTOS_STORE_STORE_LANE_H
 
@@ -19,7 +20,12 @@
  * when any waits: a busy front lane slows finishes, never stops them. */
 #define STORE_FAST_BURST 8
 
-typedef enum { STORE_LANE_FAST = 0, STORE_LANE_BULK, STORE_LANE_BATCH } store_lane_kind_t;
+typedef enum {
+    STORE_LANE_FAST = 0,   /* run-critical */
+    STORE_LANE_FAST_BATCH, /* run-critical, batchable (run setups) */
+    STORE_LANE_BULK,
+    STORE_LANE_BATCH, /* bulk, batchable (run finishes) */
+} store_lane_kind_t;
 
 typedef struct store_job {
     list_t link; /* in its lane, then in the pump that ran it */

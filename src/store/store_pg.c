@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "store/store_internal.h"
+#include "store/store_pg_stmt.h"
 #include "store/store_pg_url.h"
 
 /* Type OIDs (pg_type.h is server-side): the integers come back as JSON
@@ -119,12 +120,20 @@ static void *pg_connect(const store_t *s, int statement_timeout_ms, char *err, s
         PQfinish(pg);
         return NULL;
     }
-    return pg;
+    store_pg_conn_t *pc = store_pg_conn_wrap(pg);
+    if (pc == NULL)
+        snprintf(err, errlen, "out of memory");
+    return pc;
 }
 
 static void pg_disconnect(void *db)
 {
-    PQfinish(db);
+    store_pg_conn_close(db);
+}
+
+static PGconn *native(const store_conn_t *c)
+{
+    return ((const store_pg_conn_t *)c->db)->pg;
 }
 
 /* An idle connection has nothing to read. Data or EOF waiting means the
@@ -132,7 +141,7 @@ static void pg_disconnect(void *db)
  * reconnect now rather than fail the next request on a dead socket. */
 static int pg_alive(store_conn_t *c)
 {
-    PGconn *pg = c->db;
+    PGconn *pg = native(c);
     if (PQstatus(pg) != CONNECTION_OK || PQtransactionStatus(pg) != PQTRANS_IDLE)
         return 0;
     struct pollfd pfd = {.fd = PQsocket(pg), .events = POLLIN};
@@ -160,7 +169,7 @@ static int state_busy(const char *state)
 
 static store_rc_t pg_fail(store_conn_t *c, const PGresult *r)
 {
-    PGconn *pg = c->db;
+    PGconn *pg = native(c);
     if (c->broken) { /* pg_query dropped it: no answer in time */
         snprintf(c->last_error, sizeof c->last_error, "no answer in time");
         return STORE_UNAVAILABLE;
@@ -248,12 +257,9 @@ static int pg_wait(PGconn *pg, int64_t deadline)
  * runs on the server and cannot fire then. So the wait for the result is
  * bounded here; past it the connection is dropped and the call fails as
  * unavailable. NULL: no result (pg_fail reads the connection's error). */
-static PGresult *pg_query(store_conn_t *c, const char *sql, int n, const char *const *vals)
+static PGresult *pg_collect(store_conn_t *c, int64_t deadline)
 {
-    PGconn *pg = c->db;
-    int64_t deadline = mono_ms() + c->store->statement_timeout_ms + PG_WAIT_SLACK_MS;
-    if (!PQsendQueryParams(pg, sql, n, NULL, vals, NULL, NULL, 0))
-        return NULL;
+    PGconn *pg = native(c);
     PGresult *last = NULL, *r;
     for (;;) {
         if (pg_wait(pg, deadline) != 0) {
@@ -273,6 +279,74 @@ static PGresult *pg_query(store_conn_t *c, const char *sql, int n, const char *c
         PQclear(last);
         last = r;
     }
+}
+
+/* Best effort: a name that stays is only a few bytes on the server until
+ * the connection ends, and names are never reused. */
+static void pg_deallocate(store_conn_t *c, const char *name, int64_t deadline)
+{
+    char sql[STORE_PG_STMT_NAME + 16];
+    snprintf(sql, sizeof sql, "DEALLOCATE %s", name); /* our own name, not input */
+    if (PQsendQuery(native(c), sql))
+        PQclear(pg_collect(c, deadline));
+}
+
+/* The prepared statement for sql, prepared now on its first use; NULL to
+ * run it unnamed (the cache is full inside a transaction, where an
+ * eviction could fail), or with *bad the failed prepare's result. */
+static store_pg_stmt_t *pg_prepared(store_conn_t *c, const char *sql, int n, int64_t deadline,
+                                    PGresult **bad)
+{
+    store_pg_conn_t *pc = c->db;
+    store_pg_stmt_t *e = store_pg_stmt_find(pc, sql);
+    if (e != NULL)
+        return e;
+    if (pc->n >= STORE_PG_STMT_MAX && PQtransactionStatus(pc->pg) != PQTRANS_IDLE)
+        return NULL;
+    char evicted[STORE_PG_STMT_NAME];
+    if ((e = store_pg_stmt_add(pc, sql, evicted)) == NULL)
+        return NULL;
+    if (evicted[0])
+        pg_deallocate(c, evicted, deadline);
+    PGresult *r = PQsendPrepare(pc->pg, e->name, sql, n, NULL) ? pg_collect(c, deadline) : NULL;
+    if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK) {
+        PQclear(r);
+        pc->prepares++;
+        return e;
+    }
+    store_pg_stmt_drop(pc, e);
+    *bad = r;
+    return NULL;
+}
+
+/* "cached plan must not change result type": another replica's migration
+ * changed a table under a prepared SELECT *. The next call prepares anew. */
+static void pg_forget_stale(store_conn_t *c, store_pg_stmt_t *e, const PGresult *r)
+{
+    const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (e != NULL && state != NULL && strcmp(state, "0A000") == 0)
+        store_pg_stmt_drop(c->db, e);
+}
+
+/* Statements with parameters (the data queries) run prepared; the rest
+ * (BEGIN, COMMIT, savepoints, migrations' DDL) as before, unnamed. */
+static PGresult *pg_query(store_conn_t *c, const char *sql, int n, const char *const *vals)
+{
+    PGconn *pg = native(c);
+    int64_t deadline = mono_ms() + c->store->statement_timeout_ms + PG_WAIT_SLACK_MS;
+    store_pg_stmt_t *e = NULL;
+    if (n > 0) {
+        PGresult *bad = NULL;
+        e = pg_prepared(c, sql, n, deadline, &bad);
+        if (bad != NULL || c->broken)
+            return bad;
+    }
+    int sent = e != NULL ? PQsendQueryPrepared(pg, e->name, n, vals, NULL, NULL, 0)
+                         : PQsendQueryParams(pg, sql, n, NULL, vals, NULL, NULL, 0);
+    PGresult *r = sent ? pg_collect(c, deadline) : NULL;
+    if (r != NULL && PQresultStatus(r) == PGRES_FATAL_ERROR)
+        pg_forget_stale(c, e, r);
+    return r;
 }
 
 static store_rc_t pg_exec(store_conn_t *c, const char *sql, const store_param_t *p, int n,

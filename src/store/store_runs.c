@@ -34,7 +34,10 @@ store_rc_t store_run_create(store_conn_t *c, const char *ws, const json_t *run, 
                       " status, content, model, model_provider, owner, input, messages, tools,"
                       " metrics, metadata, created_at, updated_at)"
                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                      " ON CONFLICT (workspace_id, run_id) DO NOTHING RETURNING *");
+                      " ON CONFLICT (workspace_id, run_id) DO NOTHING");
+    /* The whole row only for a caller that wants it: a run's setup does
+     * not, and building it decoded every JSON column again. */
+    store_sql_add(&q, out != NULL ? " RETURNING *" : " RETURNING run_id");
     store_sql_text(&q, ws);
     store_sql_text(&q, id);
     for (int i = 0; run_text_keys[i] != NULL; i++)

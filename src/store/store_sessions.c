@@ -28,7 +28,10 @@ store_rc_t store_session_create(store_conn_t *c, const char *ws, const json_t *s
     store_sql_add(&q, "INSERT INTO {S}sessions (workspace_id, session_id, session_type, agent_id,"
                       " user_id, session_name, session_state, metadata, total_tokens, created_at,"
                       " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)"
-                      " ON CONFLICT (workspace_id, session_id) DO NOTHING RETURNING *");
+                      " ON CONFLICT (workspace_id, session_id) DO NOTHING");
+    /* The whole row only for a caller that wants it: a run's setup does
+     * not, and building it decoded every JSON column again. */
+    store_sql_add(&q, out != NULL ? " RETURNING *" : " RETURNING session_id");
     store_sql_text(&q, ws);
     store_sql_text(&q, id);
     store_sql_text(&q, type != NULL ? type : "agent");

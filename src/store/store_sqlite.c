@@ -235,16 +235,37 @@ static store_rc_t sqlite_exec(store_conn_t *c, const char *sql, const store_para
     return rc;
 }
 
+/* SQLite has one writer at a time. Threads of this process queue for it
+ * on a mutex, handed over at once, instead of in SQLite's busy handler,
+ * which sleeps in steps of up to 100 ms and so made a run's setup wait
+ * behind a finish for far longer than the finish took. busy_timeout still
+ * covers another process on the same file. */
+static void write_release(store_conn_t *c)
+{
+    store_sqlite_conn_t *sc = c->db;
+    if (sc->writing && sqlite3_get_autocommit(sc->db)) {
+        sc->writing = 0;
+        uv_mutex_unlock(&c->store->write_mu);
+    }
+}
+
 static store_rc_t sqlite_begin(store_conn_t *c)
 {
+    store_sqlite_conn_t *sc = c->db;
+    uv_mutex_lock(&c->store->write_mu);
+    sc->write_mu = &c->store->write_mu;
+    sc->writing = 1;
     /* IMMEDIATE takes the write lock now, waiting on busy_timeout, instead
      * of failing with SQLITE_BUSY when a read later turns into a write. */
-    return sqlite_exec(c, "BEGIN IMMEDIATE", NULL, 0, NULL, NULL);
+    store_rc_t rc = sqlite_exec(c, "BEGIN IMMEDIATE", NULL, 0, NULL, NULL);
+    write_release(c);
+    return rc;
 }
 
 static store_rc_t sqlite_commit(store_conn_t *c)
 {
     store_rc_t rc = sqlite_exec(c, "COMMIT", NULL, 0, NULL, NULL);
+    write_release(c);
     /* The checkpoint is the checkpoint thread's (store_sqlite_ckpt.c): a
      * commit at most wakes it. store_tx_commit counts this one next. */
     if (rc == STORE_OK)
@@ -256,6 +277,7 @@ static void sqlite_rollback(store_conn_t *c)
 {
     if (!sqlite3_get_autocommit(native(c)))
         sqlite_exec(c, "ROLLBACK", NULL, 0, NULL, NULL);
+    write_release(c);
 }
 
 static store_rc_t sqlite_migrate_lock(store_conn_t *c)

@@ -37,6 +37,10 @@ void store_sqlite_conn_close(store_sqlite_conn_t *sc)
         return;
     store_stmt_clear(sc);
     sqlite3_close(sc->db);
+    /* Dropped inside a write transaction (a ROLLBACK that failed): the
+     * closing thread is the one that took it. */
+    if (sc->writing)
+        uv_mutex_unlock(sc->write_mu);
     free(sc);
 }
 

@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 #include <stdint.h>
+#include <uv.h>
 
 /* More than the distinct templates the store runs; past it the least
  * recently used statement is finalized (migrations' one-off DDL). */
@@ -20,6 +21,8 @@ typedef struct store_stmt_entry {
 
 typedef struct store_sqlite_conn {
     sqlite3 *db;
+    int writing;          /* holds write_mu (store_sqlite.c) */
+    uv_mutex_t *write_mu; /* the store's, set when first taken */
     int n;
     uint64_t tick;
     store_stmt_entry_t e[STORE_STMT_CACHE_MAX];

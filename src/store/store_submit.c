@@ -20,7 +20,7 @@ typedef struct store_pump {
     list_t ran; /* the jobs this pump took: none when others took them */
 } store_pump_t;
 
-/* Several finishes in one transaction: each job's work makes its writes
+/* Several setups or finishes in one transaction: each job's work makes its writes
  * through store_in_tx, so under a savepoint; one that fails loses only its
  * own. None is reported written before the commit. A failed commit, or a
  * job that met no database (its savepoint may not have been undone, and
@@ -151,8 +151,8 @@ int store_submit_batch(store_t *s, uv_loop_t *loop, store_work_fn work, store_do
     return submit(s, loop, STORE_LANE_BATCH, work, done, data);
 }
 
-int store_submit_bounded(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn done,
-                         void *data)
+static int submit_bounded(store_t *s, uv_loop_t *loop, store_lane_kind_t kind, store_work_fn work,
+                          store_done_fn done, void *data)
 {
     if (s == NULL || loop == NULL || work == NULL || done == NULL)
         return -1;
@@ -164,11 +164,23 @@ int store_submit_bounded(store_t *s, uv_loop_t *loop, store_work_fn work, store_
         atomic_fetch_sub(&s->queued, 1);
         return STORE_SUBMIT_BUSY;
     }
-    if (queue_job(s, loop, STORE_LANE_FAST, work, done, data) != 0) {
+    if (queue_job(s, loop, kind, work, done, data) != 0) {
         atomic_fetch_sub(&s->queued, 1);
         return -1;
     }
     return 0;
+}
+
+int store_submit_bounded(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn done,
+                         void *data)
+{
+    return submit_bounded(s, loop, STORE_LANE_FAST, work, done, data);
+}
+
+int store_submit_bounded_batch(store_t *s, uv_loop_t *loop, store_work_fn work, store_done_fn done,
+                               void *data)
+{
+    return submit_bounded(s, loop, STORE_LANE_FAST_BATCH, work, done, data);
 }
 
 void store_set_queue_max(store_t *s, int queue_max)

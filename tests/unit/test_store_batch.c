@@ -98,6 +98,42 @@ static void test_setup_failure_rolls_back(void **state)
     assert_int_equal(store_session_get(F->conn, ws, "s2", NULL), STORE_NOT_FOUND);
 }
 
+/* The widest column count among this connection's cached statements
+ * that start with prefix (SQLite). */
+static int cached_columns(const char *prefix)
+{
+    store_sqlite_conn_t *sc = F->conn->db;
+    int most = -1;
+    for (int i = 0; i < sc->n; i++) {
+        sqlite3_stmt *st = sc->e[i].st;
+        if (strncmp(sqlite3_sql(st), prefix, strlen(prefix)) == 0 &&
+            sqlite3_column_count(st) > most)
+            most = sqlite3_column_count(st);
+    }
+    return most;
+}
+
+/* A create whose caller wants no row returns only the key: the row's JSON
+ * columns are not decoded for nothing. */
+static void test_create_returns_key_only(void **state)
+{
+    (void)state;
+    if (F->loc.postgres)
+        return;
+    char ws[64];
+    fx_new_ws(ws);
+    store_stmt_clear(F->conn->db);
+    json_t *s = json_pack("{s:s}", "session_id", "s");
+    json_t *r = json_pack("{s:s, s:s, s:[]}", "run_id", "r", "session_id", "s", "messages");
+    assert_int_equal(store_session_create(F->conn, ws, s, NULL), STORE_OK);
+    assert_int_equal(store_run_create(F->conn, ws, r, NULL), STORE_OK);
+    assert_int_equal(store_run_create(F->conn, ws, r, NULL), STORE_CONFLICT);
+    assert_int_equal(cached_columns("INSERT INTO sessions"), 1);
+    assert_int_equal(cached_columns("INSERT INTO runs"), 1);
+    json_decref(s);
+    json_decref(r);
+}
+
 /* ---- lanes and batches ---- */
 
 typedef struct lane_state {
@@ -198,6 +234,103 @@ static void test_setup_before_finish_backlog(void **state)
     }
     assert_int_equal(commits() - before, 1);
     assert_int_equal(store_queue_depth(F->store), 0);
+}
+
+#define SETUPS 5
+
+/* Setups queued together behind a busy thread share one commit, and each
+ * still gets its rows. */
+static void test_setups_batched(void **state)
+{
+    (void)state;
+    char ws[64];
+    fx_new_ws(ws);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    lane_state_t st = {.ws = ws, .fail_at = -1};
+    assert_int_equal(uv_sem_init(&st.gate, 0), 0);
+    lane_job_t gate = {.st = &st};
+    assert_int_equal(store_submit(F->store, &loop, gate_work, lane_done, &gate), 0);
+    setup_case_t *sc = calloc(SETUPS, sizeof *sc);
+    char sid[SETUPS][16], rid[SETUPS][16];
+    for (int i = 0; i < SETUPS; i++) {
+        snprintf(sid[i], sizeof sid[i], "s%d", i);
+        snprintf(rid[i], sizeof rid[i], "r%d", i);
+        sc[i].agent = (agent_def_t){.id = "agent", .provider = "openai"};
+        sc[i].agent.model.id = "m";
+        sc[i].run = (run_t){.agent = &sc[i].agent,
+                            .ws = ws,
+                            .user = "u",
+                            .session_id = sid[i],
+                            .run_id = rid[i],
+                            .message = "hello"};
+        sc[i].run.env = (run_env_t){.loop = &loop, .store = F->store, .owner = "test"};
+        run_store_setup(&sc[i].run, on_setup);
+    }
+    uint64_t before = commits();
+    uv_sem_post(&st.gate);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    uv_sem_destroy(&st.gate);
+    assert_int_equal(commits() - before, 1);
+    for (int i = 0; i < SETUPS; i++) {
+        assert_int_equal(sc[i].done, 1);
+        assert_int_equal(sc[i].rc, STORE_OK);
+        assert_true(sc[i].run.row_written);
+        assert_int_equal(store_run_get(F->conn, ws, rid[i], NULL), STORE_OK);
+        json_decref(sc[i].run.session_state);
+    }
+    free(sc);
+}
+
+/* ---- one writer at a time, queued in the process ---- */
+
+typedef struct writer {
+    atomic_int busy_calls;
+    store_rc_t rc;
+    const char *ws;
+} writer_t;
+
+static int count_busy(void *arg, int tries)
+{
+    (void)tries;
+    atomic_fetch_add(&((writer_t *)arg)->busy_calls, 1);
+    uv_sleep(1);
+    return 1; /* keep waiting */
+}
+
+static void writer_main(void *arg)
+{
+    writer_t *w = arg;
+    store_conn_t *c = store_conn_get(F->store);
+    sqlite3_busy_handler(((store_sqlite_conn_t *)c->db)->db, count_busy, w);
+    json_t *s = json_pack("{s:s}", "session_id", "second");
+    w->rc = store_session_create(c, w->ws, s, NULL);
+    json_decref(s);
+    sqlite3_busy_timeout(((store_sqlite_conn_t *)c->db)->db, 5000);
+}
+
+/* A write while another thread's write transaction is open waits for it
+ * in the process, never in SQLite's sleeping busy handler. */
+static void test_writers_queue_in_process(void **state)
+{
+    (void)state;
+    if (F->loc.postgres)
+        return;
+    char ws[64];
+    fx_new_ws(ws);
+    writer_t w = {.ws = ws};
+    assert_int_equal(store_tx_begin(F->conn), STORE_OK);
+    uv_thread_t t;
+    assert_int_equal(uv_thread_create(&t, writer_main, &w), 0);
+    uv_sleep(200); /* room for the writer to reach its BEGIN: not a bound */
+    json_t *s = json_pack("{s:s}", "session_id", "first");
+    assert_int_equal(store_session_create(F->conn, ws, s, NULL), STORE_OK);
+    json_decref(s);
+    assert_int_equal(store_tx_commit(F->conn), STORE_OK);
+    uv_thread_join(&t);
+    assert_int_equal(w.rc, STORE_OK);
+    assert_int_equal(atomic_load(&w.busy_calls), 0);
 }
 
 /* ---- WAL checkpoints off the commit path ---- */
@@ -308,11 +441,10 @@ static void test_thread_checkpoints(void **state)
 #define CASE(fn) cmocka_unit_test(fn)
 
 static const struct CMUnitTest cases[] = {
-    CASE(test_setup_one_commit),
-    CASE(test_setup_failure_rolls_back),
-    CASE(test_setup_before_finish_backlog),
-    CASE(test_commit_never_checkpoints),
-    CASE(test_thread_checkpoints),
+    CASE(test_setup_one_commit),         CASE(test_setup_failure_rolls_back),
+    CASE(test_create_returns_key_only),  CASE(test_setup_before_finish_backlog),
+    CASE(test_setups_batched),           CASE(test_writers_queue_in_process),
+    CASE(test_commit_never_checkpoints), CASE(test_thread_checkpoints),
 };
 
 int main(void)

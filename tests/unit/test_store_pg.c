@@ -14,7 +14,13 @@
 #include <cmocka.h>
 #include <poll.h>
 
+#include "store/store_pg_stmt.h"
 #include "test_store_support.h"
+
+static PGconn *pg_of(const store_conn_t *c)
+{
+    return ((const store_pg_conn_t *)c->db)->pg;
+}
 
 /* ---- a TCP proxy the test can cut and restore ---- */
 
@@ -313,13 +319,13 @@ static void test_idle_connection_killed(void **state)
 {
     (void)state;
     need_pg();
-    int pid = PQbackendPID(F->conn->db);
+    int pid = PQbackendPID(pg_of(F->conn));
     terminate(pid);
     usleep(100000);
     store_conn_t *c = store_conn_get(F->store);
     assert_non_null(c);
     assert_int_equal(store_ping(c), STORE_OK);
-    assert_int_not_equal(PQbackendPID(c->db), pid);
+    assert_int_not_equal(PQbackendPID(pg_of(c)), pid);
     F->conn = c;
 }
 
@@ -336,7 +342,7 @@ static void sleeper_main(void *arg)
 {
     sleeper_t *s = arg;
     store_conn_t *c = store_conn_get(s->store);
-    s->pid = PQbackendPID(c->db);
+    s->pid = PQbackendPID(pg_of(c));
     uv_barrier_wait(s->ready);
     s->rc = store_sql_run(c, "SELECT pg_sleep(3)");
     s->broken = c->broken;
