@@ -75,6 +75,12 @@ static int escape_at(const unsigned char **pp, const unsigned char *end, uint32_
     return 0;
 }
 
+/* Bytes a string holds as they are: printable ASCII but '"' and '\\'. */
+static int plain_byte(unsigned ch)
+{
+    return ch >= 0x20 && ch < 0x80 && ch != '"' && ch != '\\';
+}
+
 int scan_str(scan_cur_t *c, scan_str_t *out)
 {
     scan_ws(c);
@@ -83,6 +89,10 @@ int scan_str(scan_cur_t *c, scan_str_t *out)
     const unsigned char *start = ++c->p;
     out->esc = 0;
     while (c->p < c->end) {
+        while (c->p < c->end && plain_byte(*c->p)) /* most of any string: a tight loop */
+            c->p++;
+        if (c->p >= c->end)
+            break;
         unsigned ch = *c->p;
         uint32_t cp;
         if (ch == '"') {
@@ -224,12 +234,6 @@ int scan_object(scan_cur_t *c, scan_member_fn fn, void *ctx)
             continue;
         return scan_eat(c, '}') ? 0 : -1;
     }
-}
-
-int scan_key_is(const scan_str_t *key, const char *name)
-{
-    size_t n = strlen(name);
-    return key->len == n && memcmp(key->s, name, n) == 0;
 }
 
 int scan_end(scan_cur_t *c)

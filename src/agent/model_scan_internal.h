@@ -6,6 +6,7 @@
 #define AGENTOS_AGENT_MODEL_SCAN_INTERNAL_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "core/buf.h"
 
@@ -38,7 +39,12 @@ int scan_int(scan_cur_t *c, long long *out);
 int scan_skip_scalar(scan_cur_t *c);
 /* An object, fn called for each member (keys without escapes only). */
 int scan_object(scan_cur_t *c, scan_member_fn fn, void *ctx);
-int scan_key_is(const scan_str_t *key, const char *name);
+/* Inline: called for every key with a literal name, so strlen folds. */
+static inline int scan_key_is(const scan_str_t *key, const char *name)
+{
+    size_t n = strlen(name);
+    return key->len == n && memcmp(key->s, name, n) == 0;
+}
 /* 0 when only whitespace is left. */
 int scan_end(scan_cur_t *c);
 

@@ -68,6 +68,14 @@ typedef struct run_sink {
     void *ud;
 } run_sink_t;
 
+/* curl's receive buffer for a model call (run_env_t.model_buffer_size)
+ * under an SSE cap: an eighth of it (a chunk becomes about 2.5 times its
+ * size in frames), at most RUN_MODEL_BUFFER: a streamed delta is a few
+ * hundred bytes, and the buffer is allocated for every run in flight. At
+ * least 1024, curl's minimum. */
+#define RUN_MODEL_BUFFER 2048
+long run_model_buffer_size(size_t sse_max_buffer);
+
 /* Copies params; the agent must outlive the run. NULL when out of memory. */
 run_t *run_start(const run_env_t *env, const run_params_t *p, const run_sink_t *sink);
 /* Ends the run with RunCancelled: its model call and tool calls stop. */

@@ -344,7 +344,7 @@ static void turn_call(run_t *run, char *text, struct curl_slist *headers)
         .stall_timeout_s = env->model_stall_timeout_s,
         .max_retries = run->agent->has_retries ? run->agent->retries : env->model_max_retries,
         .retry_base_ms = env->model_retry_base_ms,
-        .buffer_size = env->model_buffer_size,
+        .buffer_size = env->model_buffer_size > 0 ? env->model_buffer_size : RUN_MODEL_BUFFER,
     };
     http_call_cbs_t cbs = {.on_data = on_data, .on_done = on_done, .ud = run};
     run->call = (text && url && run->stream) ? http_client_start(env->http, &opts, &cbs) : NULL;
@@ -359,6 +359,12 @@ static void turn_call(run_t *run, char *text, struct curl_slist *headers)
         run->error_type = "model_provider_error";
         run_finish(run, RUN_STATUS_ERROR, "could not start the model call");
     }
+}
+
+long run_model_buffer_size(size_t sse_max_buffer)
+{
+    size_t n = sse_max_buffer / 8;
+    return n < 1024 ? 1024 : n > RUN_MODEL_BUFFER ? RUN_MODEL_BUFFER : (long)n;
 }
 
 void run_model_turn(run_t *run)

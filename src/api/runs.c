@@ -224,9 +224,7 @@ static run_env_t run_env(app_loop_t *loop, uv_loop_t *uvloop)
         .model_stall_timeout_s = cfg->model_stall_timeout_s,
         .model_max_retries = cfg->model_max_retries,
         .model_retry_base_ms = cfg->model_retry_base_ms,
-        /* A model chunk becomes about 2.5 times its size in frames: an
-         * eighth of the SSE cap keeps one chunk's frames under the cap. */
-        .model_buffer_size = (long)(cfg->sse_max_buffer / 8),
+        .model_buffer_size = run_model_buffer_size(cfg->sse_max_buffer),
         .model_max_reply = cfg->model_max_reply,
         .run_timeout_s = cfg->run_timeout_s,
         /* Text pieces well under the SSE cap, even escaped (6 bytes a byte). */

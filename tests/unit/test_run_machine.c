@@ -286,9 +286,22 @@ static void test_model_answer_completes(void **state)
     json_decref(fs.last);
 }
 
+/* curl's receive buffer, allocated for each run in flight: 2 KiB under
+ * the default 1 MiB SSE cap (16 KiB before), an eighth of a small cap, and
+ * never under curl's minimum. */
+static void test_model_buffer_small(void **state)
+{
+    (void)state;
+    assert_int_equal(run_model_buffer_size((size_t)1 << 20), 2048);
+    assert_int_equal(run_model_buffer_size((size_t)1 << 30), 2048);
+    assert_int_equal(run_model_buffer_size(12 * 1024), 1536);
+    assert_int_equal(run_model_buffer_size(1024), 1024);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_model_buffer_small),
         cmocka_unit_test(test_status_names_round_trip),
         cmocka_unit_test(test_status_parse_refuses_unknown),
         cmocka_unit_test(test_status_open),
