@@ -30,7 +30,8 @@ RUN scripts/fetch_swagger_ui /out/swagger-ui
 # ---- runtime stage --------------------------------------------------------
 FROM debian:bookworm-slim
 
-# Only the shared libraries build/agentos links (ldd + dpkg -S), CA
+# Only the shared libraries build/agentos links (ldd + dpkg -S) or loads at
+# first use (libcurl4, libpq5, librhonabwy1.1: src/core/lazy_lib.h), CA
 # certificates for HTTPS to model providers, and curl for HEALTHCHECK.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \

@@ -483,8 +483,8 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 2;
     }
-    r_global_init();
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* libcurl and rhonabwy are initialised when first loaded
+     * (core/lazy_lib.h); their cleanups do nothing if they never were. */
     int rc = argc > 1 ? mint(&cfg, argc - 1, argv + 1) : serve(&cfg);
     curl_global_cleanup();
     r_global_close();

@@ -23,7 +23,9 @@
 #define JWT_X5U_FLAGS R_FLAG_IGNORE_REMOTE
 
 struct jwt_verifier {
-    jwt_hs_keys_t *keys; /* keyed once here, never per token */
+    jwt_hs_keys_t *keys;   /* keyed at the first HS* token, never again */
+    unsigned char *secret; /* a copy, until then and after: wiped when freed */
+    size_t secret_len;
     unsigned algorithms;
     jwt_claim_rules_t rules;      /* an HS* token's; its strings are the copies below */
     jwt_claim_rules_t jwks_rules; /* a JWKS token's (jwt_verify_claims): iss, aud default */
@@ -141,9 +143,14 @@ jwt_verifier_t *jwt_verifier_new(const jwt_config_t *cfg)
         return NULL;
     int failed = copy_rules(v, cfg) != 0;
     v->algorithms = cfg->algorithms;
-    v->keys = jwt_hs_keys_new(cfg->secret, cfg->secret_len, cfg->algorithms);
-    if (v->keys == NULL)
+    /* Not keyed here: OpenSSL's HMAC fetch and key schedule touch ~2 MiB of
+     * libcrypto, which a service that never sees a token needs not hold
+     * (issue 11, idle footprint). */
+    v->secret_len = cfg->secret_len;
+    if ((v->secret = malloc(cfg->secret_len ? cfg->secret_len : 1)) == NULL)
         failed = 1;
+    else
+        memcpy(v->secret, cfg->secret, cfg->secret_len);
     if (failed) {
         jwt_verifier_free(v);
         return NULL;
@@ -151,11 +158,17 @@ jwt_verifier_t *jwt_verifier_new(const jwt_config_t *cfg)
     return v;
 }
 
+int jwt_verifier_keyed(const jwt_verifier_t *v)
+{
+    return v->keys != NULL;
+}
+
 void jwt_verifier_free(jwt_verifier_t *v)
 {
     if (v == NULL)
         return;
     jwt_hs_keys_free(v->keys);
+    secret_free_n(v->secret, v->secret_len);
     free(v->issuer);
     free(v->audience);
     free(v->jwks_issuer);
@@ -194,6 +207,11 @@ jwt_status_t jwt_verify_why(jwt_verifier_t *v, const char *token, size_t len, ti
     json_t *header = header_prescreen(v, token, len, &alg, why);
     if (header == NULL)
         return JWT_INVALID;
+    if (v->keys == NULL &&
+        (v->keys = jwt_hs_keys_new(v->secret, v->secret_len, v->algorithms)) == NULL) {
+        json_decref(header);
+        return jwt_refuse(why, JWT_INVALID, JWT_REASON_INTERNAL, NULL);
+    }
     json_t *claims = NULL;
     jwt_status_t st = jwt_hs_verify(v->keys, alg, token, len, &claims, why);
     if (st == JWT_OK)

@@ -49,6 +49,8 @@ int jwt_algorithms_parse(const char *list, unsigned *mask);
 
 /* Copies what it needs from cfg. NULL on failure. */
 jwt_verifier_t *jwt_verifier_new(const jwt_config_t *cfg);
+/* 1 once the HMAC is keyed: at the first HS* token, not at start. */
+int jwt_verifier_keyed(const jwt_verifier_t *v);
 void jwt_verifier_free(jwt_verifier_t *v);
 
 /* Verifies token[0..len) at time now. On JWT_OK fills *out (authenticated=1)

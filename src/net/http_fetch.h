@@ -16,7 +16,7 @@ typedef struct http_fetch_opts {
     long total_timeout_ms;   /* 0: 10000 */
 } http_fetch_opts_t;
 
-/* Thread-safe once curl_global_init has run (main does it at start).
+/* Thread-safe: libcurl is initialised as it loads (core/lazy_lib.h).
  * Returns 0 with the body in *out (a 2xx reply), or -1 with a one-line
  * reason in err (curl's error, "HTTP 503", "larger than N bytes"). *out is
  * initialised with the bound here and emptied on failure. */

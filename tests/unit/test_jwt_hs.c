@@ -77,6 +77,33 @@ static jwt_status_t verify_as(unsigned algorithms, const char *tok, jwt_refusal_
     return st;
 }
 
+/* Issue 11: the HMAC is keyed at the first token, not when the verifier
+ * (one per loop, made at start) is; a refused alg does not key it. */
+static void test_keyed_at_first_token_not_at_start(void **state)
+{
+    (void)state;
+    jwt_config_t cfg = {.secret = (const unsigned char *)SECRET,
+                        .secret_len = strlen(SECRET),
+                        .algorithms = JWT_ALG_HS256,
+                        .leeway_s = 30};
+    jwt_verifier_t *v = jwt_verifier_new(&cfg);
+    assert_non_null(v);
+    assert_false(jwt_verifier_keyed(v));
+    char *t384 = test_jwt_sign(NULL, CLAIMS, R_JWA_ALG_HS384, SECRET);
+    char *t256 = test_jwt_sign(NULL, CLAIMS, R_JWA_ALG_HS256, SECRET);
+    auth_tenant_t t;
+    time_t exp = 0;
+    jwt_refusal_t why;
+    assert_int_equal(jwt_verify_why(v, t384, strlen(t384), NOW, &t, &exp, &why), JWT_INVALID);
+    assert_false(jwt_verifier_keyed(v));
+    assert_int_equal(jwt_verify_why(v, t256, strlen(t256), NOW, &t, &exp, &why), JWT_OK);
+    assert_true(jwt_verifier_keyed(v));
+    assert_int_equal(jwt_verify_why(v, t256, strlen(t256), NOW, &t, &exp, &why), JWT_OK);
+    free(t384);
+    free(t256);
+    jwt_verifier_free(v);
+}
+
 static void test_each_hs_algorithm_verifies(void **state)
 {
     (void)state;
@@ -138,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_b64url_decodes_every_length),
         cmocka_unit_test(test_b64url_refuses_what_is_not_canonical),
         cmocka_unit_test(test_each_hs_algorithm_verifies),
+        cmocka_unit_test(test_keyed_at_first_token_not_at_start),
         cmocka_unit_test(test_signature_tampering_refused),
         cmocka_unit_test(test_signed_non_object_payload_refused),
     };
