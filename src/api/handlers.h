@@ -5,6 +5,9 @@
 #include "http/request.h"
 
 void system_health(http_request_t *r);
+struct app;
+/* Renders GET /health's body into app (from instantiated_at) once, at start. */
+void system_health_prepare(struct app *app);
 void system_root(http_request_t *r);
 void system_empty_list(http_request_t *r);
 void system_ready(http_request_t *r);
