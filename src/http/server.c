@@ -85,9 +85,10 @@ static void on_request_done(void *p)
     if (g != NULL)
         http_head_guard_request_end(g);
     w->in_flight--;
+    uint64_t duration_us = timeutil_mono_us() - r->start_us; /* one clock read for both */
     counters_request(r->route ? (int)(r->route - w->server->cfg->routes) : -1, r->req->res.status,
-                     timeutil_mono_us() - r->start_us);
-    access_log_write(r);
+                     duration_us);
+    access_log_write(r, duration_us);
 }
 
 static void set_request_id(http_request_t *r)
