@@ -104,6 +104,7 @@ int app_init(app_t *app, const config_t *cfg, char *err, size_t errlen)
     app->cfg = cfg;
     ids_uuid4(app->owner_id);
     timeutil_iso8601(timeutil_wall_us(), app->instantiated_at);
+    system_health_prepare(app);
     if (init_algorithms(app, cfg, err, errlen) != 0)
         return -1;
     if (init_control_plane(app, cfg, err, errlen) != 0)

@@ -19,6 +19,7 @@
 #include "store/store_finisher.h"
 
 #define APP_OS_ID_MAX 128
+#define APP_HEALTH_MAX 160
 
 typedef struct app {
     const config_t *cfg;
@@ -39,8 +40,10 @@ typedef struct app {
     char owner_id[IDS_UUID_LEN + 1];   /* this process, in run_owners: never shared */
     char os_id[APP_OS_ID_MAX + 1];     /* AGENTOS_ID, else os_meta's: app_os_id */
     char instantiated_at[TIMEUTIL_ISO_LEN];
-    api_statics_t statics; /* /openapi.json and /docs, read by main */
-    char *config_body;     /* GET /config, built once by main: it never changes */
+    char health_body[APP_HEALTH_MAX]; /* GET /health, rendered once: it never changes */
+    size_t health_len;                /* 0 when it did not fit: rendered per request */
+    api_statics_t statics;            /* /openapi.json and /docs, read by main */
+    char *config_body;                /* GET /config, built once by main: it never changes */
     size_t config_len;
 } app_t;
 

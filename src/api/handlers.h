@@ -5,6 +5,9 @@
 #include "http/request.h"
 
 void system_health(http_request_t *r);
+struct app;
+/* Renders GET /health's body into app (from instantiated_at) once, at start. */
+void system_health_prepare(struct app *app);
 void system_root(http_request_t *r);
 void system_empty_list(http_request_t *r);
 void system_ready(http_request_t *r);
@@ -14,6 +17,10 @@ void openapi_get(http_request_t *r);
 void docs_get(http_request_t *r);
 void docs_asset(http_request_t *r);
 void me_get(http_request_t *r);
+struct auth_tenant;
+/* /me's body as jansson writes it, into out (cap bytes); 0 when a claim
+ * is not plain ASCII (the handler then uses jansson). */
+size_t me_body(const struct auth_tenant *t, char *out, size_t cap);
 void sessions_list(http_request_t *r);
 void sessions_create(http_request_t *r);
 void sessions_get(http_request_t *r);

@@ -10,11 +10,32 @@ static const app_t *app_of(http_request_t *r)
     return ((app_loop_t *)r->loop_data)->app;
 }
 
+static json_t *health_json(const app_t *app)
+{
+    return json_pack("{s:s, s:s, s:s}", "status", "ok", "version", AGENTOS_VERSION,
+                     "instantiated_at", app->instantiated_at);
+}
+
+/* The body never changes: building and dumping it per request was most of
+ * a /health request's instructions (issue 11). */
+void system_health_prepare(app_t *app)
+{
+    json_t *body = health_json(app);
+    size_t n = body != NULL ? json_dumpb(body, app->health_body, sizeof(app->health_body),
+                                         JSON_COMPACT | JSON_REAL_PRECISION(15))
+                            : 0;
+    json_decref(body);
+    app->health_len = n <= sizeof(app->health_body) ? n : 0;
+}
+
 void system_health(http_request_t *r)
 {
-    http_reply_json(r, 200,
-                    json_pack("{s:s, s:s, s:s}", "status", "ok", "version", AGENTOS_VERSION,
-                              "instantiated_at", app_of(r)->instantiated_at));
+    const app_t *app = app_of(r);
+    if (app->health_len == 0) {
+        http_reply_json(r, 200, health_json(app));
+        return;
+    }
+    http_reply_copy(r, 200, "application/json", app->health_body, app->health_len);
 }
 
 void system_root(http_request_t *r)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -78,14 +79,27 @@ static void write_all(const char *p, size_t n)
 #define LOG_THREAD_MAX (64u * 1024u)
 static _Thread_local buf_t thread_buf;
 static _Thread_local int thread_buffered;
+/* A line longer than this (a path escaped at 6 bytes a byte) is dropped. */
+#define LOG_LINE_MAX (8u << 20)
+static _Thread_local buf_t line_buf; /* log_line_buffer's, kept between lines */
+static _Thread_local log_ts_cache_t ts_cache = LOG_TS_CACHE_INIT;
+/* stderr was a regular file when this thread began buffering. */
+static _Thread_local int stderr_is_file;
+
+static void timestamp(char ts[TIMEUTIL_ISO_LEN])
+{
+    log_ts_format(&ts_cache, timeutil_wall_us(), ts);
+}
 
 /* Writes of at most PIPE_BUF bytes to a pipe are atomic: each write ends at
- * a line's end so that other threads' lines never land inside one. */
+ * a line's end so that other threads' lines never land inside one. A write
+ * to a regular file is atomic whatever its size (the file position is
+ * locked for it): the whole buffer goes in one. */
 static void write_lines(const char *p, size_t n)
 {
     while (n > 0) {
         size_t take = n;
-        if (take > PIPE_BUF) {
+        if (take > PIPE_BUF && !stderr_is_file) {
             const char *nl = memrchr(p, '\n', PIPE_BUF);
             take = nl != NULL ? (size_t)(nl - p) + 1 : n;
         }
@@ -97,12 +111,18 @@ static void write_lines(const char *p, size_t n)
 
 void log_thread_buffer(int on)
 {
-    if (!on)
+    if (!on) {
         log_thread_flush();
+        buf_free(&line_buf);
+    }
     if (!on && thread_buffered)
         buf_free(&thread_buf);
     else if (on && !thread_buffered)
         buf_init(&thread_buf, LOG_THREAD_MAX);
+    if (on) {
+        struct stat st;
+        stderr_is_file = fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+    }
     thread_buffered = on;
 }
 
@@ -114,13 +134,22 @@ void log_thread_flush(void)
     buf_reset(&thread_buf);
 }
 
+buf_t *log_line_buffer(void)
+{
+    if (line_buf.max == 0)
+        buf_init(&line_buf, LOG_LINE_MAX);
+    buf_reset(&line_buf);
+    return &line_buf;
+}
+
 buf_rc_t log_line_begin(buf_t *b, log_level_t level, const char *msg)
 {
-    char ts[TIMEUTIL_ISO_LEN];
-    timeutil_iso8601(timeutil_wall_us(), ts);
-    buf_rc_t rc = buf_append(b, "{\"ts\":", 6);
-    if (rc == BUF_OK)
-        rc = log_line_string(b, ts, strlen(ts));
+    /* {"ts":"<the timestamp>" in one append: it holds nothing to escape. */
+    char head[TIMEUTIL_ISO_LEN + 8] = "{\"ts\":\"";
+    timestamp(head + 7);
+    size_t n = strlen(head);
+    head[n++] = '"';
+    buf_rc_t rc = buf_append(b, head, n);
     if (rc == BUF_OK)
         rc = log_line_field_str(b, "level", level_names[level]);
     return rc == BUF_OK ? log_line_field_str(b, "msg", msg) : rc;
@@ -180,7 +209,7 @@ static void emit(log_level_t level, const char *msg, json_t *fields, int block)
         return;
     }
     char ts[TIMEUTIL_ISO_LEN];
-    timeutil_iso8601(timeutil_wall_us(), ts);
+    timestamp(ts);
     if (format == LOG_FORMAT_TEXT)
         emit_text(ts, level, msg, fields, block);
     else

@@ -34,6 +34,10 @@ void log_msg(log_level_t level, const char *fmt, ...) __attribute__((format(prin
  * begin writes {"ts","level","msg" into b (the caller adds fields), end
  * closes the line and writes it, or holds it when the thread buffers. */
 BUF_WUR buf_rc_t log_line_begin(buf_t *b, log_level_t level, const char *msg);
+/* A loop thread's buffer for building such a line, emptied: kept between
+ * lines, so a line allocates nothing once it has grown. log_thread_buffer(0)
+ * frees it; only threads that call that (the loop threads) may use it. */
+buf_t *log_line_buffer(void);
 void log_line_end(buf_t *b);
 /* A loop thread holds its log_line_end lines and writes them in a few
  * writes: it must call log_thread_flush on a timer, and

@@ -10,6 +10,23 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/timeutil.h"
+
+/* A thread's ISO-8601 timestamps: the date and time of day are formatted
+ * once a second, the milliseconds on every call. */
+typedef struct log_ts_cache {
+    int64_t secs;          /* the second in head; -1 before the first call */
+    char head[24];         /* "YYYY-MM-DDTHH:MM:SS", NUL-terminated */
+    unsigned long formats; /* gmtime_r/strftime runs (the tests count them) */
+} log_ts_cache_t;
+
+#define LOG_TS_CACHE_INIT                                                                          \
+    {                                                                                              \
+        .secs = -1                                                                                 \
+    }
+
+/* What timeutil_iso8601(wall_us, out) writes. */
+void log_ts_format(log_ts_cache_t *c, uint64_t wall_us, char out[TIMEUTIL_ISO_LEN]);
 
 /* One UTF-8 sequence at s (n bytes left): its length, 0 when invalid
  * (overlong, a surrogate, past U+10FFFF or cut short). */

@@ -5,12 +5,7 @@
 
 #include "core/log.h"
 #include "core/log_line.h"
-#include "core/timeutil.h"
 #include "http/access_log.h"
-
-/* A path escaped at 6 bytes a byte, for the longest request line
- * (MAX_REQUEST_LINE, 1 MiB at most): every line is written whole. */
-#define ACCESS_LINE_MAX (8u << 20)
 
 static const char *tag_or_null(const char *s)
 {
@@ -54,19 +49,17 @@ static buf_rc_t fields(buf_t *b, const http_request_t *r, long long duration_us)
     return rc;
 }
 
-void access_log_write(const http_request_t *r)
+/* Built in the loop thread's line buffer: no allocation once it has grown. */
+void access_log_write(const http_request_t *r, uint64_t duration_us)
 {
     if (!log_enabled(LOG_LEVEL_INFO))
         return;
-    long long duration_us = (long long)(timeutil_mono_us() - r->start_us);
     if (log_format() == LOG_FORMAT_TEXT) {
-        write_text(r, duration_us);
+        write_text(r, (long long)duration_us);
         return;
     }
-    buf_t b;
-    buf_init(&b, ACCESS_LINE_MAX);
-    if (log_line_begin(&b, LOG_LEVEL_INFO, "request") == BUF_OK &&
-        fields(&b, r, duration_us) == BUF_OK)
-        log_line_end(&b);
-    buf_free(&b);
+    buf_t *b = log_line_buffer();
+    if (log_line_begin(b, LOG_LEVEL_INFO, "request") == BUF_OK &&
+        fields(b, r, (long long)duration_us) == BUF_OK)
+        log_line_end(b);
 }

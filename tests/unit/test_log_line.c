@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -176,6 +177,140 @@ static void buffered_lines_wait_for_a_flush(void **state)
     close(rd);
 }
 
+/* A field put together in one piece is what the general path writes:
+ * values around the fast path's bound, with and without an escape. */
+static void fields_fast_and_general_agree(void **state)
+{
+    (void)state;
+    static char v[300];
+    for (size_t n = 250; n < 260; n++) {
+        for (int esc = 0; esc < 2; esc++) {
+            memset(v, 'a', n);
+            v[n] = '\0';
+            if (esc)
+                v[n - 1] = '"';
+            buf_t got, want;
+            buf_init(&got, 4096);
+            buf_init(&want, 4096);
+            assert_int_equal(log_line_field_str(&got, "path", v), BUF_OK);
+            assert_int_equal(buf_append(&want, ",\"path\":", 8), BUF_OK);
+            assert_int_equal(log_line_string(&want, v, n), BUF_OK);
+            assert_string_equal(buf_ptr(&got), buf_ptr(&want));
+            buf_free(&got);
+            buf_free(&want);
+        }
+    }
+    buf_t b;
+    buf_init(&b, 4096);
+    assert_int_equal(log_line_field_str(&b, "a_key_longer_than_thirty_two_bytes", "x"), BUF_OK);
+    assert_int_equal(log_line_field_int(&b, "a_key_longer_than_thirty_two_bytes", -5), BUF_OK);
+    assert_string_equal(buf_ptr(&b), ",\"a_key_longer_than_thirty_two_bytes\":\"x\""
+                                     ",\"a_key_longer_than_thirty_two_bytes\":-5");
+    buf_free(&b);
+}
+
+/* The cache writes what timeutil_iso8601 writes, and formats the date and
+ * time of day once a second. */
+static void timestamps_as_timeutil_writes(void **state)
+{
+    (void)state;
+    log_ts_cache_t c = LOG_TS_CACHE_INIT;
+    const uint64_t base = 1764633599000000ull; /* 2025-12-01T23:59:59Z */
+    const uint64_t steps[] = {0, 1, 999, 1000, 999999, 1000000, 1000001, 1999999, 86400000000ull};
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        char got[TIMEUTIL_ISO_LEN], want[TIMEUTIL_ISO_LEN];
+        log_ts_format(&c, base + steps[i], got);
+        timeutil_iso8601(base + steps[i], want);
+        assert_string_equal(got, want);
+    }
+    /* Past year 9999 the head is longer: not cached, still right. */
+    char got[TIMEUTIL_ISO_LEN], want[TIMEUTIL_ISO_LEN];
+    log_ts_format(&c, 253402300800000000ull, got);
+    timeutil_iso8601(253402300800000000ull, want);
+    assert_string_equal(got, want);
+}
+
+static void timestamps_formatted_once_a_second(void **state)
+{
+    (void)state;
+    log_ts_cache_t c = LOG_TS_CACHE_INIT;
+    char ts[TIMEUTIL_ISO_LEN];
+    const uint64_t base = 1764633599000000ull;
+    for (uint64_t us = 0; us < 1000000; us += 997)
+        log_ts_format(&c, base + us, ts);
+    assert_int_equal(c.formats, 1);
+    log_ts_format(&c, base + 1000000, ts);
+    log_ts_format(&c, base + 1000001, ts);
+    assert_int_equal(c.formats, 2);
+}
+
+/* The thread's line buffer is reused: a line of the same size allocates
+ * nothing once the first has grown it. */
+static void line_buffer_is_kept(void **state)
+{
+    (void)state;
+    int saved = dup(STDERR_FILENO);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, STDERR_FILENO);
+    close(devnull);
+    const char *first = NULL;
+    for (int i = 0; i < 100; i++) {
+        buf_t *b = log_line_buffer();
+        assert_int_equal(buf_len(b), 0);
+        assert_int_equal(log_line_begin(b, LOG_LEVEL_INFO, "request"), BUF_OK);
+        assert_int_equal(log_line_field_str(b, "path", "/health"), BUF_OK);
+        assert_int_equal(log_line_field_int(b, "n", 100 + i), BUF_OK);
+        if (first == NULL)
+            first = buf_ptr(b);
+        assert_ptr_equal(buf_ptr(b), first);
+        log_line_end(b);
+    }
+    log_thread_buffer(0); /* frees it */
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+}
+
+/* write(2) and writev(2) calls of this process (/proc/self/io). */
+static long syscalls_written(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    assert_non_null(f);
+    char line[128];
+    long n = -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "syscw: %ld", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
+/* To a regular file, a flush is one write however much it holds (to a
+ * pipe, writes of PIPE_BUF at most: the test above). */
+static void one_write_per_flush_to_a_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/agentos-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    log_thread_buffer(1);
+    for (int i = 0; i < 300; i++) /* about 12 KiB: past PIPE_BUF, short of a flush */
+        emit_line(i);
+    long before = syscalls_written();
+    log_thread_flush();
+    assert_int_equal(syscalls_written() - before, 1);
+    log_thread_buffer(0);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    static char got[1 << 16];
+    ssize_t n = pread(fd, got, sizeof(got), 0);
+    assert_true(n > PIPE_BUF);
+    assert_int_equal(count_lines(got, (size_t)n), 300);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +320,11 @@ int main(void)
         cmocka_unit_test(integers_in_full),
         cmocka_unit_test(fields_follow_the_head),
         cmocka_unit_test(buffered_lines_wait_for_a_flush),
+        cmocka_unit_test(fields_fast_and_general_agree),
+        cmocka_unit_test(timestamps_as_timeutil_writes),
+        cmocka_unit_test(timestamps_formatted_once_a_second),
+        cmocka_unit_test(line_buffer_is_kept),
+        cmocka_unit_test(one_write_per_flush_to_a_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
