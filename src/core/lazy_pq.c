@@ -29,6 +29,14 @@
        (PGconn * c, const char *command, int n, const Oid *types, const char *const *values,       \
         const int *lengths, const int *formats, int result_format),                                \
        (c, command, n, types, values, lengths, formats, result_format), 0)                         \
+    FN(int, PQsendQuery, (PGconn * c, const char *q), (c, q), 0)                                   \
+    FN(int, PQsendPrepare,                                                                         \
+       (PGconn * c, const char *name, const char *query, int n, const Oid *types),                 \
+       (c, name, query, n, types), 0)                                                              \
+    FN(int, PQsendQueryPrepared,                                                                   \
+       (PGconn * c, const char *name, int n, const char *const *values, const int *lengths,        \
+        const int *formats, int result_format),                                                    \
+       (c, name, n, values, lengths, formats, result_format), 0)                                   \
     FN(int, PQconsumeInput, (PGconn * c), (c), 0)                                                  \
     FN(int, PQisBusy, (PGconn * c), (c), 0)                                                        \
     FN(int, PQflush, (PGconn * c), (c), -1)                                                        \
