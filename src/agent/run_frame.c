@@ -109,6 +109,7 @@ static size_t escape_byte(unsigned c, char *out)
         memcpy(out, two, 2);
         return 2;
     }
+    /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): sent by length */
     memcpy(out, "\\u00", 4);
     out[4] = hex[c >> 4];
     out[5] = hex[c & 15];
