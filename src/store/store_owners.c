@@ -2,6 +2,8 @@
  * records a heartbeat; at start and then every minute, a sweep marks the
  * runs of owners that stopped beating as interrupted. Nothing here reads or
  * returns a workspace's data. */
+#include <limits.h>
+
 #include "store/store_finish.h"
 #include "store/store_internal.h"
 
@@ -33,6 +35,8 @@ store_rc_t store_runs_interrupt_orphans(store_conn_t *c, const char *self, long 
     store_sql_text(&q, STORE_INTERRUPTED_TEXT);
     store_sql_int(&q, now);
     store_sql_text(&q, self);
-    store_sql_int(&q, now - stale_ms);
+    /* Stale 0 (one replica): every other owner is gone, even one that beat
+     * this millisecond or, after the clock stepped back, in the future. */
+    store_sql_int(&q, stale_ms > 0 ? now - stale_ms : LLONG_MAX);
     return store_sql_write(c, &q, NULL, count);
 }

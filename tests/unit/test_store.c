@@ -566,6 +566,31 @@ static void test_interrupt_orphans(void **state)
     json_decref(row);
 }
 
+/* One replica (stale 0): an owner whose heartbeat is not in the past (the
+ * same millisecond, or ahead after the clock stepped back) is gone too. */
+static void test_interrupt_orphans_future_beat(void **state)
+{
+    (void)state;
+    char ws[64];
+    fx_new_ws(ws);
+    mk_session(ws, "s", "a", "u", "chat");
+    json_t *r = json_pack("{s:s, s:s, s:s, s:s}", "run_id", "r-skew", "session_id", "s", "status",
+                          "RUNNING", "owner", "skewed");
+    assert_int_equal(store_run_create(F->conn, ws, r, NULL), STORE_OK);
+    json_decref(r);
+    store_sql_t q;
+    store_sql_init(&q, F->store);
+    store_sql_add(&q, "INSERT INTO {S}run_owners (owner, heartbeat_at) VALUES ('skewed', ?)");
+    store_sql_int(&q, (long long)store_now_ms() + 60000);
+    assert_int_equal(store_sql_write(F->conn, &q, NULL, NULL), STORE_OK);
+    long long n = -1;
+    assert_int_equal(store_runs_interrupt_orphans(F->conn, "me", 0, &n), STORE_OK);
+    json_t *row = NULL;
+    assert_int_equal(store_run_get(F->conn, ws, "r-skew", &row), STORE_OK);
+    assert_string_equal(str(row, "status"), "ERROR");
+    json_decref(row);
+}
+
 static void test_run_list(void **state)
 {
     (void)state;
@@ -1127,6 +1152,7 @@ static const struct CMUnitTest cases[] = {
     CASE(test_run_metadata),
     CASE(test_run_list),
     CASE(test_interrupt_orphans),
+    CASE(test_interrupt_orphans_future_beat),
     CASE(test_delete_cascades_runs),
     CASE(test_sessions_bulk_delete),
     CASE(test_usage),
