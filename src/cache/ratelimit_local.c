@@ -3,6 +3,7 @@
  * workspaces call. An evicted workspace starts its window again from zero,
  * which errs on the side of letting requests through. */
 #include "cache/ratelimit.h"
+#include "core/hash.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -34,12 +35,7 @@ static uint64_t hash_str(const char *s)
 {
     /* FNV-1a: short keys, no adversary worth a keyed hash (ids come from
      * verified tokens), and the table is bounded anyway. */
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return hash_fnv1a_str(HASH_FNV1A_INIT, s);
 }
 
 ratelimit_local_t *ratelimit_local_new(size_t capacity)

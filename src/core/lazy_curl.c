@@ -67,8 +67,6 @@ int lazy_curl_loaded(void)
 /* ---- the variadic three: the last argument passed on with its own type ---- */
 
 typedef void (*lazy_any_fn)(void);
-typedef CURLcode (*easy_setopt_fn)(CURL *, CURLoption, ...);
-typedef CURLMcode (*multi_setopt_fn)(CURLM *, CURLMoption, ...);
 
 /* curl reads a setopt's value by the option's range (CURLOPTTYPE_*): a
  * long, an object pointer (strings, lists, blobs), a function pointer, a
@@ -115,53 +113,39 @@ static void read_value(opt_kind_t kind, va_list *ap, setopt_value_t *v)
     }
 }
 
-CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
-{
-    if (lazy_lib_load(&lazy_lib) != 0)
-        return CURLE_FAILED_INIT;
-    easy_setopt_fn f = (easy_setopt_fn)lazy_fn[LAZY_I_curl_easy_setopt];
-    opt_kind_t kind = opt_kind((int)opt);
-    setopt_value_t v = {0};
-    va_list ap;
-    va_start(ap, opt);
-    read_value(kind, &ap, &v);
-    va_end(ap);
-    switch (kind) {
-    case OPT_LONG:
-        return f(h, opt, v.l);
-    case OPT_FUNCTION:
-        return f(h, opt, v.f);
-    case OPT_OFF_T:
-        return f(h, opt, v.o);
-    case OPT_POINTER:
-        break;
+/* curl_easy_setopt and curl_multi_setopt differ only in their handle,
+ * option and result types: one body for both (types cannot take the
+ * parentheses macro arguments usually get). */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
+#define LAZY_SETOPT(name, handle_t, opt_t, ret_t, fail)                                            \
+    ret_t name(handle_t *h, opt_t opt, ...)                                                        \
+    {                                                                                              \
+        if (lazy_lib_load(&lazy_lib) != 0)                                                         \
+            return fail;                                                                           \
+        ret_t (*f)(handle_t *, opt_t, ...) =                                                       \
+            (ret_t(*)(handle_t *, opt_t, ...))lazy_fn[LAZY_I_##name];                              \
+        opt_kind_t kind = opt_kind((int)opt);                                                      \
+        setopt_value_t v = {0};                                                                    \
+        va_list ap;                                                                                \
+        va_start(ap, opt);                                                                         \
+        read_value(kind, &ap, &v);                                                                 \
+        va_end(ap);                                                                                \
+        switch (kind) {                                                                            \
+        case OPT_LONG:                                                                             \
+            return f(h, opt, v.l);                                                                 \
+        case OPT_FUNCTION:                                                                         \
+            return f(h, opt, v.f);                                                                 \
+        case OPT_OFF_T:                                                                            \
+            return f(h, opt, v.o);                                                                 \
+        case OPT_POINTER:                                                                          \
+            break;                                                                                 \
+        }                                                                                          \
+        return f(h, opt, v.p);                                                                     \
     }
-    return f(h, opt, v.p);
-}
+/* NOLINTEND(bugprone-macro-parentheses) */
 
-CURLMcode curl_multi_setopt(CURLM *m, CURLMoption opt, ...)
-{
-    if (lazy_lib_load(&lazy_lib) != 0)
-        return CURLM_BAD_HANDLE;
-    multi_setopt_fn f = (multi_setopt_fn)lazy_fn[LAZY_I_curl_multi_setopt];
-    opt_kind_t kind = opt_kind((int)opt);
-    setopt_value_t v = {0};
-    va_list ap;
-    va_start(ap, opt);
-    read_value(kind, &ap, &v);
-    va_end(ap);
-    switch (kind) {
-    case OPT_LONG:
-        return f(m, opt, v.l);
-    case OPT_FUNCTION:
-        return f(m, opt, v.f);
-    case OPT_OFF_T:
-        return f(m, opt, v.o);
-    case OPT_POINTER:
-        break;
-    }
-    return f(m, opt, v.p);
-}
+LAZY_SETOPT(curl_easy_setopt, CURL, CURLoption, CURLcode, CURLE_FAILED_INIT)
+LAZY_SETOPT(curl_multi_setopt, CURLM, CURLMoption, CURLMcode, CURLM_BAD_HANDLE)
 
 /* getinfo's last argument is always a pointer to where the answer goes. */
 CURLcode curl_easy_getinfo(CURL *h, CURLINFO info, ...)

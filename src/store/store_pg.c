@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/hash.h"
 #include "core/log.h"
 #include "store/store_internal.h"
 #include "store/store_pg_stmt.h"
@@ -395,11 +396,7 @@ static void pg_rollback(store_conn_t *c)
  * schema serialise and different schemas do not. */
 static long long lock_key(const char *schema)
 {
-    uint64_t h = 14695981039346656037ull;
-    for (const char *p = "agentos.migrate:"; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    for (const char *p = schema; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    uint64_t h = hash_fnv1a_str(hash_fnv1a_str(HASH_FNV1A_INIT, "agentos.migrate:"), schema);
     return (long long)(h & INT64_MAX);
 }
 

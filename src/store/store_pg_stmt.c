@@ -3,17 +3,11 @@
  * the server. */
 #include "store/store_pg_stmt.h"
 
+#include "core/hash.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t sql_hash(const char *sql)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
-    return h;
-}
 
 store_pg_conn_t *store_pg_conn_wrap(PGconn *pg)
 {
@@ -38,7 +32,7 @@ void store_pg_conn_close(store_pg_conn_t *pc)
 
 store_pg_stmt_t *store_pg_stmt_find(store_pg_conn_t *pc, const char *sql)
 {
-    uint64_t h = sql_hash(sql);
+    uint64_t h = hash_fnv1a_str(HASH_FNV1A_INIT, sql);
     for (int i = 0; i < pc->n; i++) {
         store_pg_stmt_t *e = &pc->e[i];
         if (e->hash == h && strcmp(e->sql, sql) == 0) {
@@ -75,7 +69,7 @@ store_pg_stmt_t *store_pg_stmt_add(store_pg_conn_t *pc, const char *sql,
         free(e->sql);
     }
     e->sql = copy;
-    e->hash = sql_hash(sql);
+    e->hash = hash_fnv1a_str(HASH_FNV1A_INIT, sql);
     e->used = ++pc->tick;
     /* Names are never reused on a connection: one still being evicted
      * cannot be confused with a new one. */

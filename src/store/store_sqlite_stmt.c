@@ -2,16 +2,10 @@
  * over at most STORE_STMT_CACHE_MAX hashes costs less than one prepare. */
 #include "store/store_sqlite_stmt.h"
 
+#include "core/hash.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t sql_hash(const char *sql)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
-    return h;
-}
 
 store_sqlite_conn_t *store_sqlite_conn_wrap(sqlite3 *db)
 {
@@ -69,7 +63,7 @@ static store_stmt_entry_t *slot(store_sqlite_conn_t *sc)
 
 int store_stmt_get(store_sqlite_conn_t *sc, const char *sql, sqlite3_stmt **st)
 {
-    uint64_t h = sql_hash(sql);
+    uint64_t h = hash_fnv1a_str(HASH_FNV1A_INIT, sql);
     store_stmt_entry_t *e = find(sc, h, sql);
     if (e == NULL) {
         sqlite3_stmt *fresh = NULL;
