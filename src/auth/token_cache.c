@@ -2,17 +2,20 @@
  * Each slot owns one copy of its token, and tokens longer than a verifiable
  * token are never stored, so memory is bounded by capacity times
  * JWT_MAX_TOKEN_BYTES. A hit needs the whole token to match: the hash only
- * picks the set. */
+ * picks the set. The hash is SipHash under a key drawn per cache, so which
+ * tokens share a set (and evict each other) cannot be worked out from
+ * outside. */
 #include "auth/token_cache.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "auth/jwt.h"
 #include "core/secret.h"
+#include "core/siphash.h"
 
 #define TC_MAX_WAYS 4
 
@@ -29,6 +32,7 @@ struct token_cache {
     size_t ways;
     size_t count;
     size_t bytes;
+    siphash_key_t key;
 };
 
 token_cache_t *token_cache_new(size_t capacity)
@@ -41,7 +45,8 @@ token_cache_t *token_cache_new(size_t capacity)
     c->ways = capacity < TC_MAX_WAYS ? capacity : TC_MAX_WAYS;
     c->nsets = capacity / c->ways;
     c->slots = calloc(c->nsets * c->ways, sizeof *c->slots);
-    if (c->slots == NULL) {
+    if (c->slots == NULL || RAND_bytes((unsigned char *)&c->key, sizeof c->key) != 1) {
+        free(c->slots);
         free(c);
         return NULL;
     }
@@ -64,24 +69,19 @@ void token_cache_free(token_cache_t *c)
         return;
     for (size_t i = 0; i < c->nsets * c->ways; i++)
         secret_free_n(c->slots[i].token, c->slots[i].len);
+    secret_wipe(&c->key, sizeof c->key);
     free(c->slots);
     free(c);
 }
 
-/* FNV-1a: cheap and spreads tokens that share their header prefix. */
-static uint64_t token_hash(const char *token, size_t len)
+size_t token_cache_set_of(const token_cache_t *c, const char *token, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)token[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
+    return (size_t)(siphash13(&c->key, token, len) % c->nsets);
 }
 
 static tc_entry_t *set_for(const token_cache_t *c, const char *token, size_t len)
 {
-    return &c->slots[(token_hash(token, len) % c->nsets) * c->ways];
+    return &c->slots[token_cache_set_of(c, token, len) * c->ways];
 }
 
 /* Constant time over the token: cached entries are other callers' live
@@ -89,12 +89,11 @@ static tc_entry_t *set_for(const token_cache_t *c, const char *token, size_t len
  * got right. */
 static int entry_matches(const tc_entry_t *e, const char *token, size_t len)
 {
-    return e->token != NULL && e->len == len && CRYPTO_memcmp(e->token, token, len) == 0;
+    return e->token != NULL && e->len == len && secret_equal(e->token, token, len);
 }
 
-static tc_entry_t *find(const token_cache_t *c, const char *token, size_t len)
+static tc_entry_t *find_in(const token_cache_t *c, tc_entry_t *set, const char *token, size_t len)
 {
-    tc_entry_t *set = set_for(c, token, len);
     for (size_t w = 0; w < c->ways; w++) {
         if (entry_matches(&set[w], token, len))
             return &set[w];
@@ -106,7 +105,7 @@ int token_cache_get(token_cache_t *c, const char *token, size_t len, time_t now,
 {
     if (c == NULL || token == NULL || out == NULL || len == 0)
         return 0;
-    tc_entry_t *e = find(c, token, len);
+    tc_entry_t *e = find_in(c, set_for(c, token, len), token, len);
     if (e == NULL)
         return 0;
     if (now > e->valid_until) {
@@ -118,9 +117,9 @@ int token_cache_get(token_cache_t *c, const char *token, size_t len, time_t now,
 }
 
 /* An empty way, else the one that expires first: it has the least use left. */
-static tc_entry_t *victim(const token_cache_t *c, const char *token, size_t len)
+static tc_entry_t *victim(const token_cache_t *c, tc_entry_t *set)
 {
-    tc_entry_t *set = set_for(c, token, len), *best = &set[0];
+    tc_entry_t *best = &set[0];
     for (size_t w = 0; w < c->ways; w++) {
         if (set[w].token == NULL)
             return &set[w];
@@ -135,13 +134,14 @@ void token_cache_put(token_cache_t *c, const char *token, size_t len, time_t val
 {
     if (c == NULL || token == NULL || t == NULL || len == 0 || len > JWT_MAX_TOKEN_BYTES)
         return;
-    tc_entry_t *e = find(c, token, len);
+    tc_entry_t *set = set_for(c, token, len); /* hashed once for the lookup and the victim */
+    tc_entry_t *e = find_in(c, set, token, len);
     if (e == NULL) {
         char *copy = malloc(len);
         if (copy == NULL)
             return;
         memcpy(copy, token, len);
-        e = victim(c, token, len);
+        e = victim(c, set);
         entry_clear(c, e);
         e->token = copy;
         e->len = len;

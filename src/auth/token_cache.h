@@ -22,5 +22,7 @@ void token_cache_put(token_cache_t *c, const char *token, size_t len, time_t val
 /* Introspection for tests and metrics: live entries, and bytes held by token copies. */
 size_t token_cache_count(const token_cache_t *c);
 size_t token_cache_bytes(const token_cache_t *c);
+/* The set a token falls in: for tests of the keyed hash (two caches, two keys). */
+size_t token_cache_set_of(const token_cache_t *c, const char *token, size_t len);
 
 #endif

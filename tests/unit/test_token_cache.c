@@ -173,6 +173,29 @@ static void test_evicts_soonest_expiring(void **state)
     token_cache_free(c);
 }
 
+/* The set is picked by a hash keyed per cache: two caches place the same
+ * tokens differently, so an outsider cannot line tokens up in one set
+ * (the unkeyed FNV-1a placed them identically in every cache). */
+static void test_sets_keyed_per_cache(void **state)
+{
+    (void)state;
+    token_cache_t *a = token_cache_new(4096), *b = token_cache_new(4096);
+    assert_non_null(a);
+    assert_non_null(b);
+    size_t same = 0;
+    for (int i = 0; i < 64; i++) {
+        char tok[64];
+        int n = snprintf(tok, sizeof tok, "eyJhbGciOiJIUzI1NiJ9.tok-%d.sig", i);
+        size_t sa = token_cache_set_of(a, tok, (size_t)n);
+        assert_true(sa < 1024);
+        same += sa == token_cache_set_of(b, tok, (size_t)n);
+        assert_int_equal(sa, token_cache_set_of(a, tok, (size_t)n)); /* stable within one */
+    }
+    assert_true(same < 8); /* 1024 sets: about 0 by chance */
+    token_cache_free(a);
+    token_cache_free(b);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -202,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_oversized_token_not_cached),
         cmocka_unit_test(test_same_bucket_different_token_is_miss),
         cmocka_unit_test(test_evicts_soonest_expiring),
+        cmocka_unit_test(test_sets_keyed_per_cache),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
