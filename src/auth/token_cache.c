@@ -74,9 +74,18 @@ void token_cache_free(token_cache_t *c)
     free(c);
 }
 
+/* The set hashes the token's last TC_HASHED bytes and its length: a cached
+ * token is a verified one, and its tail is its signature (43 characters or
+ * more: HS256's is the shortest), which no caller chooses, so the tail
+ * spreads tokens as well as the whole would; the header and claims before
+ * it are mostly alike (issue 11: ~450 instructions less per /me). */
+#define TC_HASHED 64
+
 size_t token_cache_set_of(const token_cache_t *c, const char *token, size_t len)
 {
-    return (size_t)(siphash13(&c->key, token, len) % c->nsets);
+    size_t from = len > TC_HASHED ? len - TC_HASHED : 0;
+    uint64_t h = siphash13(&c->key, token + from, len - from) ^ (uint64_t)len;
+    return (size_t)(h % c->nsets);
 }
 
 static tc_entry_t *set_for(const token_cache_t *c, const char *token, size_t len)

@@ -196,6 +196,27 @@ static void test_sets_keyed_per_cache(void **state)
     token_cache_free(b);
 }
 
+/* Only the tail (the signature) picks the set: tokens alike there but for
+ * their header fall in one set, and each is still told apart by the full
+ * compare. */
+static void test_set_by_signature_tail(void **state)
+{
+    (void)state;
+    token_cache_t *c = token_cache_new(4096);
+    assert_non_null(c);
+    char a[160], b[160];
+    memset(a, 'x', sizeof a);
+    memcpy(b, a, sizeof b);
+    b[0] = 'y'; /* 160 bytes: the first 96 are not hashed */
+    assert_int_equal(token_cache_set_of(c, a, sizeof a), token_cache_set_of(c, b, sizeof b));
+    auth_tenant_t ta = tenant("ua"), out;
+    token_cache_put(c, a, sizeof a, NOW + 60, &ta);
+    assert_false(token_cache_get(c, b, sizeof b, NOW, &out));
+    assert_true(token_cache_get(c, a, sizeof a, NOW, &out));
+    assert_string_equal(out.user_id, "ua");
+    token_cache_free(c);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -226,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_same_bucket_different_token_is_miss),
         cmocka_unit_test(test_evicts_soonest_expiring),
         cmocka_unit_test(test_sets_keyed_per_cache),
+        cmocka_unit_test(test_set_by_signature_tail),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
