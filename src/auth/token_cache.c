@@ -19,11 +19,18 @@
 
 #define TC_MAX_WAYS 4
 
+/* An entry's tenant, counted: a request that borrows it keeps it past the
+ * entry's eviction (and the cache's end), and a borrowed one never changes. */
+typedef struct tc_shared {
+    unsigned refs;
+    auth_tenant_t tenant;
+} tc_shared_t;
+
 typedef struct tc_entry {
     char *token; /* NULL: empty slot */
     size_t len;
     time_t valid_until;
-    auth_tenant_t tenant;
+    tc_shared_t *shared; /* one reference, the entry's */
 } tc_entry_t;
 
 struct token_cache {
@@ -53,10 +60,23 @@ token_cache_t *token_cache_new(size_t capacity)
     return c;
 }
 
+static void shared_release(tc_shared_t *s)
+{
+    if (s != NULL && --s->refs == 0)
+        free(s);
+}
+
+void token_cache_tenant_release(const auth_tenant_t *t)
+{
+    if (t != NULL)
+        shared_release((tc_shared_t *)((char *)(uintptr_t)t - offsetof(tc_shared_t, tenant)));
+}
+
 static void entry_clear(token_cache_t *c, tc_entry_t *e)
 {
     if (e->token == NULL)
         return;
+    shared_release(e->shared);
     c->count--;
     c->bytes -= e->len;
     secret_free_n(e->token, e->len); /* a live credential */
@@ -67,8 +87,10 @@ void token_cache_free(token_cache_t *c)
 {
     if (c == NULL)
         return;
-    for (size_t i = 0; i < c->nsets * c->ways; i++)
+    for (size_t i = 0; i < c->nsets * c->ways; i++) {
         secret_free_n(c->slots[i].token, c->slots[i].len);
+        shared_release(c->slots[i].shared);
+    }
     secret_wipe(&c->key, sizeof c->key);
     free(c->slots);
     free(c);
@@ -110,19 +132,37 @@ static tc_entry_t *find_in(const token_cache_t *c, tc_entry_t *set, const char *
     return NULL;
 }
 
-int token_cache_get(token_cache_t *c, const char *token, size_t len, time_t now, auth_tenant_t *out)
+/* The live entry for token, or NULL (an expired one is freed on the way). */
+static tc_entry_t *lookup(token_cache_t *c, const char *token, size_t len, time_t now)
 {
-    if (c == NULL || token == NULL || out == NULL || len == 0)
-        return 0;
+    if (c == NULL || token == NULL || len == 0)
+        return NULL;
     tc_entry_t *e = find_in(c, set_for(c, token, len), token, len);
     if (e == NULL)
-        return 0;
+        return NULL;
     if (now > e->valid_until) {
         entry_clear(c, e); /* free it now rather than wait for a collision */
-        return 0;
+        return NULL;
     }
-    *out = e->tenant;
+    return e;
+}
+
+int token_cache_get(token_cache_t *c, const char *token, size_t len, time_t now, auth_tenant_t *out)
+{
+    tc_entry_t *e = out != NULL ? lookup(c, token, len, now) : NULL;
+    if (e == NULL)
+        return 0;
+    *out = e->shared->tenant;
     return 1;
+}
+
+const auth_tenant_t *token_cache_borrow(token_cache_t *c, const char *token, size_t len, time_t now)
+{
+    tc_entry_t *e = lookup(c, token, len, now);
+    if (e == NULL)
+        return NULL;
+    e->shared->refs++;
+    return &e->shared->tenant;
 }
 
 /* An empty way, else the one that expires first: it has the least use left. */
@@ -145,10 +185,18 @@ void token_cache_put(token_cache_t *c, const char *token, size_t len, time_t val
         return;
     tc_entry_t *set = set_for(c, token, len); /* hashed once for the lookup and the victim */
     tc_entry_t *e = find_in(c, set, token, len);
+    /* A fresh tenant each time: a borrowed one must not change under its request. */
+    tc_shared_t *sh = malloc(sizeof *sh);
+    if (sh == NULL)
+        return;
+    sh->refs = 1;
+    sh->tenant = *t;
     if (e == NULL) {
         char *copy = malloc(len);
-        if (copy == NULL)
+        if (copy == NULL) {
+            free(sh);
             return;
+        }
         memcpy(copy, token, len);
         e = victim(c, set);
         entry_clear(c, e);
@@ -156,9 +204,11 @@ void token_cache_put(token_cache_t *c, const char *token, size_t len, time_t val
         e->len = len;
         c->count++;
         c->bytes += len;
+    } else {
+        shared_release(e->shared);
     }
+    e->shared = sh;
     e->valid_until = valid_until;
-    e->tenant = *t;
 }
 
 size_t token_cache_count(const token_cache_t *c)

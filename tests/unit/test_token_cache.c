@@ -217,6 +217,36 @@ static void test_set_by_signature_tail(void **state)
     token_cache_free(c);
 }
 
+/* A borrowed tenant is the entry's own (no copy: the same pointer twice),
+ * and outlives the entry's replacement, eviction and the cache itself
+ * unchanged (ASan reports a use after free otherwise). */
+static void test_borrow_outlives_entry(void **state)
+{
+    (void)state;
+    token_cache_t *c = token_cache_new(1);
+    assert_non_null(c);
+    put_str(c, "tok-a", NOW + 60, "ua");
+    const auth_tenant_t *a1 = token_cache_borrow(c, "tok-a", 5, NOW);
+    const auth_tenant_t *a2 = token_cache_borrow(c, "tok-a", 5, NOW);
+    assert_non_null(a1);
+    assert_ptr_equal(a1, a2);
+    assert_null(token_cache_borrow(c, "tok-a", 5, NOW + 61)); /* expired: dropped */
+    assert_null(token_cache_borrow(c, "tok-b", 5, NOW));
+    put_str(c, "tok-a", NOW + 60, "ua2"); /* put again: a new tenant, a1 kept */
+    const auth_tenant_t *a3 = token_cache_borrow(c, "tok-a", 5, NOW);
+    assert_string_equal(a3->user_id, "ua2");
+    put_str(c, "tok-b", NOW + 60, "ub"); /* one slot: tok-a evicted */
+    assert_int_equal(token_cache_count(c), 1);
+    token_cache_free(c);
+    assert_string_equal(a1->user_id, "ua");
+    assert_string_equal(a3->user_id, "ua2");
+    token_cache_tenant_release(a1);
+    assert_string_equal(a2->user_id, "ua");
+    token_cache_tenant_release(a2);
+    token_cache_tenant_release(a3);
+    token_cache_tenant_release(NULL);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -248,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_evicts_soonest_expiring),
         cmocka_unit_test(test_sets_keyed_per_cache),
         cmocka_unit_test(test_set_by_signature_tail),
+        cmocka_unit_test(test_borrow_outlives_entry),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
