@@ -54,13 +54,14 @@ static const me_key_t me_keys[] = {ME_KEY("{\"user_id\":"), ME_KEY(",\"session_i
                                    ME_KEY(",\"workspace_id\":"), ME_KEY(",\"email\":"),
                                    ME_KEY(",\"name\":")};
 #define ME_NKEYS (sizeof(me_keys) / sizeof(me_keys[0]))
+static const me_key_t me_null = ME_KEY("null");
 
 /* "value" or null at out; out has the room. */
 static char *put_value(char *out, const char *s, size_t n)
 {
     if (n == 0) {
-        memcpy(out, "null", 4);
-        return out + 4;
+        memcpy(out, me_null.text, me_null.len);
+        return out + me_null.len;
     }
     *out++ = '"';
     memcpy(out, s, n);
