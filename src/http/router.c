@@ -12,9 +12,31 @@ static const char *segment_end(const char *p)
     return p;
 }
 
-/* Matches one pattern against path segment by segment, comparing a literal
- * segment as it walks it (no strchr/strlen per route: most routes fail on
- * their first byte). params gets up to HTTP_MAX_PARAMS, *n how many. */
+/* The end of path's segment that starts at pi. */
+static size_t path_segment_end(const char *path, size_t path_len, size_t pi)
+{
+    while (pi < path_len && path[pi] != '/')
+        pi++;
+    return pi;
+}
+
+/* Walks a literal pattern segment along path from *pi: 1 when path's
+ * segment is exactly it. No scan of the path first: most routes fail on
+ * their first byte. */
+static int literal_segment(const char **p, const char *path, size_t path_len, size_t *pi)
+{
+    const char *q = *p;
+    size_t i = *pi;
+    for (; *q != '\0' && *q != '/'; q++, i++)
+        if (i >= path_len || path[i] != *q)
+            return 0;
+    *p = q;
+    *pi = i;
+    return i == path_len || path[i] == '/';
+}
+
+/* Matches one pattern against path segment by segment (no strchr/strlen
+ * per route). params gets up to HTTP_MAX_PARAMS, *n how many. */
 static int match_pattern(const char *p, const char *path, size_t path_len, h2o_iovec_t *params,
                          size_t *n)
 {
@@ -24,21 +46,16 @@ static int match_pattern(const char *p, const char *path, size_t path_len, h2o_i
         if (*p != '/' || pi >= path_len || path[pi] != '/')
             return 0;
         p++, pi++;
-        size_t seg = pi;
-        while (seg < path_len && path[seg] != '/')
-            seg++;
-        if (p[0] == '{' && p[1] != '\0' && p[1] != '/') { /* {name}: one segment, not empty */
-            if (seg == pi || *n >= HTTP_MAX_PARAMS)
+        if (p[0] != '{' || p[1] == '\0' || p[1] == '/') {
+            if (!literal_segment(&p, path, path_len, &pi))
                 return 0;
-            params[(*n)++] = h2o_iovec_init(path + pi, seg - pi);
-            p = segment_end(p);
-        } else {
-            for (; *p != '\0' && *p != '/'; p++, pi++)
-                if (pi >= seg || path[pi] != *p)
-                    return 0;
-            if (pi != seg)
-                return 0;
+            continue;
         }
+        size_t seg = path_segment_end(path, path_len, pi); /* {name}: one segment, not empty */
+        if (seg == pi || *n >= HTTP_MAX_PARAMS)
+            return 0;
+        params[(*n)++] = h2o_iovec_init(path + pi, seg - pi);
+        p = segment_end(p);
         pi = seg;
     }
     return pi == path_len;
