@@ -161,6 +161,18 @@ static const auth_tenant_t *borrow_cached(http_request_t *r, http_str_t token)
     return t;
 }
 
+/* The access log line is written when the request's pool is cleared, after
+ * a borrowed tenant is given back (h2o releases a pool's shared blocks
+ * last-linked first), when it may be freed (its entry evicted meanwhile): so
+ * the log reads copies in the pool, whose memory goes last. */
+static const char *log_copy(http_request_t *r, const char *s)
+{
+    if (*s == '\0')
+        return "";
+    size_t n = strlen(s) + 1;
+    return memcpy(http_request_alloc(r, n), s, n);
+}
+
 /* The kind of credential is decided once, here: the bearer equal to the
  * configured key is the key; anything else is verified as a token and a
  * failure is final, never retried as another kind. */
@@ -171,15 +183,18 @@ static int authenticate(http_request_t *r, http_str_t header)
     const char *key = loop->app->cfg->os_security_key;
     int is_key = service_key_matches(key, token.base, token.len);
     const auth_tenant_t *t = is_key ? NULL : borrow_cached(r, token);
-    if (t == NULL) {
-        auth_tenant_t *own = http_request_alloc(r, sizeof(*own));
-        if ((is_key ? authenticate_key(r, own) : authenticate_token(r, token, own)) != 0)
-            return -1;
-        t = own;
+    if (t != NULL) {
+        r->app = (void *)(uintptr_t)t; /* never written to: see borrow_cached */
+        r->log_user_id = log_copy(r, t->user_id);
+        r->log_workspace_id = log_copy(r, t->workspace_id);
+        return 0;
     }
-    r->app = (void *)(uintptr_t)t; /* written to only when it is an operator's own copy */
-    r->log_user_id = t->user_id;
-    r->log_workspace_id = t->workspace_id;
+    auth_tenant_t *own = http_request_alloc(r, sizeof(*own));
+    if ((is_key ? authenticate_key(r, own) : authenticate_token(r, token, own)) != 0)
+        return -1;
+    r->app = own;
+    r->log_user_id = own->user_id; /* an operator's workspace may still be added */
+    r->log_workspace_id = own->workspace_id;
     return 0;
 }
 
