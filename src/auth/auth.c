@@ -157,14 +157,38 @@ static time_t valid_until(const auth_ctx_t *a, time_t exp, time_t now)
     return (time_t)((long long)exp + leeway);
 }
 
+const auth_tenant_t *auth_ctx_borrow(auth_ctx_t *a, const char *token, size_t len, time_t now)
+{
+    if (a == NULL || a->cache == NULL || len > JWT_MAX_TOKEN_BYTES)
+        return NULL;
+    const auth_tenant_t *t = token_cache_borrow(a->cache, token, len, now);
+    if (t != NULL && (t->scoped || t->kind != AUTH_PRINCIPAL_USER)) {
+        token_cache_tenant_release(t); /* its request writes to it: auth_ctx_verify copies it */
+        return NULL;
+    }
+    if (t != NULL) {
+        a->stats.hits++;
+        counters_token_cache(1);
+    }
+    return t;
+}
+
+void auth_tenant_release(const auth_tenant_t *t)
+{
+    token_cache_tenant_release(t);
+}
+
 jwt_status_t auth_ctx_verify(auth_ctx_t *a, const char *token, size_t len, time_t now,
                              auth_tenant_t *out)
 {
-    if (out != NULL)
-        memset(out, 0, sizeof *out);
-    if (a == NULL || token == NULL || out == NULL)
+    if (out == NULL)
         return JWT_INVALID;
+    if (a == NULL || token == NULL) {
+        memset(out, 0, sizeof *out);
+        return JWT_INVALID;
+    }
     if (len == 0 || len > JWT_MAX_TOKEN_BYTES) {
+        memset(out, 0, sizeof *out);
         /* Before any verifier: this is the line that says why. */
         jwt_refusal_t why = {JWT_REASON_SIZE, NULL};
         jwt_refusal_log("any", token, len, &why);
@@ -175,6 +199,8 @@ jwt_status_t auth_ctx_verify(auth_ctx_t *a, const char *token, size_t len, time_
         counters_token_cache(1);
         return JWT_OK;
     }
+    /* Zeroed only here: a hit overwrites all of it (a 1.9 KiB memset less). */
+    memset(out, 0, sizeof *out);
     a->stats.misses++;
     counters_token_cache(0);
     time_t exp = 0;

@@ -31,6 +31,12 @@ int auth_ctx_enable_jwks(auth_ctx_t *a, jwks_source_t *src, unsigned algs, int h
  * when the kid is in the set), other RS* and ES* the Control Plane's (when
  * enabled), anything else the end-user one (which takes only its configured
  * HS* algorithms); a failure is final. */
+/* A cached, still valid end user's (unscoped) tenant without a copy (a hit,
+ * counted as one), to give back with auth_tenant_release; it never changes.
+ * NULL otherwise, counting nothing: then auth_ctx_verify decides (a Control
+ * Plane tenant is always copied, as its request adds a workspace to it). */
+const auth_tenant_t *auth_ctx_borrow(auth_ctx_t *a, const char *token, size_t len, time_t now);
+void auth_tenant_release(const auth_tenant_t *t);
 jwt_status_t auth_ctx_verify(auth_ctx_t *a, const char *token, size_t len, time_t now,
                              auth_tenant_t *out);
 

@@ -13,5 +13,9 @@ void secret_free(char *s);
 /* Zeroes n bytes at p, then frees p; NULL is fine. For secrets that are not
  * NUL-terminated (or may hold a NUL). */
 void secret_free_n(void *p, size_t n);
+/* 1 when the n bytes at a and b are equal. The time depends on n only, not
+ * on where they differ (no early exit), eight bytes a step: CRYPTO_memcmp
+ * goes byte by byte, ~9 instructions each. */
+int secret_equal(const void *a, const void *b, size_t n);
 
 #endif

@@ -59,6 +59,24 @@ void *http_request_alloc(http_request_t *r, size_t size)
     return h2o_mem_alloc_pool(&r->req->pool, size);
 }
 
+typedef struct {
+    void (*fn)(const void *arg);
+    const void *arg;
+} request_on_free_t;
+
+static void request_on_free_run(void *p)
+{
+    request_on_free_t *f = p;
+    f->fn(f->arg);
+}
+
+void http_request_on_free(http_request_t *r, void (*fn)(const void *arg), const void *arg)
+{
+    request_on_free_t *f = h2o_mem_alloc_shared(&r->req->pool, sizeof *f, request_on_free_run);
+    f->fn = fn;
+    f->arg = arg;
+}
+
 uv_loop_t *http_request_loop(http_request_t *r)
 {
     return r->req->conn->ctx->loop;

@@ -55,6 +55,9 @@ http_str_t http_request_query_string(http_request_t *r);
 /* size bytes from the request's pool: freed with the request, never by
  * the caller. Never NULL (h2o aborts when memory runs out). */
 void *http_request_alloc(http_request_t *r, size_t size);
+/* Calls fn(arg) when the request is freed (its pool cleared), on its loop:
+ * for what the request borrowed. Costs one small allocation. */
+void http_request_on_free(http_request_t *r, void (*fn)(const void *arg), const void *arg);
 /* The event loop the request runs on: for work that answers it later. */
 uv_loop_t *http_request_loop(http_request_t *r);
 /* Decodes application/x-www-form-urlencoded text into out (len + 1 bytes),

@@ -4,35 +4,61 @@
 
 #include "http/router.h"
 
-/* Matches one pattern against path segment by segment. */
-static int match_pattern(const char *pat, const char *path, size_t path_len, router_match_t *m)
+/* The end of a pattern segment, '/' or the NUL. */
+static const char *segment_end(const char *p)
 {
-    size_t pi = 0, n = 0;
-    const char *p = pat;
+    while (*p != '\0' && *p != '/')
+        p++;
+    return p;
+}
+
+/* The end of path's segment that starts at pi. */
+static size_t path_segment_end(const char *path, size_t path_len, size_t pi)
+{
+    while (pi < path_len && path[pi] != '/')
+        pi++;
+    return pi;
+}
+
+/* Walks a literal pattern segment along path from *pi: 1 when path's
+ * segment is exactly it. No scan of the path first: most routes fail on
+ * their first byte. */
+static int literal_segment(const char **p, const char *path, size_t path_len, size_t *pi)
+{
+    const char *q = *p;
+    size_t i = *pi;
+    for (; *q != '\0' && *q != '/'; q++, i++)
+        if (i >= path_len || path[i] != *q)
+            return 0;
+    *p = q;
+    *pi = i;
+    return i == path_len || path[i] == '/';
+}
+
+/* Matches one pattern against path segment by segment (no strchr/strlen
+ * per route). params gets up to HTTP_MAX_PARAMS, *n how many. */
+static int match_pattern(const char *p, const char *path, size_t path_len, h2o_iovec_t *params,
+                         size_t *n)
+{
+    size_t pi = 0;
+    *n = 0;
     while (*p != '\0') {
         if (*p != '/' || pi >= path_len || path[pi] != '/')
             return 0;
         p++, pi++;
-        const char *pend = strchr(p, '/');
-        size_t plen = pend ? (size_t)(pend - p) : strlen(p);
-        size_t seg = pi;
-        while (seg < path_len && path[seg] != '/')
-            seg++;
-        size_t slen = seg - pi;
-        if (plen > 1 && p[0] == '{') {
-            if (slen == 0 || n >= HTTP_MAX_PARAMS)
+        if (p[0] != '{' || p[1] == '\0' || p[1] == '/') {
+            if (!literal_segment(&p, path, path_len, &pi))
                 return 0;
-            m->params[n++] = h2o_iovec_init(path + pi, slen);
-        } else if (plen != slen || memcmp(p, path + pi, slen) != 0) {
-            return 0;
+            continue;
         }
-        p += plen;
+        size_t seg = path_segment_end(path, path_len, pi); /* {name}: one segment, not empty */
+        if (seg == pi || *n >= HTTP_MAX_PARAMS)
+            return 0;
+        params[(*n)++] = h2o_iovec_init(path + pi, seg - pi);
+        p = segment_end(p);
         pi = seg;
     }
-    if (pi != path_len)
-        return 0;
-    m->nparams = n;
-    return 1;
+    return pi == path_len;
 }
 
 static void add_allow(router_match_t *m, const char *method)
@@ -56,16 +82,14 @@ void router_match(const http_route_t *routes, size_t nroutes, const char *method
     if (path_len > 1 && path[path_len - 1] == '/')
         path_len--;
     for (size_t i = 0; i < nroutes; i++) {
-        router_match_t cand;
-        memset(&cand, 0, sizeof(cand));
-        if (!match_pattern(routes[i].pattern, path, path_len, &cand))
+        h2o_iovec_t params[HTTP_MAX_PARAMS];
+        size_t n;
+        if (!match_pattern(routes[i].pattern, path, path_len, params, &n))
             continue;
         if (strlen(routes[i].method) == method_len &&
             memcmp(routes[i].method, method, method_len) == 0) {
-            char allow[sizeof(m->allow)];
-            memcpy(allow, m->allow, sizeof(allow));
-            *m = cand;
-            memcpy(m->allow, allow, sizeof(allow));
+            memcpy(m->params, params, n * sizeof(params[0]));
+            m->nparams = n;
             m->route = &routes[i];
             m->status = 200;
             return;

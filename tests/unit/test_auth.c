@@ -203,11 +203,35 @@ static void test_oversized_and_null(void **state)
     auth_ctx_free(a);
 }
 
+/* auth_ctx_borrow: a cached end user's tenant, counted as a hit; a miss
+ * or an expired token counts nothing and leaves it to auth_ctx_verify. */
+static void test_borrow_cached_user(void **state)
+{
+    (void)state;
+    auth_ctx_t *a = ctx(64);
+    char *tok = mint("user-b", 900, NOW);
+    assert_null(auth_ctx_borrow(a, tok, strlen(tok), NOW)); /* not verified yet */
+    assert_int_equal(stats(a).hits + stats(a).misses, 0);
+    auth_tenant_t first;
+    assert_int_equal(verify(a, tok, NOW, &first), JWT_OK);
+    const auth_tenant_t *t = auth_ctx_borrow(a, tok, strlen(tok), NOW + 10);
+    assert_non_null(t);
+    assert_int_equal(stats(a).hits, 1);
+    assert_memory_equal(t, &first, sizeof first);
+    assert_null(auth_ctx_borrow(a, tok, strlen(tok), NOW + 900 + LEEWAY + 1));
+    assert_int_equal(stats(a).hits, 1);
+    auth_ctx_free(a);
+    assert_string_equal(t->user_id, "user-b"); /* outlives the cache */
+    auth_tenant_release(t);
+    free(tok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_rejects_bad_config),
         cmocka_unit_test(test_cache_hit_skips_verification),
+        cmocka_unit_test(test_borrow_cached_user),
         cmocka_unit_test(test_cached_token_expires_with_leeway),
         cmocka_unit_test(test_token_without_exp_cached_for_a_minute),
         cmocka_unit_test(test_failures_are_not_cached),

@@ -77,11 +77,27 @@ static void other_claims_left_to_jansson(void **state)
     free(want);
 }
 
+/* The byte table agrees with the rule for every byte, in every claim. */
+static void every_byte_judged(void **state)
+{
+    (void)state;
+    for (int c = 1; c < 256; c++) {
+        char one[2] = {(char)c, '\0'};
+        int plain = c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+        auth_tenant_t t = tenant(one, "ws", "e@x", "n");
+        char out[sizeof(auth_tenant_t) + 128];
+        assert_int_equal(me_body(&t, out, sizeof(out)) > 0, plain);
+        t = tenant("u", "ws", "e@x", one);
+        assert_int_equal(me_body(&t, out, sizeof(out)) > 0, plain);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(plain_claims_as_jansson_writes_them),
         cmocka_unit_test(other_claims_left_to_jansson),
+        cmocka_unit_test(every_byte_judged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,10 +98,38 @@ static void test_method_not_allowed_lists_methods(void **state)
     assert_string_equal(m.allow, "GET");
 }
 
+/* The literal walk (no strchr per route): a prefix, a longer segment, a
+ * segment cut short and a one-byte "{" segment, which is a literal. */
+static void test_literal_segments(void **state)
+{
+    (void)state;
+    static const http_route_t lit[] = {
+        {"GET", "/ses", h, 0, NULL},
+        {"GET", "/{", h, 1, NULL},
+        {"GET", "/a/{x}/b", h, 2, NULL},
+    };
+    const char *miss[] = {"/se", "/sess", "/sesx", "/x", "/{x", "/a/1", "/a/1/bb", "/a//b"};
+    for (size_t i = 0; i < sizeof(miss) / sizeof(miss[0]); i++) {
+        router_match_t m;
+        router_match(lit, 3, "GET", 3, miss[i], strlen(miss[i]), &m);
+        assert_int_equal(m.status, 404);
+        assert_int_equal(m.nparams, 0);
+    }
+    router_match_t m;
+    router_match(lit, 3, "GET", 3, "/{", 2, &m);
+    assert_ptr_equal(m.route, &lit[1]);
+    router_match(lit, 3, "GET", 3, "/a/q1/b", 7, &m);
+    assert_ptr_equal(m.route, &lit[2]);
+    assert_int_equal(m.nparams, 1);
+    assert_int_equal(m.params[0].len, 2);
+    assert_memory_equal(m.params[0].base, "q1", 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_and_root),
+        cmocka_unit_test(test_literal_segments),
         cmocka_unit_test(test_trailing_slash_ignored),
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_param_keeps_a_decoded_nul),

@@ -48,6 +48,26 @@ static void test_free_owned_copies(void **state)
     secret_free_n(tok, 5);
 }
 
+/* Every length around the 8-byte steps, a difference at every position. */
+static void test_equal(void **state)
+{
+    (void)state;
+    unsigned char a[40], b[40];
+    for (size_t i = 0; i < sizeof a; i++)
+        a[i] = b[i] = (unsigned char)(i * 7 + 1);
+    for (size_t n = 0; n <= sizeof a; n++) {
+        assert_int_equal(secret_equal(a, b, n), 1);
+        for (size_t at = 0; at < n; at++) {
+            for (int bit = 0; bit < 8; bit++) {
+                b[at] ^= (unsigned char)(1u << bit);
+                assert_int_equal(secret_equal(a, b, n), 0);
+                b[at] ^= (unsigned char)(1u << bit);
+            }
+        }
+    }
+    assert_int_equal(secret_equal(NULL, NULL, 0), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -55,6 +75,7 @@ int main(void)
         cmocka_unit_test(test_wipe_of_nothing),
         cmocka_unit_test(test_free_takes_null),
         cmocka_unit_test(test_free_owned_copies),
+        cmocka_unit_test(test_equal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

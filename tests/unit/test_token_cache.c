@@ -173,6 +173,80 @@ static void test_evicts_soonest_expiring(void **state)
     token_cache_free(c);
 }
 
+/* The set is picked by a hash keyed per cache: two caches place the same
+ * tokens differently, so an outsider cannot line tokens up in one set
+ * (the unkeyed FNV-1a placed them identically in every cache). */
+static void test_sets_keyed_per_cache(void **state)
+{
+    (void)state;
+    token_cache_t *a = token_cache_new(4096), *b = token_cache_new(4096);
+    assert_non_null(a);
+    assert_non_null(b);
+    size_t same = 0;
+    for (int i = 0; i < 64; i++) {
+        char tok[64];
+        int n = snprintf(tok, sizeof tok, "eyJhbGciOiJIUzI1NiJ9.tok-%d.sig", i);
+        size_t sa = token_cache_set_of(a, tok, (size_t)n);
+        assert_true(sa < 1024);
+        same += sa == token_cache_set_of(b, tok, (size_t)n);
+        assert_int_equal(sa, token_cache_set_of(a, tok, (size_t)n)); /* stable within one */
+    }
+    assert_true(same < 8); /* 1024 sets: about 0 by chance */
+    token_cache_free(a);
+    token_cache_free(b);
+}
+
+/* Only the tail (the signature) picks the set: tokens alike there but for
+ * their header fall in one set, and each is still told apart by the full
+ * compare. */
+static void test_set_by_signature_tail(void **state)
+{
+    (void)state;
+    token_cache_t *c = token_cache_new(4096);
+    assert_non_null(c);
+    char a[160], b[160];
+    memset(a, 'x', sizeof a);
+    memcpy(b, a, sizeof b);
+    b[0] = 'y'; /* 160 bytes: the first 96 are not hashed */
+    assert_int_equal(token_cache_set_of(c, a, sizeof a), token_cache_set_of(c, b, sizeof b));
+    auth_tenant_t ta = tenant("ua"), out;
+    token_cache_put(c, a, sizeof a, NOW + 60, &ta);
+    assert_false(token_cache_get(c, b, sizeof b, NOW, &out));
+    assert_true(token_cache_get(c, a, sizeof a, NOW, &out));
+    assert_string_equal(out.user_id, "ua");
+    token_cache_free(c);
+}
+
+/* A borrowed tenant is the entry's own (no copy: the same pointer twice),
+ * and outlives the entry's replacement, eviction and the cache itself
+ * unchanged (ASan reports a use after free otherwise). */
+static void test_borrow_outlives_entry(void **state)
+{
+    (void)state;
+    token_cache_t *c = token_cache_new(1);
+    assert_non_null(c);
+    put_str(c, "tok-a", NOW + 60, "ua");
+    const auth_tenant_t *a1 = token_cache_borrow(c, "tok-a", 5, NOW);
+    const auth_tenant_t *a2 = token_cache_borrow(c, "tok-a", 5, NOW);
+    assert_non_null(a1);
+    assert_ptr_equal(a1, a2);
+    assert_null(token_cache_borrow(c, "tok-a", 5, NOW + 61)); /* expired: dropped */
+    assert_null(token_cache_borrow(c, "tok-b", 5, NOW));
+    put_str(c, "tok-a", NOW + 60, "ua2"); /* put again: a new tenant, a1 kept */
+    const auth_tenant_t *a3 = token_cache_borrow(c, "tok-a", 5, NOW);
+    assert_string_equal(a3->user_id, "ua2");
+    put_str(c, "tok-b", NOW + 60, "ub"); /* one slot: tok-a evicted */
+    assert_int_equal(token_cache_count(c), 1);
+    token_cache_free(c);
+    assert_string_equal(a1->user_id, "ua");
+    assert_string_equal(a3->user_id, "ua2");
+    token_cache_tenant_release(a1);
+    assert_string_equal(a2->user_id, "ua");
+    token_cache_tenant_release(a2);
+    token_cache_tenant_release(a3);
+    token_cache_tenant_release(NULL);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -202,6 +276,9 @@ int main(void)
         cmocka_unit_test(test_oversized_token_not_cached),
         cmocka_unit_test(test_same_bucket_different_token_is_miss),
         cmocka_unit_test(test_evicts_soonest_expiring),
+        cmocka_unit_test(test_sets_keyed_per_cache),
+        cmocka_unit_test(test_set_by_signature_tail),
+        cmocka_unit_test(test_borrow_outlives_entry),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
