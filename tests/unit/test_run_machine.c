@@ -117,6 +117,13 @@ static void fake_on_end(void *ud, run_t *run)
     fs->ended++;
     fs->end_status = run_status(run);
     assert_int_equal(run->phase, RUN_DONE);
+    /* released at FINISHING, before the row waits on the store */
+    assert_null(run->messages);
+    assert_null(run->tool_schemas);
+    assert_null(run->history);
+    assert_int_equal(run->streamed.cap, 0);
+    assert_int_equal(run->frame.out.cap, 0);
+    assert_null(run->frame.head);
 }
 
 static agent_def_t test_agent;
@@ -139,6 +146,12 @@ static run_t *hand_run(fake_sink_t *fs, run_phase_t phase)
     run->run_id = strdup("r");
     run->message = strdup("hi");
     run->messages = json_array();
+    run->tool_schemas = json_array();
+    run->history = json_array();
+    buf_init(&run->streamed, 1 << 20);
+    assert_int_equal(buf_append(&run->streamed, "so far", 6), BUF_OK);
+    buf_init(&run->frame.out, 1 << 20);
+    assert_int_equal(buf_append(&run->frame.out, "{}", 2), BUF_OK);
     run->run_messages = json_array();
     run->tools_log = json_array();
     run->status = RUN_STATUS_RUNNING;
