@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "agent/model_provider.h"
 #include "agent/run_internal.h"
 #include "core/run_status.h"
 
@@ -299,6 +300,33 @@ static void test_model_answer_completes(void **state)
     json_decref(fs.last);
 }
 
+/* A turn's text is held once while it streams (in the model stream, not
+ * also in run->streamed), and a cancel mid-turn still says all of it. */
+static void test_turn_text_held_once(void **state)
+{
+    (void)state;
+    fake_sink_t fs;
+    run_t *run = hand_run(&fs, RUN_MODEL);
+    buf_free(&run->streamed); /* no earlier turn yet */
+    model_events_t ev = {run_model_text, run};
+    run->stream = model_stream_new(&model_provider_openai, &ev, 4096);
+    assert_non_null(run->stream);
+    static const char sse[] = "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":"
+                              "{\"content\":\"Hello \"}}]}\n\n"
+                              "data: {\"choices\":[{\"index\":0,\"delta\":"
+                              "{\"content\":\"there\"}}]}\n\n";
+    assert_int_equal(model_stream_feed(run->stream, sse, sizeof(sse) - 1), 0);
+    assert_string_equal(fs.names[0], "RunContent");
+    assert_int_equal(run->streamed.cap, 0); /* the old code copied every delta */
+    /* as if an earlier turn had said this */
+    assert_int_equal(buf_append(&run->streamed, "Before. ", 8), BUF_OK);
+    run_cancel(run, "stop");
+    assert_int_equal(fs.ended, 1);
+    assert_string_equal(final_name(&fs), "RunCancelled");
+    assert_string_equal(last_str(&fs, "content"), "Before. Hello there");
+    json_decref(fs.last);
+}
+
 /* curl's receive buffer, allocated for each run in flight: 2 KiB under
  * the default 1 MiB SSE cap (16 KiB before), an eighth of a small cap, and
  * never under curl's minimum. */
@@ -326,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_tool_limit_path),
         cmocka_unit_test(test_tools_then_model_turn_limit),
         cmocka_unit_test(test_model_answer_completes),
+        cmocka_unit_test(test_turn_text_held_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
