@@ -95,6 +95,8 @@ const char *model_stream_error(const model_stream_t *s);
 /* The provider's id of this reply (Agno's model_provider_data.id), once
  * the stream named it; NULL before or without one. */
 const char *model_stream_response_id(const model_stream_t *s);
+/* The reply's text so far (its text deltas; moved out by finish). */
+const char *model_stream_text_so_far(const model_stream_t *s, size_t *len);
 /* Bytes of body seen so far: 0 means nothing arrived yet. */
 size_t model_stream_bytes(const model_stream_t *s);
 /* Bytes of text, tool-call and reasoning deltas so far, and 1 for the

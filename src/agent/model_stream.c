@@ -315,6 +315,12 @@ void model_stream_set_response_id(model_stream_t *s, const char *id)
     s->response_id = strdup(id); /* without it, the events only lack the id */
 }
 
+const char *model_stream_text_so_far(const model_stream_t *s, size_t *len)
+{
+    *len = s != NULL ? buf_len(&s->content) : 0;
+    return s != NULL ? buf_ptr(&s->content) : "";
+}
+
 const char *model_stream_response_id(const model_stream_t *s)
 {
     return s != NULL ? s->response_id : NULL;

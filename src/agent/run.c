@@ -96,6 +96,23 @@ static void on_finished(run_t *run)
     run_free(run);
 }
 
+/* What only the model turns and the final event read: the conversation sent
+ * to the model, the tool schemas, the history, the text kept for RunCancelled
+ * and the last RunContent frame. The row and the run object are built from the
+ * rest; under load the row waits behind thousands in the store's queue, so a
+ * finishing run holds no more than it must. */
+static void run_drop_turn_state(run_t *run)
+{
+    json_decref(run->messages);
+    run->messages = NULL;
+    json_decref(run->tool_schemas);
+    run->tool_schemas = NULL;
+    json_decref(run->history);
+    run->history = NULL;
+    buf_free(&run->streamed);
+    run_frame_free(&run->frame);
+}
+
 /* The one way out: the final event, then the row, then the sink's end. */
 void run_finish(run_t *run, run_status_t status, const char *text)
 {
@@ -107,6 +124,7 @@ void run_finish(run_t *run, run_status_t status, const char *text)
     if (text != NULL && run->end_text == NULL)
         run->end_text = strdup(text);
     run_events_final(run);
+    run_drop_turn_state(run);
     if (status == RUN_STATUS_ERROR)
         log_json(LOG_LEVEL_WARN, "run failed",
                  json_pack("{s:s, s:s, s:s}", "run_id", run->run_id, "workspace_id", run->ws,

@@ -80,7 +80,7 @@ struct run {
     uint64_t last_delta_ms;  /* loop ms of the model's last text or tool delta */
     char *fail_text;         /* run_fail_soon: the run ends with this RunError */
     const char *error_type;  /* RunError's error_type ("timeout", ...), or NULL */
-    buf_t streamed;          /* the text streamed so far: RunCancelled's content */
+    buf_t streamed;          /* the ended turns' text: RunCancelled's content */
     uint64_t turn_first_us;  /* the model call's first body byte (mono us), 0 before */
     int model_results;       /* model calls that answered */
     char *reply_id;          /* the provider's id of the last reply: model_provider_data */

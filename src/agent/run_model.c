@@ -22,16 +22,27 @@ static size_t utf8_cut(const char *text, size_t len, size_t max)
     return n > 0 ? n : max;
 }
 
-/* The text streamed so far, for RunCancelled: bounded by what the run's
- * model replies may hold in all (the buffer's limit, RUN_STREAMED_MAX).
+/* The text of the turns that ended, for RunCancelled: bounded by what the
+ * run's model replies may hold in all (the buffer's limit, RUN_STREAMED_MAX).
  * Past it the text is cut there, not dropped. */
 static void keep_streamed(run_t *run, const char *text, size_t len)
 {
+    if (len == 0)
+        return;
     size_t room = RUN_STREAMED_MAX - buf_len(&run->streamed);
     if (len > room)
         len = room;
     if (buf_append(&run->streamed, text, len) != BUF_OK)
         return; /* out of memory emptied it: the cancel event says less; the run goes on */
+}
+
+/* A turn's text lives once, in its stream, while it streams; as the stream
+ * ends it joins the run's (a cancel later in the run still says it). */
+static void end_turn_text(run_t *run)
+{
+    size_t len;
+    const char *text = model_stream_text_so_far(run->stream, &len);
+    keep_streamed(run, text, len);
 }
 
 /* RunContent as a tree, for a sink without on_frame: 0, or -1 for text
@@ -41,7 +52,6 @@ static int content_event(run_t *run, const char *text, size_t n)
     json_t *delta = json_stringn(text, n);
     if (delta == NULL)
         return -1;
-    keep_streamed(run, text, n);
     /* reasoning_content "": what Agno sends for a model that does not reason */
     json_t *f = json_pack("{s:o, s:b, s:s, s:s}", "content", delta, "workflow_agent", 0,
                           "content_type", "str", "reasoning_content", "");
@@ -67,7 +77,6 @@ static int content_frame(run_t *run, const char *text, size_t n)
     if (run_frame_content(&run->frame, &ids, (long long)run_now(),
                           model_stream_response_id(run->stream), text, n) != 0)
         return -1;
-    keep_streamed(run, text, n);
     run_emit_frame(run, "RunContent", run_frame_data(&run->frame), run_frame_len(&run->frame));
     run_frame_sent(&run->frame);
     return 0;
@@ -226,6 +235,7 @@ static void on_done(void *ud, http_call_result_t result, long status, const char
         run_finish(run, RUN_STATUS_ERROR, run->fail_text);
         return;
     }
+    end_turn_text(run);
     model_result_t res = {0}; /* read only when ok; cppcheck cannot tell */
     char *fail = NULL;
     int ok = 0; /* not fail == NULL: fail's strdup may run out of memory */
@@ -398,6 +408,7 @@ void run_model_cancel(run_t *run)
     if (run->call != NULL)
         http_call_cancel(run->call);
     run->call = NULL;
+    end_turn_text(run);
     model_stream_free(run->stream);
     run->stream = NULL;
 }

@@ -21,12 +21,12 @@
 #include "http/listen_socket.h"
 #include "http/reply.h"
 #include "http/server.h"
+#include "http/socket_buffers.h"
 
 #include <h2o/socket/uv-binding.h>
 
 #define DRAIN_TICK_MS 50
 #define BUSY_LOG_EVERY_US 1000000u
-#define HTTP_SOCKET_BUFFERS_KEPT 256 /* per loop: 2 MiB at most */
 
 typedef struct worker worker_t;
 
@@ -370,10 +370,7 @@ static void *worker_main(void *arg)
         .max_head = cfg->max_header_bytes, .max_line = cfg->max_request_line, .http2 = cfg->http2};
     http_head_guard_loop_init(&w->guard, &w->loop, &lim, &w->server->cors);
     counters_attach(w->index);
-    /* h2o keeps 16 freed socket buffers per thread: past that, bursts of
-     * requests freed and allocated 8 KiB buffers, and glibc trimmed and
-     * madvise'd its arena about every 400 requests (with a TLB shootdown). */
-    h2o_socket_buffer_prototype.allocator.max = HTTP_SOCKET_BUFFERS_KEPT;
+    http_socket_buffers_init(); /* before this loop reads a socket */
     if (cfg->loop_init != NULL)
         w->loop_data = cfg->loop_init(w->index, &w->loop, cfg->loop_arg);
     start_log_flush(w, cfg->log_flush_ms);

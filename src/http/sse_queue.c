@@ -55,5 +55,12 @@ int http_sse_queue_take(http_sse_queue_t *q, int force, const char **buf, size_t
 void http_sse_queue_done(http_sse_queue_t *q)
 {
     q->sending = 0;
-    buf_reset(&q->inflight);
+    /* A delta's frame is a few hundred bytes and its buffer is kept for the
+     * next; one a large frame grew (RunCompleted with the answer, a tool's
+     * result) goes: a finished run's reply stays open until its row lands,
+     * behind thousands of others under load. */
+    if (q->inflight.cap > HTTP_SSE_QUEUE_KEEP)
+        buf_free(&q->inflight);
+    else
+        buf_reset(&q->inflight);
 }

@@ -9,6 +9,9 @@
 
 #include "core/buf.h"
 
+/* A sent buffer larger than this is freed, not kept for the next frame. */
+#define HTTP_SSE_QUEUE_KEEP 1024
+
 typedef struct http_sse_queue {
     buf_t pending;
     buf_t inflight; /* h2o's while sending */
@@ -32,7 +35,8 @@ http_sse_q_rc_t http_sse_queue_append(http_sse_queue_t *q, const char *const *pa
  * marks it sending and returns 1; otherwise 0. With force, takes even an
  * empty queue (a final send). */
 int http_sse_queue_take(http_sse_queue_t *q, int force, const char **buf, size_t *len);
-/* The send of inflight completed. */
+/* The send of inflight completed; its buffer is kept if at most
+ * HTTP_SSE_QUEUE_KEEP, else freed. */
 void http_sse_queue_done(http_sse_queue_t *q);
 size_t http_sse_queue_len(const http_sse_queue_t *q);
 

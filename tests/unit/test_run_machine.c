@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "agent/model_provider.h"
 #include "agent/run_internal.h"
 #include "core/run_status.h"
 
@@ -117,6 +118,13 @@ static void fake_on_end(void *ud, run_t *run)
     fs->ended++;
     fs->end_status = run_status(run);
     assert_int_equal(run->phase, RUN_DONE);
+    /* released at FINISHING, before the row waits on the store */
+    assert_null(run->messages);
+    assert_null(run->tool_schemas);
+    assert_null(run->history);
+    assert_int_equal(run->streamed.cap, 0);
+    assert_int_equal(run->frame.out.cap, 0);
+    assert_null(run->frame.head);
 }
 
 static agent_def_t test_agent;
@@ -139,6 +147,12 @@ static run_t *hand_run(fake_sink_t *fs, run_phase_t phase)
     run->run_id = strdup("r");
     run->message = strdup("hi");
     run->messages = json_array();
+    run->tool_schemas = json_array();
+    run->history = json_array();
+    buf_init(&run->streamed, 1 << 20);
+    assert_int_equal(buf_append(&run->streamed, "so far", 6), BUF_OK);
+    buf_init(&run->frame.out, 1 << 20);
+    assert_int_equal(buf_append(&run->frame.out, "{}", 2), BUF_OK);
     run->run_messages = json_array();
     run->tools_log = json_array();
     run->status = RUN_STATUS_RUNNING;
@@ -286,6 +300,33 @@ static void test_model_answer_completes(void **state)
     json_decref(fs.last);
 }
 
+/* A turn's text is held once while it streams (in the model stream, not
+ * also in run->streamed), and a cancel mid-turn still says all of it. */
+static void test_turn_text_held_once(void **state)
+{
+    (void)state;
+    fake_sink_t fs;
+    run_t *run = hand_run(&fs, RUN_MODEL);
+    buf_free(&run->streamed); /* no earlier turn yet */
+    model_events_t ev = {run_model_text, run};
+    run->stream = model_stream_new(&model_provider_openai, &ev, 4096);
+    assert_non_null(run->stream);
+    static const char sse[] = "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":"
+                              "{\"content\":\"Hello \"}}]}\n\n"
+                              "data: {\"choices\":[{\"index\":0,\"delta\":"
+                              "{\"content\":\"there\"}}]}\n\n";
+    assert_int_equal(model_stream_feed(run->stream, sse, sizeof(sse) - 1), 0);
+    assert_string_equal(fs.names[0], "RunContent");
+    assert_int_equal(run->streamed.cap, 0); /* the old code copied every delta */
+    /* as if an earlier turn had said this */
+    assert_int_equal(buf_append(&run->streamed, "Before. ", 8), BUF_OK);
+    run_cancel(run, "stop");
+    assert_int_equal(fs.ended, 1);
+    assert_string_equal(final_name(&fs), "RunCancelled");
+    assert_string_equal(last_str(&fs, "content"), "Before. Hello there");
+    json_decref(fs.last);
+}
+
 /* curl's receive buffer, allocated for each run in flight: 2 KiB under
  * the default 1 MiB SSE cap (16 KiB before), an eighth of a small cap, and
  * never under curl's minimum. */
@@ -313,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_tool_limit_path),
         cmocka_unit_test(test_tools_then_model_turn_limit),
         cmocka_unit_test(test_model_answer_completes),
+        cmocka_unit_test(test_turn_text_held_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

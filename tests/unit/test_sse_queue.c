@@ -150,12 +150,39 @@ static void test_every_interleaving(void **state)
     }
 }
 
+/* A small frame's buffer is kept for the next one; a large frame's is let
+ * go once sent (the old code kept it for the reply's life). */
+static void test_large_buffer_let_go_after_send(void **state)
+{
+    (void)state;
+    http_sse_queue_t q;
+    http_sse_queue_init(&q, 1 << 20);
+    const char *b;
+    size_t len;
+    assert_int_equal(put(&q, 'a', 300), HTTP_SSE_Q_OK);
+    assert_true(http_sse_queue_take(&q, 0, &b, &len));
+    http_sse_queue_done(&q);
+    assert_true(q.inflight.cap > 0 && q.inflight.cap <= HTTP_SSE_QUEUE_KEEP);
+    assert_int_equal(put(&q, 'b', 3000), HTTP_SSE_Q_OK);
+    assert_true(http_sse_queue_take(&q, 0, &b, &len));
+    assert_int_equal(len, 3000);
+    http_sse_queue_done(&q);
+    assert_int_equal(q.inflight.cap, 0);
+    assert_int_equal(put(&q, 'c', 10), HTTP_SSE_Q_OK); /* still works after */
+    assert_true(http_sse_queue_take(&q, 0, &b, &len));
+    assert_int_equal(len, 10);
+    assert_int_equal(b[0], 'c');
+    http_sse_queue_done(&q);
+    http_sse_queue_free(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_swap_keeps_each_capacity),
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_every_interleaving),
+        cmocka_unit_test(test_large_buffer_let_go_after_send),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
