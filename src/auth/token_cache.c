@@ -7,11 +7,11 @@
  * outside. */
 #include "auth/token_cache.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/rand.h>
+#include <sys/random.h>
 
 #include "auth/jwt.h"
 #include "core/secret.h"
@@ -42,6 +42,21 @@ struct token_cache {
     siphash_key_t key;
 };
 
+/* The kernel's random bytes, not RAND_bytes: OpenSSL's DRBG set up at start
+ * touches about 2 MiB of libcrypto that an idle service never needs. */
+static int fill_key(siphash_key_t *key)
+{
+    unsigned char *p = (unsigned char *)key;
+    size_t got = 0;
+    while (got < sizeof *key) {
+        ssize_t n = getrandom(p + got, sizeof *key - got, 0);
+        if (n < 0 && errno != EINTR)
+            return -1;
+        got += n > 0 ? (size_t)n : 0;
+    }
+    return 0;
+}
+
 token_cache_t *token_cache_new(size_t capacity)
 {
     if (capacity == 0)
@@ -52,7 +67,7 @@ token_cache_t *token_cache_new(size_t capacity)
     c->ways = capacity < TC_MAX_WAYS ? capacity : TC_MAX_WAYS;
     c->nsets = capacity / c->ways;
     c->slots = calloc(c->nsets * c->ways, sizeof *c->slots);
-    if (c->slots == NULL || RAND_bytes((unsigned char *)&c->key, sizeof c->key) != 1) {
+    if (c->slots == NULL || fill_key(&c->key) != 0) {
         free(c->slots);
         free(c);
         return NULL;
