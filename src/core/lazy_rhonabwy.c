@@ -6,7 +6,10 @@
 
 #include "core/lazy_lib.h"
 
-/* What src/ calls, then what the tests call besides. */
+/* What src/ calls, then what the tests call besides. Every fallback is a
+ * failure (RHN_ERROR, NULL, R_JWA_ALG_UNKNOWN): when the library cannot be
+ * loaded, r_jwt_verify_signature answers RHN_ERROR and every token is
+ * refused; nothing passes unverified (test_lazy_fail_closed). */
 #define LAZY_RHN(FN, FREE)                                                                         \
     FN(int, r_global_init, (void), (), RHN_ERROR)                                                  \
     FREE(r_global_close, (void), ())                                                               \
